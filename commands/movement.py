@@ -1,0 +1,30 @@
+"""Walking the dreamscape."""
+
+from __future__ import annotations
+
+from commands.util import room_view
+from mud.dispatch import CommandError, Ctx, command
+
+
+@command("go", aliases=("walk",), category="Movement")
+def cmd_go(ctx: Ctx) -> None:
+    """Walk through an exit. Exit names work on their own too.
+
+    Usage:
+      go <exit>         e.g. |wgo north|n
+      north, n, up, u   the usual directions and abbreviations, or any exit's name
+    """
+    word = ctx.args.strip().lower()
+    if not word:
+        raise CommandError("Go where? |wlook|n shows the exits.")
+    p = ctx.player
+    room = p.room
+    assert room is not None
+    ex = room.find_exit(word)
+    if ex is None:
+        raise CommandError("You can't go that way.")
+    dest = ctx.world.exit_destination(ex)
+    if dest is None:
+        raise CommandError(f"The way {ex.name} dissolves into static; it leads nowhere now.")
+    ctx.world.move(p, dest, via=ex)
+    ctx.send(room_view(ctx, dest))

@@ -1,0 +1,45 @@
+"""Help and leaving."""
+
+from __future__ import annotations
+
+from mud.dispatch import CommandError, Ctx, command
+
+CATEGORY_ORDER = ["General", "Movement", "Communication", "Items", "Settings", "System"]
+
+
+@command("help", aliases=("?",), category="System")
+def cmd_help(ctx: Ctx) -> None:
+    """List the commands, or read about one.
+
+    Usage:
+      help              every command you can use, by category
+      help <command>    how one command works
+    """
+    registry = ctx.app.registry
+    p = ctx.player
+    word = ctx.args.strip().lower()
+    if word:
+        cmd = registry.exact(word) or registry.by_prefix(word)
+        if cmd is None or not p.has_role(cmd.role):
+            raise CommandError(f"There is no help for '{word}'. Type |whelp|n for the list.")
+        names = ", ".join((cmd.key, *cmd.aliases))
+        ctx.send(f"|w{names}|n\n{cmd.help_text}")
+        return
+    groups: dict[str, list[str]] = {}
+    for cmd in registry.commands.values():
+        if cmd.hidden or not p.has_role(cmd.role):
+            continue
+        groups.setdefault(cmd.category, []).append(f"  |w{cmd.key:<12}|n {cmd.summary}")
+    order = CATEGORY_ORDER + sorted(set(groups) - set(CATEGORY_ORDER))
+    lines = ["|cCommands|n (type |whelp <command>|n for details):"]
+    for cat in order:
+        if cat in groups:
+            lines.append(f"|y{cat}|n")
+            lines.extend(sorted(groups[cat]))
+    ctx.send("\n".join(lines))
+
+
+@command("quit", category="System")
+def cmd_quit(ctx: Ctx) -> None:
+    """Leave the Dreamwave. Your dreamer stays where you left them."""
+    ctx.session.close("|cYou slip out of the Dreamwave. May your dreams be gentle.|n")

@@ -1,0 +1,79 @@
+"""Helpers shared by command modules: target matching and room rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from mud.dispatch import CommandError, Ctx
+from mud.text import capitalise_first, list_words
+from world.model import Item, Player, Room
+
+T = TypeVar("T", Item, Player)
+
+
+def match_item(items: Iterable[Item], word: str) -> Item | None:
+    """The first item whose keyword or name word starts with `word`, exact matches first."""
+    items = list(items)
+    low = word.lower().strip()
+    for it in items:
+        if low in it.keywords or low == it.name.lower():
+            return it
+    for it in items:
+        if it.matches(low):
+            return it
+    return None
+
+
+def match_player_here(room: Room, word: str, exclude: Player | None = None) -> Player | None:
+    low = word.lower()
+    players = [p for p in room.players.values() if p is not exclude]
+    for p in players:
+        if p.key == low:
+            return p
+    starts = [p for p in players if p.key.startswith(low)]
+    return starts[0] if len(starts) == 1 else None
+
+
+def require(args: str, usage: str) -> str:
+    if not args:
+        raise CommandError(f"Usage: {usage}")
+    return args
+
+
+def room_view(ctx: Ctx, room: Room) -> str:
+    p = ctx.player
+    title = f"|h|c{room.name}|n"
+    if p.has_role("builder"):
+        title += f" |x|H[#{room.id}]|n"
+    lines = [title]
+    if room.description:
+        lines.append(room.description)
+    if room.exits:
+        names = [ex.name for ex in room.exits]
+        lines.append("|gExits:|n " + ", ".join(names))
+    else:
+        lines.append("|gExits:|n none")
+    if room.items:
+        lines.append("|wYou see|n " + list_words([it.name for it in room.items]) + ".")
+    others = [q.name for q in room.players.values() if q is not p]
+    if others:
+        verb = "is" if len(others) == 1 else "are"
+        lines.append(f"|c{list_words(others)}|n {verb} here.")
+    return "\n".join(lines)
+
+
+def item_view(ctx: Ctx, item: Item) -> str:
+    text = f"|w{capitalise_first(item.name)}|n"
+    if ctx.player.has_role("builder"):
+        text += f" |x|H[#{item.id}]|n"
+    return text + "\n" + (item.description or "You see nothing special about it.")
+
+
+def player_view(ctx: Ctx, target: Player) -> str:
+    lines = [f"|c{target.name}|n, a dreamer."]
+    if target.inventory:
+        lines.append(
+            f"{target.name} is carrying " + list_words([i.name for i in target.inventory]) + "."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Dreamwave engine: telnet transport, sessions, dispatch, scheduling and persistence."""

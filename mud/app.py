@@ -1,0 +1,181 @@
+"""The App: wires the Store, the World, the command registry and the telnet listener."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+from mud.auth import FailureThrottle
+from mud.config import Settings, normalise_db_url
+from mud.dispatch import REGISTRY, Dispatcher, Registry
+from mud.login import LoginFlow
+from mud.scheduler import Scheduler
+from mud.session import Session
+from mud.store import Store
+from mud.telnet import MudTelnet
+from mud.text import render
+from world.content import load_world_spec, seed
+from world.model import Player
+from world.world import World
+
+log = logging.getLogger("dreamwave")
+
+LISTEN_BACKLOG = 4096
+IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
+SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
+
+
+def open_world(db_url: str) -> tuple[Store, World]:
+    """Migrate the database, load it, and seed the default world on first start."""
+    store = Store(normalise_db_url(db_url))
+    store.migrate()
+    world = World(store.stage)
+    world.load(store.load())
+    if not world.rooms:
+        log.info("empty database: seeding the default world")
+        seed(world, load_world_spec())
+        world.save_meta("seeded_at", str(time.time()))
+        store.write_now()
+    return store, world
+
+
+class App:
+    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or REGISTRY
+        self.sessions: set[Session] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.throttle = FailureThrottle(
+            settings.limits.login_failures,
+            settings.limits.login_failure_window,
+            settings.limits.login_lockout,
+        )
+        self.started_at = time.time()
+        self.port: int = settings.port
+        self._server: asyncio.Server | None = None
+        self._reserved: set[str] | None = None
+        self.loop: asyncio.AbstractEventLoop
+        self.store: Store
+        self.world: World
+        self.scheduler: Scheduler
+
+    # -- start and stop -------------------------------------------------------------------
+    async def start(self) -> None:
+        import commands  # noqa: F401  (registers every command)
+
+        self.loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
+        # Start-up database work happens before we listen, off the loop thread all the same.
+        self.store, self.world = await self.loop.run_in_executor(None, open_world, self.settings.db)
+        self.world.fanout = self.fanout
+        self.store.start(self.loop)
+        self.scheduler = Scheduler(self.loop)
+        lim = self.settings.limits
+        sweep = max(
+            0.05, min(IDLE_SWEEP_MAX, lim.login_idle_timeout / 4, lim.player_idle_timeout / 4)
+        )
+        self.scheduler.every(sweep, self._sweep_idle)
+        self.scheduler.every(60.0, self.throttle.prune)
+        self._server = await self.loop.create_server(
+            lambda: MudTelnet(self),
+            self.settings.host,
+            self.settings.port,
+            backlog=LISTEN_BACKLOG,
+            reuse_address=True,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info(
+            "Dreamwave listening on %s:%d (%d rooms, %d accounts, ready in %.2fs)",
+            self.settings.host, self.port, len(self.world.rooms), len(self.world.players),
+            time.perf_counter() - t0,
+        )  # fmt: skip
+
+    async def stop(self) -> None:
+        """Tell everyone, save everything, close every socket."""
+        log.info("shutting down")
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.sessions):
+            session.close(SHUTDOWN_MESSAGE)
+        self.scheduler.cancel_all()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.store.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+        log.info("shutdown complete")
+
+    # -- sessions -------------------------------------------------------------------------
+    def new_session(self, telnet: MudTelnet, transport: asyncio.Transport) -> Session:
+        session = Session(self, telnet, transport)
+        self.sessions.add(session)
+        log.info("connection from %s:%d", session.address, session.port)
+        return session
+
+    def session_closed(self, session: Session) -> None:
+        self.sessions.discard(session)
+
+    def begin_login(self, session: Session) -> None:
+        flow = LoginFlow(self, session)
+        session.handler = flow
+        flow.greet()
+
+    def enter_game(self, session: Session, player: Player) -> None:
+        old = player.session
+        session.player = player
+        if isinstance(old, Session) and old is not session:
+            log.info("%s taken over by a new connection from %s", player.name, session.address)
+            old.handler = None  # the dreamer stays; only the old connection goes
+            old.player = None
+            player.session = session
+            old.close("Your dreamer has been claimed by a new connection; goodbye.")
+            session.send("|yYou take over your dreamer from another connection.|n")
+        else:
+            self.world.enter_game(player, session)
+        session.handler = Dispatcher(self, session, player)
+        session.decide_capabilities()
+        session.send(f"|cYou drift into the Dreamwave, {player.name}.|n")
+        session.handler.run("look")
+        session.handler.prompt()
+
+    def player_left(self, player: Player, session: Session) -> None:
+        if player.session is session:
+            log.info("%s left", player.name)
+            self.world.leave_game(player)
+
+    def _sweep_idle(self) -> None:
+        now = time.monotonic()
+        lim = self.settings.limits
+        for session in list(self.sessions):
+            idle = now - session.last_input
+            if session.player is None and idle > lim.login_idle_timeout:
+                session.close("You lingered too long at the threshold; goodbye.")
+            elif session.player is not None and idle > lim.player_idle_timeout:
+                session.close("You have drifted idle too long and slip out of the dream.")
+
+    # -- helpers used across the engine ------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = self.loop.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def reserved_names(self) -> set[str]:
+        if self._reserved is None:
+            self._reserved = {w for w in self.registry.words() if w.isalpha()}
+        return self._reserved
+
+    def fanout(self, sessions: Iterable[Any], text: str) -> None:
+        """Send one message to many: render once per kind of client, not per recipient."""
+        cache: dict[tuple[bool, int, bool], str] = {}
+        for s in sessions:
+            key = s.render_key
+            rendered = cache.get(key)
+            if rendered is None:
+                rendered = cache[key] = render(text, *key)
+            s.write_rendered(rendered)

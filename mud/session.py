@@ -1,0 +1,319 @@
+"""One connection: input limits, ordered command processing, and a bounded output queue.
+
+Lines arrive from the LineReader already split. Each is decoded, sanitised and handed to the
+current handler (login flow, editor, or the dispatcher). While a command's changes are being
+committed, the session holds its output and queues further input, so a player is told "done"
+only once it is durable and their commands always run in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from mud.text import render, sanitize
+
+if TYPE_CHECKING:
+    from mud.app import App
+    from mud.telnet import MudTelnet
+    from world.model import Player
+
+log = logging.getLogger("dreamwave.session")
+
+DEFAULT_WIDTH = 80
+MIN_WIDTH = 20
+MAX_WIDTH = 250
+PROMPT = "> "
+
+# Terminal types (from TTYPE) known to show ANSI colour. A client that names none of
+# these, and sends no MTTS bit for ANSI, gets plain text.
+COLOUR_TERMS = (
+    "xterm", "ansi", "linux", "screen", "tmux", "rxvt", "konsole", "putty", "cygwin",
+    "vt220", "vt320", "mudlet", "tintin", "mushclient", "zmud", "cmud", "tinyfugue",
+    "blowtorch", "mudrammer", "kildclient", "atlantis", "potato", "beip", "gnome",
+    "alacritty", "kitty", "iterm", "wezterm", "eterm",
+)  # fmt: skip
+
+
+class Session:
+    def __init__(self, app: App, telnet: MudTelnet, transport: asyncio.Transport) -> None:
+        self.app = app
+        self.telnet = telnet
+        self.transport = transport
+        self.limits = app.settings.limits
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        self.address: str = str(peer[0])
+        self.port: int = int(peer[1]) if len(peer) > 1 else 0
+        self.player: Player | None = None
+        self.handler: Any = None  # object with on_line(text)
+        self.started = False
+        self.closed = False
+        # rendering capabilities (decided after negotiation; see decide_capabilities)
+        self.colour = False
+        self.width = DEFAULT_WIDTH
+        self.encoding = "utf-8"
+        self.render_key: tuple[bool, int, bool] = (False, DEFAULT_WIDTH, False)
+        # output
+        self._out: list[bytes] = []
+        self._flush_pending = False
+        self._held = 0  # >0 while output waits for a commit
+        self._at_prompt = False
+        # input
+        self._queue: deque[bytes] = deque()
+        self._busy = False
+        self.connected_at = time.monotonic()
+        self.last_input = self.connected_at
+        self._tokens = float(self.limits.command_burst)
+        self._tokens_at = self.connected_at
+        self._last_throttle_notice = 0.0
+
+    def __repr__(self) -> str:
+        who = self.player.name if self.player else "-"
+        return f"<Session {self.address}:{self.port} {who}>"
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Negotiation is over (or timed out): greet the client and begin the login flow."""
+        if self.closed or self.started:
+            return
+        self.started = True
+        self.decide_capabilities()
+        self.app.begin_login(self)
+        self._drain_queue()
+
+    def decide_capabilities(self) -> None:
+        if self.player is not None and "colour" in self.player.settings:
+            self.colour = bool(self.player.settings["colour"])
+        else:
+            self.colour = self._client_has_colour()
+        cols = self.telnet.get_extra_info("cols") or DEFAULT_WIDTH
+        self.on_resize(cols, self.telnet.get_extra_info("rows") or 25, quiet=True)
+
+    def _client_has_colour(self) -> bool:
+        names = []
+        for i in range(1, 4):
+            t = self.telnet.get_extra_info(f"ttype{i}")
+            if t:
+                names.append(str(t))
+        term = self.telnet.get_extra_info("TERM")
+        if term:
+            names.append(str(term))
+        for name in names:
+            low = name.lower()
+            if low.startswith("mtts "):
+                try:
+                    return bool(int(low.split()[1]) & 1)
+                except (ValueError, IndexError):
+                    continue
+            if low not in ("unknown", "dumb", "vt100") and any(k in low for k in COLOUR_TERMS):
+                return True
+        return False
+
+    def on_resize(self, cols: int, rows: int, quiet: bool = False) -> None:
+        try:
+            cols = int(cols)
+        except (TypeError, ValueError):
+            cols = DEFAULT_WIDTH
+        # 0 means "unknown" in NAWS; absurd sizes are clamped.
+        self.width = DEFAULT_WIDTH if cols <= 0 else max(MIN_WIDTH, min(MAX_WIDTH, cols))
+        self._update_render_key()
+
+    def set_colour(self, on: bool) -> None:
+        self.colour = on
+        self._update_render_key()
+
+    def _update_render_key(self) -> None:
+        self.render_key = (self.colour, self.width, self.encoding != "utf-8")
+
+    def close(self, farewell: str | None = None) -> None:
+        """Say goodbye (if anything) and close once the output has gone out."""
+        if self.closed:
+            return
+        closing = getattr(self.handler, "on_closing", None)
+        if closing is not None:
+            closing()
+        if farewell:
+            self.send(farewell)
+        self._held = 0
+        self._flush()
+        self.closed = True
+        self.transport.close()  # sends what is buffered, then closes
+        self._detach()
+
+    def abort(self, reason: str) -> None:
+        """Drop the connection now, without flushing (misbehaving client)."""
+        if self.closed:
+            return
+        log.info("dropping %r: %s", self, reason)
+        self.closed = True
+        self._out.clear()
+        self.transport.abort()
+        self._detach()
+
+    def on_disconnect(self) -> None:
+        if not self.closed:
+            log.info("connection closed by %r", self)
+            self.closed = True
+        self._detach()
+
+    def _detach(self) -> None:
+        self.telnet.reader.sink = None
+        self._queue.clear()
+        if self.handler is not None and hasattr(self.handler, "on_close"):
+            handler, self.handler = self.handler, None
+            try:
+                handler.on_close()
+            except Exception:
+                log.exception("error while closing %r", self)
+        self.app.session_closed(self)
+
+    # -- output ---------------------------------------------------------------------------
+    def send(self, text: str) -> None:
+        """Queue markup text as one or more lines."""
+        if self.closed:
+            return
+        colour, width, ascii_only = self.render_key
+        self.write_rendered(render(text, colour, width, ascii_only))
+
+    def write_rendered(self, text: str) -> None:
+        data = (text + "\r\n").encode(self.encoding, "replace")
+        self.write_line_bytes(data)
+
+    def write_line_bytes(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self._at_prompt:
+            self._out.append(b"\r\n")
+            self._at_prompt = False
+        self._out.append(data)
+        self._schedule_flush()
+
+    def send_prompt(self, text: str = PROMPT) -> None:
+        if self.closed:
+            return
+        colour, _width, ascii_only = self.render_key
+        body = render(text, colour, 0, ascii_only).encode(self.encoding, "replace")
+        self._out.append(body + self.telnet.prompt_marker())
+        self._at_prompt = True
+        self._schedule_flush()
+
+    def write_raw(self, data: bytes) -> None:
+        """Bytes that bypass rendering (telnet commands), kept in order with text."""
+        if not self.closed:
+            self._out.append(data)
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_pending and not self._held:
+            self._flush_pending = True
+            self.app.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        if self._held or not self._out or self.closed:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        self.transport.write(data)
+        if self.transport.get_write_buffer_size() > self.limits.max_output_bytes:
+            self.abort("output backlog over limit (client not reading)")
+
+    def hold_until(self, seq: int) -> None:
+        """Hold output and input until the Store has committed staging sequence `seq`."""
+        self._held += 1
+        self.app.store.when_durable(seq, self._release)
+
+    def _release(self) -> None:
+        self._held = max(0, self._held - 1)
+        if not self._held:
+            self._schedule_flush()
+            self._drain_queue()
+
+    # -- input ----------------------------------------------------------------------------
+    def on_line(self, raw: bytes) -> None:
+        if self.closed:
+            return
+        self.last_input = time.monotonic()
+        if len(raw) > self.limits.max_line_bytes:
+            self.send(
+                f"That line was too long ({len(raw)} bytes); the most is "
+                f"{self.limits.max_line_bytes}. Nothing was done."
+            )
+            self.send_prompt()
+            return
+        if not self.started or self._busy or self._held or self._queue:
+            if len(self._queue) >= self.limits.max_queued_lines:
+                self.abort("input queue overflow")
+                return
+            self._queue.append(raw)
+            return
+        self._process(raw)
+
+    def on_overflow(self) -> None:
+        self.send("You sent too much text without pressing Enter; disconnecting.")
+        self.close()
+
+    def on_eof(self) -> None:
+        self.on_disconnect()
+
+    def _allow(self) -> bool:
+        now = time.monotonic()
+        rate = self.limits.commands_per_second
+        self._tokens = min(self.limits.command_burst, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        if now - self._last_throttle_notice >= self.limits.throttle_notice_interval:
+            self._last_throttle_notice = now
+            self.send("You're sending commands faster than the dream can follow; slow down.")
+            self.send_prompt()
+        return False
+
+    def _process(self, raw: bytes) -> None:
+        if not self._allow():
+            return
+        text = sanitize(raw.decode(self.encoding, "replace")).strip()
+        handler = self.handler
+        if handler is None:
+            return
+        store = self.app.store
+        before = store.staged_seq
+        try:
+            handler.on_line(text)
+        except Exception:
+            log.exception("error handling %r from %r", text[:80], self)
+            self.send("|rSomething went wrong with that command; it has been logged.|n")
+            if self.handler is handler and hasattr(handler, "prompt"):
+                handler.prompt()
+        if store.staged_seq != before and not self.closed:
+            self.hold_until(store.staged_seq)
+
+    def _drain_queue(self) -> None:
+        while self._queue and not self._busy and not self._held and not self.closed:
+            self._process(self._queue.popleft())
+
+    def run_task(
+        self, coro: Coroutine[Any, Any, None], then: Callable[[], None] | None = None
+    ) -> None:
+        """Run async work (e.g. password hashing) with input paused until it finishes."""
+        self._busy = True
+
+        async def runner() -> None:
+            try:
+                await coro
+            except Exception:
+                log.exception("task failed for %r", self)
+                self.send("|rSomething went wrong; please try again.|n")
+            finally:
+                self._busy = False
+                if then is not None:
+                    then()
+                if not self.closed:
+                    self._drain_queue()
+
+        self.app.spawn(runner())

@@ -1,0 +1,5 @@
+"""Persistence: sqlmodel tables, Alembic migrations and the one group-commit writer."""
+
+from mud.store.writer import Store
+
+__all__ = ["Store"]

@@ -1,0 +1,68 @@
+"""The durable schema. World objects in memory are the truth at run time; these rows are
+their copy on disk, written only by the Store's writer thread.
+
+There are no foreign-key constraints: the single writer applies each batch in table order
+and the world API keeps references consistent, so a batch never has to be reordered.
+Structured extras (`attrs`, `settings`) are JSON text so new typed attributes need no
+migration, while everything queried or joined on has its own column.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = ""
+
+
+class Zone(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+    key: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(max_length=200)
+
+
+class Account(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+    name: str = Field(max_length=40)
+    name_key: str = Field(index=True, unique=True, max_length=40)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default="player", max_length=16)
+    room_id: int | None = None
+    settings: str = "{}"
+    created_at: float = 0.0
+    last_login: float = 0.0
+
+
+class Room(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+    key: str | None = Field(default=None, index=True, max_length=64)
+    name: str = Field(max_length=200)
+    description: str = ""
+    zone: str = Field(default="", max_length=64)
+    attrs: str = "{}"
+
+
+class Exit(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+    room_id: int = Field(index=True)
+    name: str = Field(max_length=64)
+    aliases: str = ""
+    dest_id: int | None = None
+    attrs: str = "{}"
+
+
+class Item(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+    name: str = Field(max_length=200)
+    keywords: str = ""
+    description: str = ""
+    room_id: int | None = Field(default=None, index=True)
+    holder_id: int | None = Field(default=None, index=True)
+    attrs: str = "{}"
+
+
+# The order the writer applies upserts in (deletes run in reverse).
+TABLE_ORDER = [Meta, Zone, Account, Room, Exit, Item]
+TABLES = {model.__tablename__: model.__table__ for model in TABLE_ORDER}

@@ -1,0 +1,226 @@
+"""The Store: one writer thread, group commit, and confirmation callbacks.
+
+The event loop never waits on the database. Mutations are *staged* as full rows keyed by
+(table, id); repeated changes to one row before it is written collapse into one. A single
+thread takes everything staged so far, writes it in one transaction, and then tells the loop
+which staging sequence number is now durable. Sessions hold a player's confirmation until the
+sequence their command staged is committed, so nothing a player was told is ever lost to a
+crash, while hundreds of commands share one commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, delete, event, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from mud.store.models import TABLE_ORDER, TABLES
+
+log = logging.getLogger("dreamwave.store")
+
+Row = dict[str, Any]
+RETRY_DELAY_MAX = 2.0  # seconds between attempts when the database refuses a batch
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def make_engine(url: str) -> Engine:
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False}
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            # WAL + NORMAL: a commit is in the OS before we confirm it, so it survives
+            # kill -9 of the server (only a power cut can lose the last few batches).
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.close()
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (runs at every start)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def _upsert(conn: Connection, table_name: str, rows: list[Row]) -> None:
+    table = TABLES[table_name]
+    pk = next(iter(table.primary_key.columns)).name
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        stmt = dialect_insert(table)
+        cols = [c.name for c in table.columns if c.name != pk]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[pk], set_={c: stmt.excluded[c] for c in cols}
+        )
+        conn.execute(stmt, rows)
+        return
+    for row in rows:  # portable fallback for other databases
+        res = conn.execute(update(table).where(table.c[pk] == row[pk]).values(**row))
+        if not res.rowcount:
+            conn.execute(insert(table).values(**row))
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending: dict[tuple[str, Any], Row | None] = {}
+        self.staged_seq = 0  # bumped on every stage() (loop thread)
+        self.committed_seq = 0  # highest seq known durable (loop thread)
+        self._waiters: deque[tuple[int, Callable[[], None]]] = deque()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.batches = 0
+        self.rows_written = 0
+
+    # -- start-up (synchronous, before the server listens) --------------------------------
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    def load(self) -> dict[str, list[Row]]:
+        out: dict[str, list[Row]] = {}
+        with self.engine.connect() as conn:
+            for model in TABLE_ORDER:
+                table = model.__table__
+                out[table.name] = [dict(r._mapping) for r in conn.execute(select(table))]
+        return out
+
+    def write_now(self) -> None:
+        """Write everything staged so far, synchronously (start-up and offline tools)."""
+        with self._lock:
+            batch, self._pending = self._pending, {}
+        if batch:
+            self._write(batch)
+        self.committed_seq = self.staged_seq
+
+    # -- run time ------------------------------------------------------------------------
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._thread = threading.Thread(target=self._run, name="dreamwave-writer", daemon=True)
+        self._thread.start()
+
+    def stage(self, table: str, key: Any, row: Row | None) -> int:
+        """Record a full row (or None to delete it). Returns the staging sequence."""
+        with self._lock:
+            self._pending[(table, key)] = row
+            self.staged_seq += 1
+            seq = self.staged_seq
+            self._wake.notify()
+        return seq
+
+    def when_durable(self, seq: int, callback: Callable[[], None]) -> None:
+        """Call `callback` on the loop once everything up to `seq` is committed."""
+        if seq <= self.committed_seq:
+            callback()
+        else:
+            self._waiters.append((seq, callback))
+
+    async def durable(self, seq: int | None = None) -> None:
+        seq = self.staged_seq if seq is None else seq
+        if seq <= self.committed_seq:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self.when_durable(seq, lambda: fut.done() or fut.set_result(None))
+        await fut
+
+    async def close(self) -> None:
+        """Write everything staged, then stop the thread."""
+        await self.durable()
+        with self._lock:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self.engine.dispose()
+
+    def _committed(self, seq: int) -> None:
+        if seq > self.committed_seq:
+            self.committed_seq = seq
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= self.committed_seq:
+            _, callback = waiters.popleft()
+            try:
+                callback()
+            except Exception:
+                log.exception("commit callback failed")
+
+    def _run(self) -> None:
+        delay = 0.05
+        while True:
+            with self._lock:
+                while not self._pending and not self._stopping:
+                    self._wake.wait()
+                if not self._pending and self._stopping:
+                    return
+                batch, self._pending = self._pending, {}
+                seq = self.staged_seq
+            while True:
+                try:
+                    self._write(batch)
+                    delay = 0.05
+                    break
+                except Exception:
+                    # Never drop a confirmed change: keep the batch and try again, merging
+                    # anything newer on top so the latest row state wins.
+                    log.exception("database write failed; retrying in %.2fs", delay)
+                    time.sleep(delay)
+                    delay = min(delay * 2, RETRY_DELAY_MAX)
+                    with self._lock:
+                        batch.update(self._pending)
+                        self._pending = {}
+                        seq = self.staged_seq
+            assert self._loop is not None
+            try:
+                self._loop.call_soon_threadsafe(self._committed, seq)
+            except RuntimeError:  # loop closed during shutdown
+                return
+
+    def _write(self, batch: dict[tuple[str, Any], Row | None]) -> None:
+        upserts: dict[str, list[Row]] = {}
+        deletes: dict[str, list[Any]] = {}
+        for (table, key), row in batch.items():
+            if row is None:
+                deletes.setdefault(table, []).append(key)
+            else:
+                upserts.setdefault(table, []).append(row)
+        with self.engine.begin() as conn:
+            for model in TABLE_ORDER:
+                name = model.__tablename__
+                if name in upserts:
+                    _upsert(conn, name, upserts[name])
+            for model in reversed(TABLE_ORDER):
+                name = model.__tablename__
+                if name in deletes:
+                    table = TABLES[name]
+                    pk = next(iter(table.primary_key.columns))
+                    conn.execute(delete(table).where(pk.in_(deletes[name])))
+        self.batches += 1
+        self.rows_written += len(batch)

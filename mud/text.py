@@ -1,0 +1,123 @@
+"""Pure text handling: colour markup, word wrap and input sanitising.
+
+Markup is `|` followed by one letter: |r |g |y |b |m |c |w |x set a colour
+(upper case for the bright variant), |h bold, |u underline, |n reset, and ||
+a literal pipe. Markup renders to ANSI SGR for clients with colour and is
+stripped for the rest, so the same string serves every client.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_COLOURS = {"x": 30, "r": 31, "g": 32, "y": 33, "b": 34, "m": 35, "c": 36, "w": 37}
+ANSI: dict[str, str] = {"n": "\x1b[0m", "h": "\x1b[1m", "u": "\x1b[4m"}
+for _k, _v in _COLOURS.items():
+    ANSI[_k] = f"\x1b[{_v}m"
+    ANSI[_k.upper()] = f"\x1b[{_v + 60}m"
+RESET = "\x1b[0m"
+
+_MARKUP = re.compile(r"\|(.)", re.S)
+
+# Characters players may not send to other players' terminals: every C0/C1
+# control (ESC included), DEL, and the bidirectional overrides that can
+# disguise text. Tabs become a space; everything else disappears.
+_STRIP = {c: None for c in range(0x20)}
+_STRIP.update({c: None for c in range(0x7F, 0xA0)})
+_STRIP.update({c: None for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+_STRIP[0x09] = " "
+_STRIP_TABLE = str.maketrans(_STRIP)
+
+
+def sanitize(text: str) -> str:
+    """Remove control and escape characters from player-supplied text."""
+    if text.isprintable():
+        return text
+    return text.translate(_STRIP_TABLE)
+
+
+def _code(match: re.Match[str], colour: bool) -> str:
+    ch = match.group(1)
+    if ch == "|":
+        return "|"
+    code = ANSI.get(ch)
+    if code is None:
+        return match.group(0)
+    return code if colour else ""
+
+
+def strip_markup(text: str) -> str:
+    """The visible text of a markup string."""
+    if "|" not in text:
+        return text
+    return _MARKUP.sub(lambda m: _code(m, False), text)
+
+
+def visible_len(text: str) -> int:
+    return len(strip_markup(text)) if "|" in text else len(text)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap of one markup line, counting only visible characters.
+
+    Continuation lines keep the original line's indentation; a single word
+    wider than the screen is left whole rather than cut mid-word.
+    """
+    if width <= 0 or visible_len(text) <= width:
+        return [text]
+    indent = text[: len(text) - len(text.lstrip(" "))]
+    lines: list[str] = []
+    current = ""
+    current_len = 0
+    for word in text.split():
+        wlen = visible_len(word)
+        if current and current_len + 1 + wlen > width:
+            lines.append(current)
+            current, current_len = indent + word, len(indent) + wlen
+        elif current:
+            current += " " + word
+            current_len += 1 + wlen
+        else:
+            current, current_len = indent + word, len(indent) + wlen
+    if current:
+        lines.append(current)
+    return lines
+
+
+def render(text: str, colour: bool, width: int, ascii_only: bool = False) -> str:
+    """Markup text -> wrapped terminal text with CRLF line ends."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        out.extend(wrap(line, width))
+    joined = "\r\n".join(out)
+    if "|" in joined:
+        used_colour = colour and bool(_MARKUP.search(joined))
+        joined = _MARKUP.sub(lambda m: _code(m, colour), joined)
+        if used_colour and not joined.endswith(RESET):
+            joined += RESET
+    if ascii_only and not joined.isascii():
+        joined = transliterate(joined)
+    return joined
+
+
+def transliterate(text: str) -> str:
+    """Best-effort ASCII for clients that can't show UTF-8."""
+    text = text.replace("\u2014", "--").replace("\u2013", "-").replace("\u2026", "...")
+    text = text.replace("\u2018", "'").replace("\u2019", "'")
+    text = text.replace("\u201c", '"').replace("\u201d", '"')
+    decomposed = unicodedata.normalize("NFKD", text)
+    return decomposed.encode("ascii", "replace").decode("ascii")
+
+
+def capitalise_first(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def list_words(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]

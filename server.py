@@ -1,0 +1,126 @@
+"""Dreamwave entry point.
+
+python server.py                        run on 127.0.0.1:4000 with ./dreamwave.db
+python server.py run [--host H] [--port P] [--db URL] [--log-level LEVEL]
+python server.py create-admin NAME [--password-stdin] [--db URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+
+from mud.config import Settings
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # telnetlib3 logs every connection at INFO; ours are enough.
+    logging.getLogger("telnetlib3").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+async def serve(settings: Settings) -> None:
+    from mud.app import App
+
+    app = App(settings)
+    await app.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await app.stop()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(host=args.host, port=args.port, db=args.db)
+    setup_logging(args.log_level)
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        asyncio.run(serve(settings), loop_factory=uvloop.new_event_loop)
+    except ImportError:
+        asyncio.run(serve(settings))
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from mud import auth
+    from mud.app import open_world
+
+    setup_logging(args.log_level)
+    settings = Settings.from_env(db=args.db)
+    name = args.name
+    store, world = open_world(settings.db)
+    existing = world.players_by_key.get(name.lower())
+    if existing is None:
+        problem = auth.check_name(name, set())
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif existing is not None:
+        password = ""
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("The passwords didn't match.", file=sys.stderr)
+            return 2
+    if existing is None or password:
+        problem = auth.check_password(password)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
+    if existing is None:
+        player = world.create_player(name.capitalize(), auth.hash_password_sync(password), "admin")
+        verb = "Created"
+    else:
+        player = existing
+        if password:
+            player.password_hash = auth.hash_password_sync(password)
+        world.set_role(player, "admin")
+        verb = "Promoted"
+    store.write_now()
+    store.engine.dispose()
+    print(f"{verb} admin {player.name}.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="server.py", description="Dreamwave MUD server")
+    sub = parser.add_subparsers(dest="command")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", help="SQLAlchemy URL or SQLite file (env DREAMWAVE_DB)")
+        p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+
+    run = sub.add_parser("run", help="run the server (the default)")
+    run.add_argument("--host", help="address to listen on (env DREAMWAVE_HOST)")
+    run.add_argument("--port", type=int, help="port; 0 picks a free one (env DREAMWAVE_PORT)")
+    common(run)
+    admin = sub.add_parser("create-admin", help="create or promote an admin account")
+    admin.add_argument("name")
+    admin.add_argument("--password-stdin", action="store_true", help="read one line as password")
+    common(admin)
+
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["run", *argv]
+    args = parser.parse_args(argv)
+    if args.command == "create-admin":
+        return cmd_create_admin(args)
+    return cmd_run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Fixtures: a real Dreamwave server on port 0 with a temporary SQLite file.
+
+The in-process fixture runs the App on the test's own event loop and fails the test if the
+server logged an error it didn't expect. `spawn_server` runs `python server.py` as a separate
+process for the tests that need signals or kill -9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mud.app import App
+from mud.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ErrorCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[App]]]:
+    apps: list[App] = []
+    collector = ErrorCollector()
+    logging.getLogger().addHandler(collector)
+
+    async def factory(db: str | None = None, **limits: Any) -> App:
+        settings = Settings(host="127.0.0.1", port=0, db=db or f"sqlite:///{tmp_path / 'test.db'}")
+        for key, value in limits.items():
+            setattr(settings.limits, key, value)
+        app = App(settings)
+        app.errors = collector.records  # type: ignore[attr-defined]
+        await app.start()
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        if app._server is not None and app._server.is_serving():
+            await app.stop()
+    logging.getLogger().removeHandler(collector)
+    unexpected = [r for r in collector.records if not getattr(r, "expected", False)]
+    assert not unexpected, "server logged errors:\n" + "\n".join(
+        collector.format(r) for r in unexpected
+    )
+
+
+@pytest.fixture
+async def server(make_server: Callable[..., Awaitable[App]]) -> App:
+    return await make_server()
+
+
+def server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("DREAMWAVE_HOST", None)
+    env.pop("DREAMWAVE_PORT", None)
+    env.pop("DREAMWAVE_DB", None)
+    return env
+
+
+class ServerProcess:
+    def __init__(self, proc: subprocess.Popen[str], port: int, lines: list[str]) -> None:
+        self.proc = proc
+        self.port = port
+        self.lines = lines
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+
+async def spawn_server(
+    db_path: Path, *extra: str, env: dict[str, str] | None = None
+) -> ServerProcess:
+    """Start `python server.py run --port 0 --db FILE` and wait until it listens."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "server.py"),
+            "run",
+            "--port",
+            "0",
+            "--db",
+            str(db_path),
+            *extra,
+        ],
+        cwd=str(db_path.parent),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or server_env(),
+    )
+    lines: list[str] = []
+    loop = asyncio.get_running_loop()
+    assert proc.stderr is not None
+    while True:
+        line = await asyncio.wait_for(loop.run_in_executor(None, proc.stderr.readline), 30)
+        if not line:
+            raise AssertionError("server exited before listening:\n" + "".join(lines))
+        lines.append(line)
+        m = re.search(r"listening on [\d.]+:(\d+)", line)
+        if m:
+            break
+    sp = ServerProcess(proc, int(m.group(1)), lines)
+
+    def drain() -> None:
+        for rest in proc.stderr:  # type: ignore[union-attr]
+            lines.append(rest)
+
+    loop.run_in_executor(None, drain)
+    return sp

@@ -1,0 +1,1 @@
+"""The dreamscape: rooms, exits, items and dreamers as plain Python objects."""

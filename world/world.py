@@ -1,0 +1,248 @@
+"""The World: registry of every object and the one API through which the world changes.
+
+Each mutation updates memory, tells the people who can see it, and stages the changed rows
+with the Store's writer. Commands call these methods; they never touch rows or sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from world.model import Exit, Item, Listener, Player, Room, Zone
+
+NEXUS_KEY = "nexus"
+
+
+def _default_fanout(listeners: Iterable[Listener], text: str) -> None:
+    for listener in listeners:
+        listener.send(text)
+
+
+class World:
+    def __init__(self, stage: Callable[[str, Any, dict[str, Any] | None], int]) -> None:
+        self._stage = stage
+        self.zones: dict[str, Zone] = {}
+        self.rooms: dict[int, Room] = {}
+        self.rooms_by_key: dict[str, Room] = {}
+        self.items: dict[int, Item] = {}
+        self.players: dict[int, Player] = {}
+        self.players_by_key: dict[str, Player] = {}
+        self.online: dict[int, Player] = {}
+        self._next_id: dict[str, int] = {"zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1}
+        # Replaced by the engine with a renderer that formats once per kind of client.
+        self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
+
+    # -- ids and staging ------------------------------------------------------------------
+    def new_id(self, table: str) -> int:
+        nid = self._next_id[table]
+        self._next_id[table] = nid + 1
+        return nid
+
+    def _saw_id(self, table: str, nid: int) -> None:
+        if nid >= self._next_id[table]:
+            self._next_id[table] = nid + 1
+
+    def save(self, obj: Player | Room | Exit | Item | Zone) -> int:
+        table = "account" if isinstance(obj, Player) else type(obj).__name__.lower()
+        return self._stage(table, obj.id, obj.to_row())
+
+    def save_meta(self, key: str, value: str) -> int:
+        return self._stage("meta", key, {"key": key, "value": value})
+
+    # -- loading --------------------------------------------------------------------------
+    def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        """Build the world from database rows (start-up only)."""
+        for r in rows.get("zone", []):
+            self.zones[r["key"]] = Zone(r["id"], r["key"], r["name"])
+            self._saw_id("zone", r["id"])
+        for r in rows.get("room", []):
+            room = Room(
+                r["id"], r["name"], r["description"], r["zone"], r["key"],
+                json.loads(r["attrs"] or "{}"),
+            )  # fmt: skip
+            self._add_room(room)
+        for r in rows.get("exit", []):
+            src = self.rooms.get(r["room_id"])
+            self._saw_id("exit", r["id"])
+            if src is None:
+                continue
+            aliases = tuple(a for a in (r["aliases"] or "").split(";") if a)
+            src.exits.append(
+                Exit(r["id"], src, r["name"], r["dest_id"], aliases, json.loads(r["attrs"] or "{}"))
+            )
+        for r in rows.get("account", []):
+            p = Player(
+                r["id"], r["name"], r["password_hash"], r["role"],
+                json.loads(r["settings"] or "{}"), r["created_at"], r["last_login"],
+            )  # fmt: skip
+            p.room = self.rooms.get(r["room_id"]) if r["room_id"] is not None else None
+            self._add_player(p)
+        for r in rows.get("item", []):
+            item = Item(
+                r["id"], r["name"], tuple((r["keywords"] or "").split()), r["description"],
+                json.loads(r["attrs"] or "{}"),
+            )  # fmt: skip
+            self.items[item.id] = item
+            self._saw_id("item", item.id)
+            if r["holder_id"] is not None and r["holder_id"] in self.players:
+                holder = self.players[r["holder_id"]]
+                item.location = holder
+                holder.inventory.append(item)
+            elif r["room_id"] is not None and r["room_id"] in self.rooms:
+                room = self.rooms[r["room_id"]]
+                item.location = room
+                room.items.append(item)
+
+    def _add_room(self, room: Room) -> None:
+        self.rooms[room.id] = room
+        if room.key:
+            self.rooms_by_key[room.key] = room
+        self._saw_id("room", room.id)
+
+    def _add_player(self, p: Player) -> None:
+        self.players[p.id] = p
+        self.players_by_key[p.key] = p
+        self._saw_id("account", p.id)
+
+    # -- lookups --------------------------------------------------------------------------
+    @property
+    def nexus(self) -> Room:
+        room = self.rooms_by_key.get(NEXUS_KEY)
+        if room is None:
+            room = min(self.rooms.values(), key=lambda r: r.id)
+        return room
+
+    def exit_destination(self, ex: Exit) -> Room | None:
+        return self.rooms.get(ex.dest_id) if ex.dest_id is not None else None
+
+    def find_online(self, name: str) -> Player | None:
+        """An online player by exact name, else by unique name prefix."""
+        key = name.lower()
+        p = self.players_by_key.get(key)
+        if p is not None and p.online:
+            return p
+        matches = [q for q in self.online.values() if q.key.startswith(key)]
+        return matches[0] if len(matches) == 1 else None
+
+    # -- building blocks (used by seeding, building commands and tests) -------------------
+    def create_zone(self, key: str, name: str) -> Zone:
+        zone = Zone(self.new_id("zone"), key, name)
+        self.zones[key] = zone
+        self.save(zone)
+        return zone
+
+    def create_room(
+        self, name: str, description: str = "", zone: str = "", key: str | None = None
+    ) -> Room:
+        room = Room(self.new_id("room"), name, description, zone, key)
+        self._add_room(room)
+        self.save(room)
+        return room
+
+    def create_exit(
+        self, room: Room, name: str, dest: Room | None, aliases: tuple[str, ...] = ()
+    ) -> Exit:
+        ex = Exit(self.new_id("exit"), room, name, dest.id if dest else None, aliases)
+        room.exits.append(ex)
+        self.save(ex)
+        return ex
+
+    def create_item(
+        self, name: str, keywords: tuple[str, ...], description: str, where: Room | Player
+    ) -> Item:
+        item = Item(self.new_id("item"), name, keywords, description)
+        self.items[item.id] = item
+        self._place(item, where)
+        self.save(item)
+        return item
+
+    def create_player(self, name: str, password_hash: str, role: str = "player") -> Player:
+        p = Player(self.new_id("account"), name, password_hash, role, created_at=time.time())
+        p.room = self.nexus
+        self._add_player(p)
+        self.save(p)
+        return p
+
+    def set_role(self, p: Player, role: str) -> int:
+        p.role = role
+        return self.save(p)
+
+    def set_setting(self, p: Player, key: str, value: Any) -> int:
+        p.settings[key] = value
+        return self.save(p)
+
+    # -- presence -------------------------------------------------------------------------
+    def enter_game(self, p: Player, session: Listener) -> None:
+        """Attach a connection to a dreamer and put them in their room."""
+        p.session = session
+        self.online[p.id] = p
+        if p.room is None or p.room.id not in self.rooms:
+            p.room = self.nexus
+        p.last_login = time.time()
+        self.save(p)
+        self.broadcast(p.room, f"|c{p.name}|n shimmers into the dreamscape.", exclude=p)
+        p.room.players[p.id] = p
+
+    def leave_game(self, p: Player) -> None:
+        if self.online.pop(p.id, None) is None:
+            return
+        room = p.room
+        if room is not None:
+            room.players.pop(p.id, None)
+            self.broadcast(room, f"|c{p.name}|n fades from the dreamscape.")
+        p.session = None
+
+    # -- messages -------------------------------------------------------------------------
+    def broadcast(
+        self, room: Room, text: str, exclude: Player | tuple[Player, ...] | None = None
+    ) -> None:
+        if isinstance(exclude, Player):
+            exclude = (exclude,)
+        targets = [
+            q.session for q in room.players.values()
+            if q.session is not None and (not exclude or q not in exclude)
+        ]  # fmt: skip
+        if targets:
+            self.fanout(targets, text)
+
+    def announce(self, text: str) -> None:
+        targets = [q.session for q in self.online.values() if q.session is not None]
+        if targets:
+            self.fanout(targets, text)
+
+    # -- mutations players cause ----------------------------------------------------------
+    def move(self, p: Player, dest: Room, via: Exit | None = None) -> int:
+        src = p.room
+        if src is not None:
+            src.players.pop(p.id, None)
+            leaving = f"|c{p.name}|n leaves {via.name}." if via else f"|c{p.name}|n vanishes."
+            self.broadcast(src, leaving)
+        arrive = f"|c{p.name}|n arrives."
+        if via is not None and src is not None:
+            back = next((e for e in dest.exits if e.dest_id == src.id), None)
+            if back is not None:
+                arrive = f"|c{p.name}|n arrives from the {back.name}."
+        self.broadcast(dest, arrive)
+        p.room = dest
+        if p.online:
+            dest.players[p.id] = p
+        return self.save(p)
+
+    def _place(self, item: Item, where: Room | Player) -> None:
+        old = item.location
+        if isinstance(old, Room):
+            old.items.remove(item)
+        elif isinstance(old, Player):
+            old.inventory.remove(item)
+        item.location = where
+        if isinstance(where, Room):
+            where.items.append(item)
+        else:
+            where.inventory.append(item)
+
+    def move_item(self, item: Item, where: Room | Player) -> int:
+        self._place(item, where)
+        return self.save(item)
