@@ -23,8 +23,9 @@ def setup_logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    # telnetlib3 logs every connection at INFO; ours are enough.
-    logging.getLogger("telnetlib3").setLevel(logging.WARNING)
+    # telnetlib3 logs every connection at INFO and every odd client byte at WARNING; our
+    # own connection and protocol logs say what matters.
+    logging.getLogger("telnetlib3").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

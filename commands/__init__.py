@@ -1,3 +1,3 @@
 """What players type. Importing this package registers every command."""
 
-from commands import general, items, movement, system  # noqa: F401
+from commands import client, general, items, movement, system  # noqa: F401

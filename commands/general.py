@@ -72,8 +72,10 @@ def cmd_say(ctx: Ctx) -> None:
         raise CommandError("Say what?")
     p = ctx.player
     assert p.room is not None
-    ctx.world.broadcast(p.room, f'|c{p.name}|n says, "{text}|n"', exclude=p)
+    channel = {"channel": "say", "talker": p.name}
+    ctx.world.broadcast(p.room, f'|c{p.name}|n says, "{text}|n"', exclude=p, channel=channel)
     ctx.send(f'You say, "{text}|n"')
+    p.notify("channel", {**channel, "text": f'You say, "{text}"'})
 
 
 @command("emote", aliases=("pose",), category="Communication")
@@ -90,7 +92,8 @@ def cmd_emote(ctx: Ctx) -> None:
     p = ctx.player
     assert p.room is not None
     sep = "" if text[0] in ",'" else " "
-    ctx.world.broadcast(p.room, f"|c{p.name}|n{sep}{text}|n")
+    channel = {"channel": "emote", "talker": p.name}
+    ctx.world.broadcast(p.room, f"|c{p.name}|n{sep}{text}|n", channel=channel)
 
 
 @command("tell", aliases=("page",), category="Communication")
@@ -109,8 +112,12 @@ def cmd_tell(ctx: Ctx) -> None:
         raise CommandError(f"No dreamer called '{name}' is awake in the Dreamwave right now.")
     if target is ctx.player:
         raise CommandError("You murmur to yourself. (Tell someone else.)")
-    target.send(f'|m{ctx.player.name} tells you, "{text}|m"|n')
-    ctx.send(f'|mYou tell {target.name}, "{text}|m"|n')
+    heard = f'|m{ctx.player.name} tells you, "{text}|m"|n'
+    said = f'|mYou tell {target.name}, "{text}|m"|n'
+    target.send(heard)
+    ctx.send(said)
+    target.notify("channel", {"channel": "tell", "talker": ctx.player.name, "text": heard})
+    ctx.player.notify("channel", {"channel": "tell", "talker": ctx.player.name, "text": said})
 
 
 def _idle(seconds: float) -> str:

@@ -142,6 +142,7 @@ class App:
         session.send(f"|cYou drift into the Dreamwave, {player.name}.|n")
         session.handler.run("look")
         session.handler.prompt()
+        session.notify("login")
 
     def player_left(self, player: Player, session: Session) -> None:
         if player.session is session:
@@ -157,6 +158,56 @@ class App:
                 session.close("You lingered too long at the threshold; goodbye.")
             elif session.player is not None and idle > lim.player_idle_timeout:
                 session.close("You have drifted idle too long and slip out of the dream.")
+
+    # -- what crawlers see (MSSP) ------------------------------------------------------------
+    def mssp_table(self) -> dict[str, str | list[str]]:
+        info = self.settings.mssp
+        world = self.world
+        zones = {r.zone for r in world.rooms.values()}
+        table: dict[str, str | list[str]] = {
+            "NAME": info.name,
+            "PLAYERS": str(len(world.online)),
+            "UPTIME": str(int(self.started_at)),
+            "CODEBASE": "Dreamwave 0.1",
+            "CONTACT": info.contact,
+            "CRAWL DELAY": "-1",
+            "HOSTNAME": info.hostname or self.settings.host,
+            "PORT": str(self.port),
+            "CREATED": info.created,
+            "LANGUAGE": info.language,
+            "LOCATION": info.location,
+            "WEBSITE": info.website,
+            "FAMILY": "Custom",
+            "GENRE": "Science Fiction",
+            "GAMEPLAY": ["Roleplaying", "Social"],
+            "STATUS": "Alpha",
+            "GAMESYSTEM": "None",
+            "INTERMUD": "",
+            "SUBGENRE": "Dreams",
+            "AREAS": str(len(zones)),
+            "ROOMS": str(len(world.rooms)),
+            "OBJECTS": str(len(world.items)),
+            "MOBILES": str(len(getattr(world, "npcs", {}))),
+            "HELPFILES": str(len(self.registry.commands)),
+            "ANSI": "1",
+            "UTF-8": "1",
+            "MCCP": "1" if self.settings.compression else "0",
+            "GMCP": "1",
+            "MSDP": "0",
+            "MSP": "0",
+            "MXP": "0",
+            "VT100": "0",
+            "XTERM 256 COLORS": "0",
+            "XTERM TRUE COLORS": "0",
+            "PUEBLO": "0",
+            "SSL": "0",
+        }
+        return table
+
+    def mssp_text(self) -> str:
+        from mud.telnet import mssp
+
+        return mssp.plain(self.mssp_table())
 
     # -- helpers used across the engine ------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:

@@ -31,13 +31,29 @@ class Limits:
 
 
 @dataclass
+class MsspInfo:
+    """What crawlers read about this server (MSSP). Override with DREAMWAVE_MSSP_<FIELD>."""
+
+    name: str = "Dreamwave"
+    contact: str = "admin@localhost"
+    website: str = ""
+    hostname: str = ""
+    location: str = ""
+    language: str = "English"
+    created: str = "2026"
+    icon: str = ""
+    discord: str = ""
+
+
+@dataclass
 class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     db: str = DEFAULT_DB
     log_level: str = "INFO"
-    commit_interval: float = 0.002  # group-commit gather window (seconds)
+    compression: bool = True  # offer MCCP2 to clients
     limits: Limits = field(default_factory=Limits)
+    mssp: MsspInfo = field(default_factory=lambda: MsspInfo())
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -50,6 +66,10 @@ class Settings:
             s.port = int(env["DREAMWAVE_PORT"])
         if env.get("DREAMWAVE_DB"):
             s.db = env["DREAMWAVE_DB"]
+        for f in fields(MsspInfo):
+            value = env.get(f"DREAMWAVE_MSSP_{f.name.upper()}")
+            if value:
+                setattr(s.mssp, f.name, value)
         names = {f.name for f in fields(cls)}
         for key, value in overrides.items():
             if value is None:

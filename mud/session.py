@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from mud.telnet import gmcp
+from mud.telnet.mtts import ClientInfo, parse_ttypes
 from mud.text import render, sanitize
 
 if TYPE_CHECKING:
@@ -28,15 +30,6 @@ DEFAULT_WIDTH = 80
 MIN_WIDTH = 20
 MAX_WIDTH = 250
 PROMPT = "> "
-
-# Terminal types (from TTYPE) known to show ANSI colour. A client that names none of
-# these, and sends no MTTS bit for ANSI, gets plain text.
-COLOUR_TERMS = (
-    "xterm", "ansi", "linux", "screen", "tmux", "rxvt", "konsole", "putty", "cygwin",
-    "vt220", "vt320", "mudlet", "tintin", "mushclient", "zmud", "cmud", "tinyfugue",
-    "blowtorch", "mudrammer", "kildclient", "atlantis", "potato", "beip", "gnome",
-    "alacritty", "kitty", "iterm", "wezterm", "eterm",
-)  # fmt: skip
 
 
 class Session:
@@ -53,9 +46,13 @@ class Session:
         self.started = False
         self.closed = False
         # rendering capabilities (decided after negotiation; see decide_capabilities)
+        self.client = ClientInfo()
         self.colour = False
         self.width = DEFAULT_WIDTH
+        self.height = 25
         self.encoding = "utf-8"
+        self._escape_iac = False
+        self.gmcp = gmcp.GmcpState()
         self.render_key: tuple[bool, int, bool] = (False, DEFAULT_WIDTH, False)
         # output
         self._out: list[bytes] = []
@@ -86,38 +83,51 @@ class Session:
         self._drain_queue()
 
     def decide_capabilities(self) -> None:
-        if self.player is not None and "colour" in self.player.settings:
-            self.colour = bool(self.player.settings["colour"])
-        else:
-            self.colour = self._client_has_colour()
+        """Colour, charset and width from what the client told us, then player overrides."""
+        self.client = parse_ttypes(self.telnet.ttypes())
+        settings = self.player.settings if self.player is not None else {}
+        self.colour = bool(settings["colour"]) if "colour" in settings else self.client.has_colour
+        self.set_encoding(settings.get("charset") or self._negotiated_charset())
         cols = self.telnet.get_extra_info("cols") or DEFAULT_WIDTH
-        self.on_resize(cols, self.telnet.get_extra_info("rows") or 25, quiet=True)
+        self.on_resize(cols, self.telnet.get_extra_info("rows") or 25)
 
-    def _client_has_colour(self) -> bool:
-        names = []
-        for i in range(1, 4):
-            t = self.telnet.get_extra_info(f"ttype{i}")
-            if t:
-                names.append(str(t))
-        term = self.telnet.get_extra_info("TERM")
-        if term:
-            names.append(str(term))
-        for name in names:
-            low = name.lower()
-            if low.startswith("mtts "):
-                try:
-                    return bool(int(low.split()[1]) & 1)
-                except (ValueError, IndexError):
-                    continue
-            if low not in ("unknown", "dumb", "vt100") and any(k in low for k in COLOUR_TERMS):
-                return True
-        return False
+    def _negotiated_charset(self) -> str:
+        """CHARSET's answer if there was one; else what MTTS says; else UTF-8.
 
-    def on_resize(self, cols: int, rows: int, quiet: bool = False) -> None:
+        A client that refused UTF-8 and says nothing about it in MTTS gets ASCII, with our
+        text transliterated. One that never took part in CHARSET keeps the UTF-8 default.
+        """
+        state = self.telnet.charset_state
+        if state == "accepted":
+            return str(self.telnet.get_extra_info("charset") or "utf-8")
+        if self.client.utf8 is not None:
+            return "utf-8" if self.client.utf8 else "ascii"
+        return "ascii" if state == "rejected" else "utf-8"
+
+    def set_encoding(self, name: str) -> bool:
+        """Use charset `name` for this connection; False if Python doesn't know it."""
+        import codecs
+
         try:
-            cols = int(cols)
+            codec = codecs.lookup(name.strip().lower().replace("_", "-"))
+        except LookupError:
+            return False
+        self.encoding = "ascii" if codec.name in ("ascii", "us-ascii") else codec.name
+        self._escape_iac = self.encoding not in ("utf-8", "ascii")
+        self._update_render_key()
+        return True
+
+    def client_changed(self) -> None:
+        """TTYPE or CHARSET answered after the banner went out: decide again."""
+        if self.started and not self.closed:
+            self.decide_capabilities()
+
+    def on_resize(self, cols: int, rows: int) -> None:
+        try:
+            cols, rows = int(cols), int(rows)
         except (TypeError, ValueError):
-            cols = DEFAULT_WIDTH
+            cols, rows = DEFAULT_WIDTH, 25
+        self.height = rows if rows > 0 else 25
         # 0 means "unknown" in NAWS; absurd sizes are clamped.
         self.width = DEFAULT_WIDTH if cols <= 0 else max(MIN_WIDTH, min(MAX_WIDTH, cols))
         self._update_render_key()
@@ -181,6 +191,8 @@ class Session:
 
     def write_rendered(self, text: str) -> None:
         data = (text + "\r\n").encode(self.encoding, "replace")
+        if self._escape_iac:
+            data = data.replace(b"\xff", b"\xff\xff")
         self.write_line_bytes(data)
 
     def write_line_bytes(self, data: bytes) -> None:
@@ -197,6 +209,8 @@ class Session:
             return
         colour, _width, ascii_only = self.render_key
         body = render(text, colour, 0, ascii_only).encode(self.encoding, "replace")
+        if self._escape_iac:
+            body = body.replace(b"\xff", b"\xff\xff")
         self._out.append(body + self.telnet.prompt_marker())
         self._at_prompt = True
         self._schedule_flush()
@@ -222,6 +236,27 @@ class Session:
         if self.transport.get_write_buffer_size() > self.limits.max_output_bytes:
             self.abort("output backlog over limit (client not reading)")
 
+    # -- GMCP ---------------------------------------------------------------------------------
+    def on_gmcp(self, package: str, data: Any) -> None:
+        answer = self.gmcp.handle(package, data)
+        if answer:
+            self.write_raw(gmcp.encode(answer))
+        if package.lower().startswith("core.supports") and self.player is not None:
+            self.notify("login")
+
+    def send_gmcp(self, package: str, data: Any) -> None:
+        if self.gmcp.wants(package) and self.telnet.gmcp_enabled():
+            self.write_raw(gmcp.encode(package, data))
+
+    def notify(self, kind: str, data: dict[str, Any] | None = None) -> None:
+        """Out-of-band news from the world (room changed, a channel line...) for GMCP."""
+        if not self.gmcp.supports or self.closed or not self.telnet.gmcp_enabled():
+            return
+        from mud import gmcp_packages
+
+        for package, payload in gmcp_packages.for_event(self, kind, data or {}):
+            self.send_gmcp(package, payload)
+
     def hold_until(self, seq: int) -> None:
         """Hold output and input until the Store has committed staging sequence `seq`."""
         self._held += 1
@@ -238,6 +273,11 @@ class Session:
         if self.closed:
             return
         self.last_input = time.monotonic()
+        # The client's Enter ended the prompt line; some clients (netkit telnet) echo it as
+        # a bare LF, so the next output starts with CR to get back to column 0.
+        if self._at_prompt:
+            self._at_prompt = False
+            self._out.append(b"\r")
         if len(raw) > self.limits.max_line_bytes:
             self.send(
                 f"That line was too long ({len(raw)} bytes); the most is "
@@ -277,7 +317,8 @@ class Session:
     def _process(self, raw: bytes) -> None:
         if not self._allow():
             return
-        text = sanitize(raw.decode(self.encoding, "replace")).strip()
+        codec = "utf-8" if self.encoding == "ascii" else self.encoding
+        text = sanitize(raw.decode(codec, "replace")).strip()
         handler = self.handler
         if handler is None:
             return

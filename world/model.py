@@ -28,6 +28,7 @@ class Listener(Protocol):
     """What the world needs from a connection: somewhere to send text."""
 
     def send(self, text: str) -> None: ...
+    def notify(self, kind: str, data: dict[str, Any] | None = None) -> None: ...
 
 
 class Zone:
@@ -173,6 +174,11 @@ class Player:
     def send(self, text: str) -> None:
         if self.session is not None:
             self.session.send(text)
+
+    def notify(self, kind: str, data: dict[str, Any] | None = None) -> None:
+        """Out-of-band news for the client (GMCP): 'room', 'status', 'channel'."""
+        if self.session is not None:
+            self.session.notify(kind, data)
 
     def has_role(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)

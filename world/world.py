@@ -174,6 +174,15 @@ class World:
         p.settings[key] = value
         return self.save(p)
 
+    # -- dreaming (extended by dreams and loops) ---------------------------------------------
+    def dream_state(self, p: Player) -> str:
+        """'awake', 'dreaming' or 'in loop'."""
+        return "awake"
+
+    def dream_details(self, p: Player) -> dict[str, Any]:
+        """Extra GMCP Dreamwave.Status fields: the dream and loop a dreamer is in."""
+        return {"dream": None, "loop": None}
+
     # -- presence -------------------------------------------------------------------------
     def enter_game(self, p: Player, session: Listener) -> None:
         """Attach a connection to a dreamer and put them in their room."""
@@ -197,8 +206,14 @@ class World:
 
     # -- messages -------------------------------------------------------------------------
     def broadcast(
-        self, room: Room, text: str, exclude: Player | tuple[Player, ...] | None = None
+        self,
+        room: Room,
+        text: str,
+        exclude: Player | tuple[Player, ...] | None = None,
+        channel: dict[str, Any] | None = None,
     ) -> None:
+        """Tell everyone in `room` (but `exclude`). `channel` marks a line of speech, which
+        clients also get out of band (GMCP Comm.Channel.Text)."""
         if isinstance(exclude, Player):
             exclude = (exclude,)
         targets = [
@@ -207,6 +222,10 @@ class World:
         ]  # fmt: skip
         if targets:
             self.fanout(targets, text)
+            if channel is not None:
+                data = {**channel, "text": text}
+                for listener in targets:
+                    listener.notify("channel", data)
 
     def announce(self, text: str) -> None:
         targets = [q.session for q in self.online.values() if q.session is not None]
@@ -229,6 +248,7 @@ class World:
         p.room = dest
         if p.online:
             dest.players[p.id] = p
+            p.notify("room")
         return self.save(p)
 
     def _place(self, item: Item, where: Room | Player) -> None:

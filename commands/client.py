@@ -1,0 +1,51 @@
+"""What the server knows about your client, and overriding it."""
+
+from __future__ import annotations
+
+from mud.dispatch import CommandError, Ctx, command
+
+
+@command("client", category="Settings")
+def cmd_client(ctx: Ctx) -> None:
+    """Show what the server knows about your MUD client, or set your charset.
+
+    Usage:
+      client                    name, screen size, colours, charset and telnet options
+      client charset <name>     force a charset (utf-8, latin-1, ascii, cp437, ...)
+      client charset auto       go back to what your client negotiated
+    """
+    s = ctx.session
+    words = ctx.args.split()
+    if words and words[0].lower() == "charset":
+        if len(words) != 2:
+            raise CommandError("Usage: client charset <name>|auto")
+        name = words[1]
+        if name.lower() == "auto":
+            ctx.world.set_setting(ctx.player, "charset", None)
+            s.decide_capabilities()
+            ctx.send(f"Charset is back to what your client negotiated: {s.encoding}.")
+            return
+        if not s.set_encoding(name):
+            raise CommandError(f"I don't know the charset '{name}'. Try utf-8, latin-1 or ascii.")
+        ctx.world.set_setting(ctx.player, "charset", s.encoding)
+        ctx.send(f"Charset set to {s.encoding}.")
+        return
+    if words:
+        raise CommandError("Usage: client, or client charset <name>")
+    info = s.client
+    options = s.telnet.options_on()
+    gmcp = ", ".join(sorted(s.gmcp.supports)) or "none"
+    lines = [
+        "|wYour client|n",
+        f"  name:          {info.name or 'unknown'}"
+        + (f" (GMCP: {s.gmcp.client} {s.gmcp.version})".rstrip() if s.gmcp.client else ""),
+        f"  terminal:      {info.terminal or 'unknown'}"
+        + (f"  MTTS {info.mtts}" if info.mtts is not None else ""),
+        f"  screen:        {s.width} x {s.height}",
+        f"  colours:       {info.colour}{' (shown)' if s.colour else ' (off)'}",
+        f"  charset:       {s.encoding}",
+        f"  screen reader: {'yes' if info.screen_reader else 'no'}",
+        f"  options on:    {', '.join(options) or 'none'}",
+        f"  GMCP packages: {gmcp}",
+    ]
+    ctx.send("\n".join(lines))

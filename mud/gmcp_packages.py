@@ -1,0 +1,84 @@
+"""The GMCP packages Dreamwave sends, built from world state.
+
+Char.Name, Char.Status, Room.Info (the shape Mudlet's mapper reads), Comm.Channel.Text and
+our own Dreamwave.Status. The session sends each only if the client enabled it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from mud.text import strip_markup
+
+if TYPE_CHECKING:
+    from mud.session import Session
+    from world.model import Player
+
+
+def char_name(p: Player) -> dict[str, Any]:
+    return {"name": p.name, "fullname": p.name}
+
+
+def char_status(session: Session, p: Player) -> dict[str, Any]:
+    world = session.app.world
+    room = p.room
+    return {
+        "name": p.name,
+        "role": p.role,
+        "state": world.dream_state(p),
+        "location": room.name if room else "",
+        "room": room.id if room else None,
+    }
+
+
+def room_info(session: Session, p: Player) -> dict[str, Any]:
+    world = session.app.world
+    room = p.room
+    if room is None:
+        return {}
+    zone = world.zones.get(room.zone)
+    return {
+        "num": room.id,
+        "name": strip_markup(room.name),
+        "area": zone.name if zone else room.zone,
+        "environment": str(room.attrs.get("environment", room.zone or "dream")),
+        "exits": {ex.name: ex.dest_id for ex in room.exits if ex.dest_id is not None},
+    }
+
+
+def dreamwave_status(session: Session, p: Player) -> dict[str, Any]:
+    world = session.app.world
+    status: dict[str, Any] = {"state": world.dream_state(p)}
+    status.update(world.dream_details(p))
+    clock = getattr(world, "clock", None)
+    if clock is not None:
+        status["clock"] = clock.gmcp()
+    return status
+
+
+def for_event(session: Session, kind: str, data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    p = session.player
+    if p is None:
+        return
+    if kind == "login":
+        yield "Char.Name", char_name(p)
+        yield "Char.Status", char_status(session, p)
+        yield "Room.Info", room_info(session, p)
+        yield "Dreamwave.Status", dreamwave_status(session, p)
+    elif kind == "room":
+        yield "Room.Info", room_info(session, p)
+        yield "Char.Status", char_status(session, p)
+        yield "Dreamwave.Status", dreamwave_status(session, p)
+    elif kind == "status":
+        yield "Char.Status", char_status(session, p)
+        yield "Dreamwave.Status", dreamwave_status(session, p)
+    elif kind == "channel":
+        yield (
+            "Comm.Channel.Text",
+            {
+                "channel": data.get("channel", "say"),
+                "talker": data.get("talker", ""),
+                "text": strip_markup(data.get("text", "")),
+            },
+        )

@@ -1,0 +1,13 @@
+"""Telnet for MUD clients on top of telnetlib3: one small module per concern.
+
+- lines.py     in-band bytes -> lines, bounded
+- protocol.py  the connection: option policy, ECHO, EOR/GA, NAWS, CHARSET, MCCP2, byte budget
+- mtts.py      TTYPE/MTTS -> colour depth, UTF-8, screen reader
+- gmcp.py      GMCP encode/decode and Core.* state
+- mssp.py      the MSSP table as telnet bytes and as plain text
+"""
+
+from mud.telnet.lines import LineReader
+from mud.telnet.protocol import MudTelnet
+
+__all__ = ["LineReader", "MudTelnet"]

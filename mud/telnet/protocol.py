@@ -1,0 +1,292 @@
+"""One telnet connection: the option policy and the hooks into the Session.
+
+telnetlib3 parses IAC sequences and runs the RFC state machines; this module decides which
+options we take part in and routes what they carry to the Session. Settings follow what we
+measured (DEPENDENCIES.md): line mode, forced BINARY with replacement of bad bytes, a short
+negotiation wait, and telnetlib3's idle timer off because the Session owns idleness.
+
+Options we agree to when the client asks (DO): SGA, BINARY, EOR, GMCP, MSSP, MCCP2, CHARSET,
+ECHO only around password prompts, TM. Options we accept from the client (WILL): BINARY,
+SGA, NAWS, TTYPE, CHARSET. Everything else is refused; MCCP3 in particular (client->server
+compression is a decompression-bomb risk for little gain).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from telnetlib3.server import TelnetServer
+from telnetlib3.stream_writer import TelnetWriterUnicode
+from telnetlib3.telopt import (
+    BINARY,
+    CHARSET,
+    DO,
+    DONT,
+    ECHO,
+    EOR,
+    GA,
+    GMCP,
+    IAC,
+    MCCP2_COMPRESS,
+    MSSP,
+    NAWS,
+    REJECTED,
+    SGA,
+    TM,
+    TTYPE,
+    WILL,
+    WONT,
+)
+
+from mud.telnet import gmcp, mssp
+from mud.telnet.lines import LineReader
+
+if TYPE_CHECKING:
+    from mud.config import Limits
+
+log = logging.getLogger("dreamwave.telnet")
+
+GA_BYTES = IAC + GA
+EOR_BYTES = IAC + b"\xef"  # IAC EOR (239): end of record, marks a prompt
+# What we will do when asked (DO x -> WILL x) and what we let the client do (WILL x -> DO x).
+WE_WILL = frozenset([SGA, BINARY, EOR, GMCP, MSSP, MCCP2_COMPRESS, CHARSET, ECHO, TM])
+THEY_MAY = frozenset([BINARY, SGA, NAWS, TTYPE, CHARSET])
+SUBNEGOTIATIONS = frozenset([TTYPE, NAWS, CHARSET])
+TTYPE_ROUNDS = 3
+LOCAL_OPTION_NAMES = [
+    ("BINARY", BINARY), ("SGA", SGA), ("EOR", EOR), ("GMCP", GMCP), ("MSSP", MSSP),
+    ("MCCP2", MCCP2_COMPRESS), ("CHARSET", CHARSET),
+]  # fmt: skip
+
+
+class MudWriter(TelnetWriterUnicode):
+    """telnetlib3's writer with our option policy and GMCP routing."""
+
+    def handle_do(self, opt: bytes) -> bool:
+        if opt not in WE_WILL or (opt == ECHO and not self.local_option.enabled(ECHO)):
+            log.debug("refusing DO %r", opt)
+            if self.local_option.get(opt) is not False:
+                self.iac(WONT, opt)
+            self.local_option[opt] = False
+            return False
+        agreed = bool(super().handle_do(opt))
+        if agreed and opt == MSSP:
+            self.protocol.send_mssp()
+        return agreed
+
+    def handle_dont(self, opt: bytes) -> None:
+        super().handle_dont(opt)
+        if opt == MCCP2_COMPRESS:
+            self.protocol.stop_compression()
+
+    def handle_will(self, opt: bytes) -> None:
+        if opt not in THEY_MAY:
+            log.debug("refusing WILL %r", opt)
+            if self.remote_option.get(opt) is not False:
+                self.iac(DONT, opt)
+            self.remote_option[opt] = False
+            return
+        super().handle_will(opt)
+
+    def handle_subnegotiation(self, buf: collections.deque[bytes]) -> None:
+        if not buf:
+            return
+        opt = buf[0]
+        if opt == GMCP:
+            self.protocol.on_gmcp(b"".join(list(buf)[1:]))
+            return
+        if opt == CHARSET and len(buf) > 1 and buf[1] == REJECTED:
+            self.protocol.charset_rejected()
+            return
+        if opt not in SUBNEGOTIATIONS:
+            log.debug("ignoring subnegotiation for option %r", opt)
+            return
+        try:
+            super().handle_subnegotiation(buf)
+        except (ValueError, NotImplementedError, IndexError, UnicodeError) as exc:
+            log.debug("ignoring malformed subnegotiation %r: %s", opt, exc)
+
+
+class MudTelnet(TelnetServer):
+    """One telnet connection. Creates its Session and feeds it lines and client facts."""
+
+    TTYPE_LOOPMAX = TTYPE_ROUNDS - 1
+
+    def __init__(self, app: Any) -> None:
+        limits: Limits = app.settings.limits
+        super().__init__(
+            shell=self._negotiated,
+            encoding="utf8",
+            encoding_errors="replace",
+            force_binary=True,
+            line_mode=True,
+            connect_maxwait=limits.connect_maxwait,
+            timeout=0,
+            reader_factory=LineReader,
+            reader_factory_encoding=LineReader,
+            writer_factory=MudWriter,
+            writer_factory_encoding=MudWriter,
+        )
+        self.app = app
+        self.limits = limits
+        self.session: Any = None
+        self._budget = float(limits.bytes_per_second)
+        self._budget_at = time.monotonic()
+        self._paused = False
+        self.charset_state = "unasked"  # unasked | requested | accepted | rejected
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.reader.max_pending = self.limits.max_pending_bytes
+        self.session = self.app.new_session(self, transport)
+        self.reader.sink = self.session
+
+    # -- negotiation ------------------------------------------------------------------------
+    def begin_advanced_negotiation(self) -> None:
+        super().begin_advanced_negotiation()
+        w = self.writer
+        w.iac(WILL, EOR)
+        w.iac(WILL, GMCP)
+        w.iac(WILL, MSSP)
+        if self.app.settings.compression:
+            w.iac(WILL, MCCP2_COMPRESS)
+
+    def _negotiate_environ(self) -> None:
+        """We don't ask for the client's environment: TTYPE, NAWS and CHARSET are enough."""
+        self._environ_requested = True
+
+    def _negotiated(self, _reader: Any, _writer: Any) -> None:
+        if self.session is not None:
+            self.session.start()
+
+    def on_ttype(self, ttype: str) -> None:
+        super().on_ttype(ttype)
+        if self.session is not None:
+            self.session.client_changed()
+
+    def on_request_charset(self) -> list[str]:
+        self.charset_state = "requested"
+        return ["UTF-8"]
+
+    def on_charset(self, charset: str) -> None:
+        super().on_charset(charset)
+        self.charset_state = "accepted"
+        if self.session is not None:
+            self.session.client_changed()
+
+    def charset_rejected(self) -> None:
+        self.charset_state = "rejected"
+        if self.session is not None:
+            self.session.client_changed()
+
+    def data_received(self, data: bytes) -> None:
+        # Byte budget: telnetlib3 parses IAC sequences byte by byte in Python, so a flood of
+        # garbage costs real CPU. Over budget, stop reading until the budget refills.
+        now = time.monotonic()
+        rate = self.limits.bytes_per_second
+        self._budget = min(rate, self._budget + (now - self._budget_at) * rate)
+        self._budget_at = now
+        self._budget -= len(data)
+        try:
+            super().data_received(data)
+        except Exception:
+            log.exception("telnet parsing failed for %s; closing", self.session)
+            self.abort()
+            return
+        if self._budget < 0 and not self._paused and self._transport is not None:
+            self._paused = True
+            self._transport.pause_reading()
+            asyncio.get_running_loop().call_later(-self._budget / rate, self._resume)
+
+    def _resume(self) -> None:
+        self._paused = False
+        if self._transport is not None and not self._closing:
+            self._transport.resume_reading()
+
+    def on_naws(self, rows: int, cols: int) -> None:
+        super().on_naws(rows, cols)
+        if self.session is not None:
+            self.session.on_resize(cols, rows)
+
+    def send_mssp(self) -> None:
+        if self.session is not None:
+            self.session.write_raw(mssp.encode(self.app.mssp_table()))
+
+    def on_gmcp(self, payload: bytes) -> None:
+        message = gmcp.decode(payload)
+        if message is not None and self.session is not None:
+            self.session.on_gmcp(*message)
+
+    def stop_compression(self) -> None:
+        """Client said DONT MCCP2: finish the zlib stream; later output goes out plain.
+
+        Ordering needs no care: telnetlib3 swaps `transport.write`, and the Session writes
+        through the transport, so whatever it queued lands on the right side of the switch.
+        """
+        if self._mccp2_compressor is not None:
+            self._mccp2_end()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._closing:
+            return
+        super().connection_lost(exc)
+        session, self.session = self.session, None
+        if session is not None:
+            session.on_disconnect()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    # -- what the Session asks for ----------------------------------------------------------
+    def echo_off(self) -> bytes:
+        """IAC WILL ECHO: the client stops echoing (password prompts). Returns the bytes to
+        send, so the caller keeps them in order with its text."""
+        w = self.writer
+        w.local_option[ECHO] = True
+        w.pending_option[WILL + ECHO] = False
+        return IAC + WILL + ECHO
+
+    def echo_on(self) -> bytes:
+        self.writer.local_option[ECHO] = False
+        return IAC + WONT + ECHO
+
+    def prompt_marker(self) -> bytes:
+        """IAC EOR when the client agreed to EOR, else IAC GA unless it suppressed go-ahead."""
+        w = self.writer
+        if w.local_option.enabled(EOR):
+            return EOR_BYTES
+        if w.local_option.enabled(SGA):
+            return b""
+        return GA_BYTES
+
+    def options_on(self) -> list[str]:
+        """Names of the options in effect, for the `client` command."""
+        w = self.writer
+        names = []
+        for name, opt in LOCAL_OPTION_NAMES:
+            if w.local_option.enabled(opt):
+                names.append(name)
+        for name, opt in (("NAWS", NAWS), ("TTYPE", TTYPE)):
+            if w.remote_option.enabled(opt):
+                names.append(name)
+        if self._mccp2_compressor is not None and "MCCP2" not in names:
+            names.append("MCCP2")
+        return names
+
+    def gmcp_enabled(self) -> bool:
+        return bool(self.writer.local_option.enabled(GMCP))
+
+    def ttypes(self) -> list[str]:
+        return [
+            str(self.get_extra_info(f"ttype{i}"))
+            for i in range(1, TTYPE_ROUNDS + 1)
+            if self.get_extra_info(f"ttype{i}")
+        ]
+
+
+__all__ = ["DO", "MudTelnet", "MudWriter"]
