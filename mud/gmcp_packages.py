@@ -53,7 +53,7 @@ def dreamwave_status(session: Session, p: Player) -> dict[str, Any]:
     status.update(world.dream_details(p))
     clock = getattr(world, "clock", None)
     if clock is not None:
-        status["clock"] = clock.gmcp()
+        status["clock"] = {"day": clock.day, "time": clock.clock_text(), "phase": clock.phase}
     return status
 
 

@@ -137,7 +137,7 @@ class Session:
         self._update_render_key()
 
     def _update_render_key(self) -> None:
-        self.render_key = (self.colour, self.width, self.encoding != "utf-8")
+        self.render_key = (self.colour, self.width, self.encoding == "ascii")
 
     def close(self, farewell: str | None = None) -> None:
         """Say goodbye (if anything) and close once the output has gone out."""

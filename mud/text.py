@@ -107,7 +107,8 @@ def transliterate(text: str) -> str:
     text = text.replace("\u2018", "'").replace("\u2019", "'")
     text = text.replace("\u201c", '"').replace("\u201d", '"')
     decomposed = unicodedata.normalize("NFKD", text)
-    return decomposed.encode("ascii", "replace").decode("ascii")
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.encode("ascii", "replace").decode("ascii")
 
 
 def capitalise_first(text: str) -> str:

@@ -7,12 +7,15 @@ every telnet command it received in `commands`, and collects in-band text in `te
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
+import zlib
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 GA, EOR_CMD = 249, 239
 ECHO, SGA, TTYPE, NAWS, BINARY, EOR, CHARSET = 1, 3, 24, 31, 0, 25, 42
+MSSP, MCCP2, MCCP3, GMCP = 70, 86, 87, 201
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 
 DEFAULT_TIMEOUT = 5.0
@@ -27,18 +30,25 @@ class Client:
         ttype: str | None = None,
         naws: tuple[int, int] | None = None,
         answer: bool = True,
+        agree: frozenset[int] | set[int] = frozenset({ECHO, SGA, BINARY, EOR}),
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.ttype = ttype
         self.naws = naws
         self.answer = answer  # False: behave like a raw socket that ignores negotiation
+        self.agree = set(agree)  # options we answer DO to when the server offers WILL
         self.raw = bytearray()  # every byte received, IAC included
         self.text = ""  # in-band text received, decoded
         self.pos = 0  # how far expect() has consumed `text`
         self.commands: list[tuple[int, int]] = []  # (verb, option) in order received
         self.subnegotiations: list[bytes] = []
         self.prompts = 0  # IAC GA / IAC EOR seen
+        self.prompt_marks: list[int] = []  # GA or EOR_CMD, in order
+        self.gmcp: list[tuple[str, object]] = []  # decoded GMCP messages received
+        self.compressed = False  # inside an MCCP2 stream
+        self.compressed_bytes = 0
+        self._zlib: zlib._Decompress | None = None
         self._buf = bytearray()
         self._closed = False
         self._task = asyncio.create_task(self._pump())
@@ -55,12 +65,24 @@ class Client:
                 data = await self.reader.read(65536)
                 if not data:
                     break
-                self.raw += data
-                self._feed(data)
+                self._receive(data)
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
             self._closed = True
+
+    def _receive(self, data: bytes) -> None:
+        if self._zlib is not None:
+            self.compressed_bytes += len(data)
+            plain = self._zlib.decompress(data)
+            if self._zlib.eof:  # the server ended compression: the rest is plain
+                rest = self._zlib.unused_data
+                self._zlib = None
+                self.compressed = False
+                plain += rest
+            data = plain
+        self.raw += data
+        self._feed(data)
 
     def _feed(self, data: bytes) -> None:
         buf = self._buf
@@ -90,13 +112,24 @@ class Client:
                 end = buf.find(bytes([IAC, SE]), i + 2)
                 if end == -1:
                     break
-                payload = bytes(buf[i + 2 : end])
+                payload = bytes(buf[i + 2 : end]).replace(b"\xff\xff", b"\xff")
                 self.subnegotiations.append(payload)
                 self._subneg(payload)
                 i = end + 2
+                if payload == bytes([MCCP2]):
+                    # Everything after IAC SB MCCP2 IAC SE is a zlib stream.
+                    rest = bytes(buf[i:])
+                    del buf[:]
+                    self.text += out.decode("utf-8", "replace")
+                    self._zlib = zlib.decompressobj()
+                    self.compressed = True
+                    if rest:
+                        self._receive(rest)
+                    return
             else:
                 if cmd in (GA, EOR_CMD):
                     self.prompts += 1
+                    self.prompt_marks.append(cmd)
                 self.commands.append((cmd, 0))
                 i += 2
         del buf[:i]
@@ -120,12 +153,16 @@ class Client:
             else:
                 self._send_raw(bytes([IAC, WONT, opt]))
         elif cmd == WILL:
-            if opt in (ECHO, SGA, BINARY, EOR):
+            if opt in self.agree:
                 self._send_raw(bytes([IAC, DO, opt]))
             else:
                 self._send_raw(bytes([IAC, DONT, opt]))
 
     def _subneg(self, payload: bytes) -> None:
+        if payload[:1] == bytes([GMCP]):
+            text = payload[1:].decode("utf-8", "replace")
+            pkg, _, rest = text.partition(" ")
+            self.gmcp.append((pkg, json.loads(rest) if rest.strip() else None))
         if not self.answer or not payload:
             return
         if payload[0] == TTYPE and self.ttype:
@@ -142,6 +179,29 @@ class Client:
 
     def send_bytes(self, data: bytes) -> None:
         self._send_raw(data)
+
+    def send_gmcp(self, package: str, data: object = None) -> None:
+        body = package if data is None else f"{package} {json.dumps(data)}"
+        self._send_raw(bytes([IAC, SB, GMCP]) + body.encode() + bytes([IAC, SE]))
+
+    async def expect_command(self, cmd: int, opt: int, timeout: float = DEFAULT_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while (cmd, opt) not in self.commands:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no IAC {cmd} {opt}; got {self.commands}")
+            await asyncio.sleep(0.005)
+
+    async def expect_gmcp(self, package: str, timeout: float = DEFAULT_TIMEOUT) -> object:
+        """The data of the next not-yet-consumed GMCP message named `package`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, (pkg, data) in enumerate(self.gmcp):
+                if pkg == package:
+                    del self.gmcp[: i + 1]
+                    return data
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no GMCP {package}; got {self.gmcp}")
+            await asyncio.sleep(0.005)
 
     async def expect(self, pattern: str, timeout: float = DEFAULT_TIMEOUT) -> re.Match[str]:
         """Wait for `pattern` (regex) in text after what earlier expects consumed."""

@@ -107,7 +107,7 @@ class MudWriter(TelnetWriterUnicode):
             return
         try:
             super().handle_subnegotiation(buf)
-        except (ValueError, NotImplementedError, IndexError, UnicodeError) as exc:
+        except Exception as exc:  # a client's malformed bytes must never reach the player
             log.debug("ignoring malformed subnegotiation %r: %s", opt, exc)
 
 
@@ -147,7 +147,10 @@ class MudTelnet(TelnetServer):
 
     # -- negotiation ------------------------------------------------------------------------
     def begin_advanced_negotiation(self) -> None:
+        # telnetlib3 offers MCCP2 and MCCP3 together; we offer MCCP2 alone, below.
+        self._mccp2_enabled = False
         super().begin_advanced_negotiation()
+        self._mccp2_enabled = bool(self.app.settings.compression)
         w = self.writer
         w.iac(WILL, EOR)
         w.iac(WILL, GMCP)
