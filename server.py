@@ -3,6 +3,8 @@
 python server.py                        run on 127.0.0.1:4000 with ./dreamwave.db
 python server.py run [--host H] [--port P] [--db URL] [--log-level LEVEL]
 python server.py create-admin NAME [--password-stdin] [--db URL]
+python server.py export-world FILE.yaml [--db URL]        (FILE - writes to stdout)
+python server.py import-world FILE.yaml [--replace] [--db URL]   (stop the server first)
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import getpass
 import logging
 import signal
 import sys
+from pathlib import Path
+from typing import Any
 
 from mud.config import Settings
 
@@ -91,9 +95,72 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
             player.password_hash = auth.hash_password_sync(password)
         world.set_role(player, "admin")
         verb = "Promoted"
+    world.audit(None, "role", f"{player.name} (player#{player.id}): admin via create-admin")
     store.write_now()
     store.engine.dispose()
     print(f"{verb} admin {player.name}.")
+    return 0
+
+
+def open_store(db: str | None) -> tuple[Any, Any]:
+    """The database, migrated and loaded, without seeding a default world."""
+    from mud.config import normalise_db_url
+    from mud.store import Store
+    from world.world import World
+
+    store = Store(normalise_db_url(Settings.from_env(db=db).db))
+    store.migrate()
+    world = World(store.stage)
+    world.load(store.load())
+    return store, world
+
+
+def cmd_export_world(args: argparse.Namespace) -> int:
+    from world.worldfile import export_world
+
+    setup_logging(args.log_level)
+    store, world = open_store(args.db)
+    try:
+        if not world.rooms:
+            print("This database has no world yet; there is nothing to export.", file=sys.stderr)
+            return 1
+        counts = export_world(world, Path(args.file))
+    finally:
+        store.engine.dispose()
+    if args.file != "-":
+        print(f"Exported {counts['rooms']} rooms, {counts['exits']} exits and "
+              f"{counts['items']} items to {args.file}.")  # fmt: skip
+    return 0
+
+
+def cmd_import_world(args: argparse.Namespace) -> int:
+    from world.worldfile import ContentError, ImportRefused, import_world
+
+    setup_logging(args.log_level)
+    store, world = open_store(args.db)
+    try:
+        try:
+            report = import_world(world, Path(args.file), replace=args.replace)
+        except ContentError as err:
+            for problem in err.problems:
+                print(problem, file=sys.stderr)
+            print(f"{len(err.problems)} problem(s); nothing was imported.", file=sys.stderr)
+            return 1
+        except ImportRefused as err:
+            print(err, file=sys.stderr)
+            return 1
+        except OSError as err:
+            print(f"Can't read {args.file}: {err.strerror}", file=sys.stderr)
+            return 1
+        store.write_now()  # one transaction: all of it or none of it
+    finally:
+        store.engine.dispose()
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"Imported {report.zones} zones, {report.rooms} rooms, {report.exits} exits and "
+          f"{report.items} items from {args.file}.")  # fmt: skip
+    if report.rehomed:
+        print(f"{report.rehomed} dreamer(s) whose room is gone will wake in the Nexus.")
     return 0
 
 
@@ -113,6 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("name")
     admin.add_argument("--password-stdin", action="store_true", help="read one line as password")
     common(admin)
+    export = sub.add_parser("export-world", help="write the built world to a YAML file")
+    export.add_argument("file", help="the YAML file to write (- for standard output)")
+    common(export)
+    imp = sub.add_parser("import-world", help="build the world from a YAML file")
+    imp.add_argument("file", help="the YAML file to read")
+    imp.add_argument(
+        "--replace", action="store_true", help="replace an existing world (accounts are kept)"
+    )
+    common(imp)
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
@@ -120,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "create-admin":
         return cmd_create_admin(args)
+    if args.command == "export-world":
+        return cmd_export_world(args)
+    if args.command == "import-world":
+        return cmd_import_world(args)
     return cmd_run(args)
 
 

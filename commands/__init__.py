@@ -1,3 +1,13 @@
 """What players type. Importing this package registers every command."""
 
-from commands import client, general, items, movement, system  # noqa: F401
+from commands import (  # noqa: F401
+    building,
+    building_admin,
+    building_info,
+    client,
+    general,
+    items,
+    movement,
+    orientation,
+    system,
+)

@@ -44,7 +44,8 @@ def describe_target(ctx: Ctx, target: str) -> str:
     if ex is not None:
         dest = ctx.world.exit_destination(ex)
         where = dest.name if dest else "nowhere you can reach"
-        return f"The way {ex.name} leads to |c{where}|n."
+        text = f"The way {ex.name} leads to |c{where}|n."
+        return f"{ex.description}\n{text}" if ex.description else text
     raise CommandError(f"You don't see '{target}' here.")
 
 

@@ -26,5 +26,7 @@ def cmd_go(ctx: Ctx) -> None:
     dest = ctx.world.exit_destination(ex)
     if dest is None:
         raise CommandError(f"The way {ex.name} dissolves into static; it leads nowhere now.")
+    if not ctx.world.may_pass(p, ex):
+        raise CommandError(ex.attrs.get("fail") or f"The way {ex.name} is sealed.")
     ctx.world.move(p, dest, via=ex)
     ctx.send(room_view(ctx, dest))

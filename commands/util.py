@@ -42,10 +42,14 @@ def require(args: str, usage: str) -> str:
 
 
 def room_view(ctx: Ctx, room: Room) -> str:
-    p = ctx.player
+    return render_room(ctx.player, room)
+
+
+def render_room(p: Player, room: Room) -> str:
+    """What `p` sees on looking around `room` (also sent after a teleport)."""
     title = f"|h|c{room.name}|n"
     if p.has_role("builder"):
-        title += f" |x|H[#{room.id}]|n"
+        title += f" |X[#{room.id}]|n"
     lines = [title]
     if room.description:
         lines.append(room.description)
@@ -66,12 +70,14 @@ def room_view(ctx: Ctx, room: Room) -> str:
 def item_view(ctx: Ctx, item: Item) -> str:
     text = f"|w{capitalise_first(item.name)}|n"
     if ctx.player.has_role("builder"):
-        text += f" |x|H[#{item.id}]|n"
+        text += f" |X[#{item.id}]|n"
     return text + "\n" + (item.description or "You see nothing special about it.")
 
 
 def player_view(ctx: Ctx, target: Player) -> str:
     lines = [f"|c{target.name}|n, a dreamer."]
+    if target.description:
+        lines.append(target.description)
     if target.inventory:
         lines.append(
             f"{target.name} is carrying " + list_words([i.name for i in target.inventory]) + "."

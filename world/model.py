@@ -77,18 +77,23 @@ class Room:
 
 
 class Exit:
-    __slots__ = ("aliases", "attrs", "dest_id", "id", "name", "room", "words")
+    __slots__ = ("aliases", "attrs", "description", "dest_id", "id", "name", "room", "words")
 
     def __init__(
         self, id: int, room: Room, name: str, dest_id: int | None,
         aliases: tuple[str, ...] = (), attrs: dict[str, Any] | None = None,
+        description: str = "",
     ) -> None:  # fmt: skip
         self.id = id
         self.room = room
-        self.name = name
         self.dest_id = dest_id
-        self.aliases = tuple(a for a in aliases if a)
         self.attrs: dict[str, Any] = attrs or {}
+        self.description = description
+        self.rename(name, aliases)
+
+    def rename(self, name: str, aliases: tuple[str, ...]) -> None:
+        self.name = name
+        self.aliases = tuple(a for a in aliases if a)
         self.words = self._words()
 
     def _words(self) -> frozenset[str]:
@@ -105,8 +110,11 @@ class Exit:
         return {
             "id": self.id, "room_id": self.room.id, "name": self.name,
             "aliases": ";".join(self.aliases), "dest_id": self.dest_id,
-            "attrs": json.dumps(self.attrs),
+            "attrs": json.dumps(self.attrs), "description": self.description,
         }  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"<Exit #{self.id} {self.name!r} of #{self.room.id}>"
 
 
 class Item:
@@ -147,13 +155,14 @@ class Player:
     """A dreamer's account and body. Exists for every account; `session` is set while online."""
 
     __slots__ = (
-        "created_at", "id", "inventory", "key", "last_login", "name", "password_hash",
-        "role", "room", "session", "settings",
+        "created_at", "description", "id", "inventory", "key", "last_login", "name",
+        "password_hash", "role", "room", "session", "settings",
     )  # fmt: skip
 
     def __init__(
         self, id: int, name: str, password_hash: str, role: str = "player",
         settings: dict[str, Any] | None = None, created_at: float = 0.0, last_login: float = 0.0,
+        description: str = "",
     ) -> None:  # fmt: skip
         self.id = id
         self.name = name
@@ -163,6 +172,7 @@ class Player:
         self.settings: dict[str, Any] = settings or {}
         self.created_at = created_at
         self.last_login = last_login
+        self.description = description
         self.room: Room | None = None
         self.inventory: list[Item] = []
         self.session: Listener | None = None
@@ -189,8 +199,26 @@ class Player:
             "password_hash": self.password_hash, "role": self.role,
             "room_id": self.room.id if self.room else None,
             "settings": json.dumps(self.settings), "created_at": self.created_at,
-            "last_login": self.last_login,
+            "last_login": self.last_login, "description": self.description,
         }  # fmt: skip
 
     def __repr__(self) -> str:
         return f"<Player #{self.id} {self.name}>"
+
+
+class AuditEntry:
+    """One building change: who did what, when. Kept in memory (recent ones) and on disk."""
+
+    __slots__ = ("action", "actor_id", "actor_name", "at", "detail", "id")
+
+    def __init__(
+        self, id: int, at: float, actor_id: int | None, actor_name: str, action: str, detail: str
+    ) -> None:
+        self.id, self.at, self.actor_id = id, at, actor_id
+        self.actor_name, self.action, self.detail = actor_name, action, detail
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "at": self.at, "actor_id": self.actor_id,
+            "actor_name": self.actor_name, "action": self.action, "detail": self.detail,
+        }  # fmt: skip

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from world.model import Exit, Item, Listener, Player, Room, Zone
+from world.building import BuildingMixin
+from world.clock import WorldClock
+from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 
 NEXUS_KEY = "nexus"
+# Recent audit entries kept in memory for @audit (the Store loads as many: LOAD_RECENT).
+AUDIT_MEMORY = 1000
 
 
 def _default_fanout(listeners: Iterable[Listener], text: str) -> None:
@@ -21,17 +26,22 @@ def _default_fanout(listeners: Iterable[Listener], text: str) -> None:
         listener.send(text)
 
 
-class World:
+class World(BuildingMixin):
     def __init__(self, stage: Callable[[str, Any, dict[str, Any] | None], int]) -> None:
         self._stage = stage
         self.zones: dict[str, Zone] = {}
         self.rooms: dict[int, Room] = {}
         self.rooms_by_key: dict[str, Room] = {}
+        self.exits: dict[int, Exit] = {}
         self.items: dict[int, Item] = {}
         self.players: dict[int, Player] = {}
         self.players_by_key: dict[str, Player] = {}
         self.online: dict[int, Player] = {}
-        self._next_id: dict[str, int] = {"zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1}
+        self.audit_log: deque[AuditEntry] = deque(maxlen=AUDIT_MEMORY)
+        self.clock = WorldClock()
+        self._next_id: dict[str, int] = {
+            "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1,
+        }  # fmt: skip
         # Replaced by the engine with a renderer that formats once per kind of client.
         self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
 
@@ -45,9 +55,18 @@ class World:
         if nid >= self._next_id[table]:
             self._next_id[table] = nid + 1
 
+    def reserve_ids(self, table: str, ids: Iterable[int]) -> None:
+        """Make sure new ids in `table` never reuse these (importing with fixed ids)."""
+        for nid in ids:
+            self._saw_id(table, nid)
+
     def save(self, obj: Player | Room | Exit | Item | Zone) -> int:
         table = "account" if isinstance(obj, Player) else type(obj).__name__.lower()
         return self._stage(table, obj.id, obj.to_row())
+
+    def unsave(self, obj: Room | Exit | Item | Zone) -> int:
+        """Stage the deletion of an object's row."""
+        return self._stage(type(obj).__name__.lower(), obj.id, None)
 
     def save_meta(self, key: str, value: str) -> int:
         return self._stage("meta", key, {"key": key, "value": value})
@@ -70,13 +89,17 @@ class World:
             if src is None:
                 continue
             aliases = tuple(a for a in (r["aliases"] or "").split(";") if a)
-            src.exits.append(
-                Exit(r["id"], src, r["name"], r["dest_id"], aliases, json.loads(r["attrs"] or "{}"))
-            )
+            ex = Exit(
+                r["id"], src, r["name"], r["dest_id"], aliases, json.loads(r["attrs"] or "{}"),
+                r.get("description") or "",
+            )  # fmt: skip
+            src.exits.append(ex)
+            self.exits[ex.id] = ex
         for r in rows.get("account", []):
             p = Player(
                 r["id"], r["name"], r["password_hash"], r["role"],
                 json.loads(r["settings"] or "{}"), r["created_at"], r["last_login"],
+                r.get("description") or "",
             )  # fmt: skip
             p.room = self.rooms.get(r["room_id"]) if r["room_id"] is not None else None
             self._add_player(p)
@@ -95,6 +118,13 @@ class World:
                 room = self.rooms[r["room_id"]]
                 item.location = room
                 room.items.append(item)
+        for r in rows.get("audit", []):
+            self.audit_log.append(
+                AuditEntry(
+                    r["id"], r["at"], r["actor_id"], r["actor_name"], r["action"], r["detail"]
+                )
+            )
+            self._saw_id("audit", r["id"])
 
     def _add_room(self, room: Room) -> None:
         self.rooms[room.id] = room
@@ -134,26 +164,36 @@ class World:
         self.save(zone)
         return zone
 
+    # `id=` (importing a world file) keeps an id; reserve_ids() first so none collide.
     def create_room(
-        self, name: str, description: str = "", zone: str = "", key: str | None = None
-    ) -> Room:
-        room = Room(self.new_id("room"), name, description, zone, key)
+        self, name: str, description: str = "", zone: str = "", key: str | None = None,
+        *, id: int | None = None, attrs: dict[str, Any] | None = None,
+    ) -> Room:  # fmt: skip
+        room = Room(id or self.new_id("room"), name, description, zone, key, attrs)
         self._add_room(room)
         self.save(room)
         return room
 
     def create_exit(
-        self, room: Room, name: str, dest: Room | None, aliases: tuple[str, ...] = ()
-    ) -> Exit:
-        ex = Exit(self.new_id("exit"), room, name, dest.id if dest else None, aliases)
+        self, room: Room, name: str, dest: Room | None, aliases: tuple[str, ...] = (),
+        *, id: int | None = None, attrs: dict[str, Any] | None = None, description: str = "",
+    ) -> Exit:  # fmt: skip
+        ex = Exit(
+            id or self.new_id("exit"), room, name, dest.id if dest else None, aliases, attrs,
+            description,
+        )  # fmt: skip
+        self._saw_id("exit", ex.id)
         room.exits.append(ex)
+        self.exits[ex.id] = ex
         self.save(ex)
         return ex
 
     def create_item(
-        self, name: str, keywords: tuple[str, ...], description: str, where: Room | Player
-    ) -> Item:
-        item = Item(self.new_id("item"), name, keywords, description)
+        self, name: str, keywords: tuple[str, ...], description: str, where: Room | Player,
+        *, id: int | None = None, attrs: dict[str, Any] | None = None,
+    ) -> Item:  # fmt: skip
+        item = Item(id or self.new_id("item"), name, keywords, description, attrs)
+        self._saw_id("item", item.id)
         self.items[item.id] = item
         self._place(item, where)
         self.save(item)

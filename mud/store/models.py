@@ -33,6 +33,7 @@ class Account(SQLModel, table=True):
     settings: str = "{}"
     created_at: float = 0.0
     last_login: float = 0.0
+    description: str = ""
 
 
 class Room(SQLModel, table=True):
@@ -51,6 +52,7 @@ class Exit(SQLModel, table=True):
     aliases: str = ""
     dest_id: int | None = None
     attrs: str = "{}"
+    description: str = ""
 
 
 class Item(SQLModel, table=True):
@@ -63,6 +65,20 @@ class Item(SQLModel, table=True):
     attrs: str = "{}"
 
 
-# The order the writer applies upserts in (deletes run in reverse).
-TABLE_ORDER = [Meta, Zone, Account, Room, Exit, Item]
+class Audit(SQLModel, table=True):
+    """Every building change: who, what, when. Append-only."""
+
+    id: int = Field(primary_key=True)
+    at: float = Field(index=True)
+    actor_id: int | None = None
+    actor_name: str = Field(max_length=40)
+    action: str = Field(max_length=32)
+    detail: str = ""
+
+
+# The order the writer applies upserts in (deletes run first, in reverse).
+TABLE_ORDER = [Meta, Zone, Account, Room, Exit, Item, Audit]
+# Tables that grow without bound: start-up loads only their newest rows (by id).
+LOAD_RECENT = {"audit": 1000}
 TABLES = {model.__tablename__: model.__table__ for model in TABLE_ORDER}
+

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from mud.store.models import TABLE_ORDER, TABLES
+from mud.store.models import LOAD_RECENT, TABLE_ORDER, TABLES
 
 log = logging.getLogger("dreamwave.store")
 
@@ -110,7 +110,15 @@ class Store:
         with self.engine.connect() as conn:
             for model in TABLE_ORDER:
                 table = model.__table__
-                out[table.name] = [dict(r._mapping) for r in conn.execute(select(table))]
+                query = select(table)
+                recent = LOAD_RECENT.get(table.name)
+                if recent is not None:
+                    pk = next(iter(table.primary_key.columns))
+                    query = query.order_by(pk.desc()).limit(recent)
+                rows = [dict(r._mapping) for r in conn.execute(query)]
+                if recent is not None:
+                    rows.reverse()
+                out[table.name] = rows
         return out
 
     def write_now(self) -> None:
@@ -212,15 +220,17 @@ class Store:
             else:
                 upserts.setdefault(table, []).append(row)
         with self.engine.begin() as conn:
-            for model in TABLE_ORDER:
-                name = model.__tablename__
-                if name in upserts:
-                    _upsert(conn, name, upserts[name])
+            # Deletes first, so a row may take a unique key (a zone's, say) that a row
+            # deleted in the same batch had. A key is never both deleted and upserted.
             for model in reversed(TABLE_ORDER):
                 name = model.__tablename__
                 if name in deletes:
                     table = TABLES[name]
                     pk = next(iter(table.primary_key.columns))
                     conn.execute(delete(table).where(pk.in_(deletes[name])))
+            for model in TABLE_ORDER:
+                name = model.__tablename__
+                if name in upserts:
+                    _upsert(conn, name, upserts[name])
         self.batches += 1
         self.rows_written += len(batch)

@@ -1,0 +1,167 @@
+"""Building, continued: looking at the world the way the server stores it."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from commands.building import CATEGORY
+from commands.targets import label, ref, resolve
+from mud.dispatch import CommandError, Ctx, command
+from world.model import Exit, Item, Player, Room
+from world.world import World
+
+MAX_FOUND = 30  # matches listed per kind by @find
+
+
+def _raw(text: str) -> str:
+    """Show stored text with its colour codes visible, as a builder would type them."""
+    return text.replace("|", "||")
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else "never"
+
+
+def _attrs(attrs: dict[str, object]) -> str:
+    return _raw(json.dumps(attrs, sort_keys=True)) if attrs else "{}"
+
+
+def _owner(attrs: dict[str, object]) -> str:
+    return str(attrs.get("owner") or "none (world content)")
+
+
+def _where(world: World, obj: Item | Player) -> str:
+    loc = obj.location if isinstance(obj, Item) else obj.room
+    return label(loc) if loc is not None else "nowhere"
+
+
+def examine_room(world: World, room: Room) -> list[str]:
+    zone = world.zones.get(room.zone)
+    lines = [
+        f"|wRoom|n {ref(room)}  key: {room.key or '(none)'}",
+        f"|wName:|n {_raw(room.name)}",
+        f"|wZone:|n {room.zone or '(none)'}" + (f" ({zone.name})" if zone else ""),
+        f"|wOwner:|n {_owner(room.attrs)}",
+        f"|wAttrs:|n {_attrs(room.attrs)}",
+        "|wDescription:|n " + (_raw(room.description) or "(none)"),
+        f"|wExits ({len(room.exits)}):|n",
+    ]
+    for ex in room.exits:
+        dest = world.exit_destination(ex)
+        aliases = f" ({';'.join(ex.aliases)})" if ex.aliases else ""
+        to = label(dest) if dest else "nowhere"
+        lines.append(f"  {ref(ex)} {ex.name}{aliases} -> {to}")
+        if ex.attrs.get("lock"):
+            lines.append(f"      lock: {ex.attrs['lock']}")
+    into = [e for e in world.exits.values() if e.dest_id == room.id and e.room is not room]
+    if into:
+        froms = ", ".join(f"{ref(e)} from {ref(e.room)}" for e in into)
+        lines.append(f"|wExits leading here:|n {froms}")
+    if room.items:
+        lines.append("|wItems:|n " + ", ".join(label(i) for i in room.items))
+    people = [p for p in world.players.values() if p.room is room]
+    if people:
+        names = ", ".join(f"{p.name} ({ref(p)}{'' if p.online else ', asleep'})" for p in people)
+        lines.append(f"|wDreamers:|n {names}")
+    return lines
+
+
+def examine_exit(world: World, ex: Exit) -> list[str]:
+    dest = world.exit_destination(ex)
+    return [
+        f"|wExit|n {ref(ex)}",
+        f"|wName:|n {ex.name}  |waliases:|n {';'.join(ex.aliases) or '(none)'}",
+        f"|wFrom:|n {label(ex.room)}",
+        f"|wTo:|n {label(dest) if dest else 'nowhere (unlinked)'}",
+        f"|wLock:|n {ex.attrs.get('lock') or '(none: anyone may pass)'}",
+        f"|wFail message:|n {_raw(str(ex.attrs.get('fail') or '(default)'))}",
+        f"|wOwner:|n {_owner(ex.attrs)}",
+        f"|wAttrs:|n {_attrs(ex.attrs)}",
+        "|wDescription:|n " + (_raw(ex.description) or "(none)"),
+    ]
+
+
+def examine_item(world: World, item: Item) -> list[str]:
+    return [
+        f"|wItem|n {ref(item)}",
+        f"|wName:|n {_raw(item.name)}",
+        f"|wKeywords:|n {' '.join(item.keywords) or '(none)'}",
+        f"|wLocation:|n {_where(world, item)}",
+        f"|wOwner:|n {_owner(item.attrs)}",
+        f"|wAttrs:|n {_attrs(item.attrs)}",
+        "|wDescription:|n " + (_raw(item.description) or "(none)"),
+    ]
+
+
+def examine_player(world: World, p: Player) -> list[str]:
+    return [
+        f"|wDreamer|n {ref(p)}",
+        f"|wName:|n {p.name}  |wrole:|n {p.role}  |wonline:|n {'yes' if p.online else 'no'}",
+        f"|wRoom:|n {_where(world, p)}",
+        f"|wCreated:|n {_when(p.created_at)}  |wlast login:|n {_when(p.last_login)}",
+        f"|wSettings:|n {_attrs(p.settings)}",
+        "|wCarrying:|n " + (", ".join(label(i) for i in p.inventory) or "nothing"),
+        "|wDescription:|n " + (_raw(p.description) or "(none)"),
+    ]
+
+
+@command("@examine", aliases=("@ex", "@exa"), category=CATEGORY, role="builder")
+def cmd_examine(ctx: Ctx) -> None:
+    """Show everything stored about a room, exit, item or dreamer.
+
+    Usage:
+      @examine              this room
+      @examine <target>     here, me, a name, or an #id
+    Example:
+      @examine north
+    """
+    w = ctx.world
+    target = resolve(w, ctx.player, ctx.args or "here")
+    if isinstance(target, Room):
+        lines = examine_room(w, target)
+    elif isinstance(target, Exit):
+        lines = examine_exit(w, target)
+    elif isinstance(target, Item):
+        lines = examine_item(w, target)
+    else:
+        lines = examine_player(w, target)
+    ctx.send("\n".join(lines))
+
+
+def _section(title: str, found: list[str]) -> list[str]:
+    if not found:
+        return []
+    more = [f"  ... and {len(found) - MAX_FOUND} more"] if len(found) > MAX_FOUND else []
+    return [f"|w{title} ({len(found)}):|n", *found[:MAX_FOUND], *more]
+
+
+@command("@find", aliases=("@search",), category=CATEGORY, role="builder")
+def cmd_find(ctx: Ctx) -> None:
+    """Find rooms, items and dreamers by name, with their ids.
+
+    Usage:
+      @find <text>
+    Example:
+      @find lantern
+    """
+    text = ctx.args.strip().lower()
+    if not text:
+        raise CommandError("Usage: @find <part of a name>")
+    w = ctx.world
+    rooms = [
+        f"  {ref(r):<10} {r.name}  |x({r.zone or 'no zone'})|n"
+        for r in w.rooms.values() if text in r.name.lower() or text == (r.key or "")
+    ]  # fmt: skip
+    items = [
+        f"  {ref(i):<10} {i.name}  |xin {_where(w, i)}|n"
+        for i in w.items.values() if text in i.name.lower() or text in i.keywords
+    ]  # fmt: skip
+    people = [
+        f"  {ref(p):<10} {p.name}  |xin {_where(w, p)}|n"
+        for p in w.players.values() if text in p.key
+    ]  # fmt: skip
+    lines = _section("Rooms", rooms) + _section("Items", items) + _section("Dreamers", people)
+    if not lines:
+        raise CommandError(f"Nothing in the world is called anything like '{ctx.args.strip()}'.")
+    ctx.send("\n".join(lines))

@@ -1,0 +1,136 @@
+"""Handlers that borrow a dreamer's input for a moment: a yes/no question and a line editor.
+
+A command starts one with `begin(ctx, handler)`; it takes over `session.handler` and gives
+it back to the dispatcher when done. If the connection drops meanwhile, the dispatcher still
+hears about it, so the dreamer leaves the world as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mud.dispatch import CommandError, Ctx
+
+MAX_EDITOR_LINES = 200
+MAX_DESCRIPTION_CHARS = 4000
+EDITOR_PROMPT = "edit> "
+EDITOR_HELP = (
+    "|wEditor:|n type lines of text. |w.|n alone saves, |w.q|n quits without saving, "
+    "|w.p|n shows the text so far, |w.c|n clears it."
+)
+
+
+class Modal:
+    def __init__(self) -> None:
+        self.session: Any = None
+        self.parent: Any = None  # the handler to give input back to
+
+    def start(self) -> None:
+        self.prompt()
+
+    def prompt(self) -> None:
+        raise NotImplementedError
+
+    def on_line(self, line: str) -> None:
+        raise NotImplementedError
+
+    def on_close(self) -> None:
+        if self.parent is not None and hasattr(self.parent, "on_close"):
+            self.parent.on_close()
+
+    def done(self) -> None:
+        """Give input back to the dispatcher and show its prompt."""
+        if self.session.handler is self:
+            self.session.handler = self.parent
+            self.parent.prompt()
+
+    def run(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except CommandError as err:
+            self.session.send(str(err))
+
+
+def begin(ctx: Ctx, handler: Modal) -> None:
+    handler.session = ctx.session
+    handler.parent = ctx.session.handler
+    ctx.session.handler = handler
+    handler.start()
+
+
+class Confirm(Modal):
+    """Ask once; only `yes` goes ahead."""
+
+    def __init__(self, question: str, action: Callable[[], None]) -> None:
+        super().__init__()
+        self.question = question
+        self.action = action
+
+    def start(self) -> None:
+        self.session.send(self.question)
+        self.prompt()
+
+    def prompt(self) -> None:
+        self.session.send_prompt("Type |wyes|n to go ahead, anything else to cancel: ")
+
+    def on_line(self, line: str) -> None:
+        if line.strip().lower() == "yes":
+            self.run(self.action)
+        else:
+            self.session.send("Cancelled; nothing was changed.")
+        self.done()
+
+
+class Editor(Modal):
+    """Collect lines until `.` alone; `.q` aborts, `.p` prints, `.c` clears."""
+
+    def __init__(self, title: str, current: str, save: Callable[[str], None]) -> None:
+        super().__init__()
+        self.title = title
+        self.current = current
+        self.save = save
+        self.lines: list[str] = []
+
+    def start(self) -> None:
+        text = f"|wEditing {self.title}.|n\n{EDITOR_HELP}"
+        if self.current:
+            text += "\n|wThe description now:|n\n" + self.current
+        self.session.send(text)
+        self.prompt()
+
+    def prompt(self) -> None:
+        self.session.send_prompt(EDITOR_PROMPT)
+
+    def on_line(self, line: str) -> None:
+        cmd = line.strip().lower()
+        if cmd == ".":
+            self.run(lambda: self.save("\n".join(self.lines)))
+            self.done()
+        elif cmd == ".q":
+            self.session.send("You leave the editor; nothing was changed.")
+            self.done()
+        elif cmd == ".p":
+            self.session.send(self.preview())
+            self.prompt()
+        elif cmd == ".c":
+            self.lines.clear()
+            self.session.send("The text is cleared.")
+            self.prompt()
+        elif cmd in (".h", ".?"):
+            self.session.send(EDITOR_HELP)
+            self.prompt()
+        elif len(self.lines) >= MAX_EDITOR_LINES:
+            self.session.send(f"That's {MAX_EDITOR_LINES} lines, the most; save with |w.|n")
+            self.prompt()
+        elif sum(len(x) + 1 for x in self.lines) + len(line) > MAX_DESCRIPTION_CHARS:
+            self.session.send(f"That would pass {MAX_DESCRIPTION_CHARS} characters; not added.")
+            self.prompt()
+        else:
+            self.lines.append(line)
+            self.prompt()
+
+    def preview(self) -> str:
+        if not self.lines:
+            return "(no text yet)"
+        return "\n".join(f"|x{i:>3}|n {line}" for i, line in enumerate(self.lines, 1))

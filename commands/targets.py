@@ -1,0 +1,195 @@
+"""Finding what a builder means: `here`, `me`, `#12`, `item#12`, a name, or a prefix.
+
+Resolution order: the words `here` and `me`; then an id (`#12` may name a room, an exit, an
+item and a dreamer at once: things near the builder win, a tie between them is listed, and
+with nothing near it means the room; the kind-qualified `item#12` is never ambiguous); then
+names near the builder (exits here, items here or in anyone's hands here, dreamers here),
+exact before prefix; then rooms and dreamers by name anywhere in the world. More than one
+equally good match is an error that lists them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from mud.dispatch import CommandError
+from world.model import Exit, Item, Player, Room
+from world.world import World
+
+Thing = Room | Exit | Item | Player
+KINDS: dict[str, type] = {"room": Room, "exit": Exit, "item": Item, "player": Player}
+ALL_KINDS: tuple[type, ...] = (Room, Exit, Item, Player)
+MAX_LISTED = 10  # candidates shown when a name is ambiguous
+ARTICLES = ("a ", "an ", "the ")
+_ID = re.compile(r"^(room|exit|item|player)?#(\d{1,12})$", re.I)
+
+EXACT, PARTIAL = 2, 1
+
+
+def kind_name(obj: Thing) -> str:
+    return "player" if isinstance(obj, Player) else type(obj).__name__.lower()
+
+
+def ref(obj: Thing) -> str:
+    """The unambiguous way to type this object: room#3, item#12."""
+    return f"{kind_name(obj)}#{obj.id}"
+
+
+def label(obj: Thing) -> str:
+    """How building commands name an object: 'Festival Grounds' room#12."""
+    if isinstance(obj, Exit):
+        return f"exit '{obj.name}' of {obj.room.name} ({ref(obj)})"
+    return f"{obj.name} ({ref(obj)})"
+
+
+def _bare(name: str) -> str:
+    low = name.lower()
+    for art in ARTICLES:
+        if low.startswith(art):
+            return low[len(art) :]
+    return low
+
+
+def _score(obj: Thing, text: str) -> int:
+    if isinstance(obj, Exit):
+        if obj.matches(text):
+            return EXACT
+        return PARTIAL if any(w.startswith(text) for w in obj.words) else 0
+    if isinstance(obj, Player):
+        return EXACT if obj.key == text else PARTIAL if obj.key.startswith(text) else 0
+    name = obj.name.lower()
+    if text in (name, _bare(name)) or (isinstance(obj, Room) and obj.key == text):
+        return EXACT
+    if isinstance(obj, Item) and text in obj.keywords:
+        return EXACT
+    if name.startswith(text) or _bare(name).startswith(text):
+        return PARTIAL
+    if isinstance(obj, Item) and obj.matches(text):
+        return PARTIAL
+    return 0
+
+
+def _best(candidates: Iterable[Thing], text: str) -> list[Thing]:
+    scored: dict[int, list[Thing]] = {EXACT: [], PARTIAL: []}
+    for obj in candidates:
+        s = _score(obj, text)
+        if s:
+            scored[s].append(obj)
+    return scored[EXACT] or scored[PARTIAL]
+
+
+def is_near(actor: Player, obj: Thing) -> bool:
+    room = actor.room
+    if isinstance(obj, Room):
+        return obj is room
+    if isinstance(obj, Exit):
+        return obj.room is room
+    if isinstance(obj, Item):
+        loc = obj.location
+        return loc is room or loc is actor or (isinstance(loc, Player) and loc.room is room)
+    return obj.room is room and (obj.online or obj is actor)
+
+
+def _by_id(
+    world: World, actor: Player, kind: str | None, nid: int, kinds: tuple[type, ...]
+) -> list[Thing]:
+    tables: dict[type, dict[int, Any]] = {
+        Room: world.rooms, Exit: world.exits, Item: world.items, Player: world.players,
+    }  # fmt: skip
+    wanted = (KINDS[kind.lower()],) if kind else kinds
+    found = [tables[k][nid] for k in wanted if k in kinds and nid in tables[k]]
+    if len(found) > 1:
+        near = [o for o in found if is_near(actor, o)]
+        if near:
+            return near
+        # Nothing by that id is near: mean the room, since rooms are what builders
+        # address from afar (look shows their #id); other kinds need item#12 and so on.
+        rooms = [o for o in found if isinstance(o, Room)]
+        if rooms:
+            return rooms
+    return found
+
+
+def _near(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thing]:
+    room = actor.room
+    out: list[Thing] = []
+    if room is None:
+        return out
+    if Exit in kinds:
+        out.extend(room.exits)
+    if Item in kinds:
+        out.extend(room.items)
+        out.extend(actor.inventory)
+        for other in room.players.values():
+            if other is not actor:
+                out.extend(other.inventory)
+    if Player in kinds:
+        out.extend(p for p in room.players.values())
+    return out
+
+
+def _anywhere(world: World, kinds: tuple[type, ...]) -> list[Thing]:
+    out: list[Thing] = []
+    if Room in kinds:
+        out.extend(world.rooms.values())
+    if Player in kinds:
+        out.extend(world.players.values())
+    return out
+
+
+def _ambiguous(text: str, found: list[Thing]) -> CommandError:
+    shown = ", ".join(label(o) for o in found[:MAX_LISTED])
+    more = f" and {len(found) - MAX_LISTED} more" if len(found) > MAX_LISTED else ""
+    return CommandError(
+        f"'{text}' could be any of: {shown}{more}. Say which, e.g. {ref(found[0])}."
+    )
+
+
+def resolve(
+    world: World, actor: Player, text: str, kinds: tuple[type, ...] = ALL_KINDS, what: str = ""
+) -> Thing:
+    """The one object `text` means, or a CommandError saying why not."""
+    text = text.strip()
+    low = text.lower()
+    if not text:
+        raise CommandError(f"Name {what or 'a target'}: here, me, a name or an #id.")
+    if low == "here" and Room in kinds and actor.room is not None:
+        return actor.room
+    if low in ("me", "self") and Player in kinds:
+        return actor
+    m = _ID.match(low)
+    if m:
+        found = _by_id(world, actor, m.group(1), int(m.group(2)), kinds)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise _ambiguous(text, found)
+        raise CommandError(f"Nothing with the id {text} can be used here. |w@find|n lists ids.")
+    found = _best(_near(world, actor, kinds), low) or _best(_anywhere(world, kinds), low)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise _ambiguous(text, found)
+    raise CommandError(f"I can't find '{text}'. Try an #id; |w@find {text}|n lists them.")
+
+
+def destination_object(world: World, actor: Player, text: str) -> Room | Player:
+    """A room (here, an #id, a room's name anywhere) or a dreamer named anywhere."""
+    m = _ID.match(text.strip())
+    # A bare #id in a destination is a room's; player#id names a dreamer.
+    kinds = (Room,) if m and m.group(1) in (None, "room") else (Room, Player)
+    target = resolve(world, actor, text, kinds, "a destination")
+    assert isinstance(target, Room | Player)
+    return target
+
+
+def destination(world: World, actor: Player, text: str) -> Room:
+    """A room; naming a dreamer means the room they are in."""
+    target = destination_object(world, actor, text)
+    if isinstance(target, Player):
+        if target.room is None:
+            raise CommandError(f"{target.name} is nowhere at all right now.")
+        return target.room
+    return target

@@ -1,0 +1,183 @@
+"""World files: the built world as YAML, for version control, and back again.
+
+The format is the seed content's (world/content/world.yaml) plus ids, locks, attributes,
+exit descriptions and items held by dreamers, so one schema (world/content.py) validates
+both. Rooms without a key are written with a generated one (room_<id>) that importing
+drops again. Import checks the whole file first and changes nothing unless all is well;
+the caller writes the result in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from world.content import WorldSpec, generated_key, read_world_file, seed
+from world.world import NEXUS_KEY, World
+from world.yamlsrc import ContentError, Located
+
+HEADER = "# Dreamwave world file: rooms, exits, items, locks and descriptions.\n"
+
+
+class ImportRefused(Exception):
+    """The database already has a world and --replace wasn't given."""
+
+
+@dataclass
+class ImportReport:
+    zones: int = 0
+    rooms: int = 0
+    exits: int = 0
+    items: int = 0
+    rehomed: int = 0  # dreamers whose room vanished, now in the Nexus
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- export ---------------------------------------------------------------------------------
+def _room_keys(world: World) -> dict[int, str]:
+    used = set(world.rooms_by_key)
+    keys = {}
+    for room in sorted(world.rooms.values(), key=lambda r: r.id):
+        key = room.key
+        if not key:
+            key = generated_key(room.id)
+            while key in used:
+                key += "_"
+            used.add(key)
+        keys[room.id] = key
+    return keys
+
+
+def export_data(world: World) -> dict[str, Any]:
+    """The world as plain data in the world-file shape."""
+    keys = _room_keys(world)
+    ordered = sorted(world.zones.values(), key=lambda z: z.id)
+    zones = [{"key": z.key, "name": z.name} for z in ordered]
+    known = {z.key for z in world.zones.values()}
+    for zone in sorted({r.zone for r in world.rooms.values()} - known - {""}):
+        zones.append({"key": zone, "name": zone.replace("_", " ").title()})
+    rooms = []
+    for room in sorted(world.rooms.values(), key=lambda r: r.id):
+        r: dict[str, Any] = {"id": room.id, "key": keys[room.id], "name": room.name}
+        r["zone"] = room.zone
+        if room.description:
+            r["description"] = room.description
+        if room.attrs:
+            r["attrs"] = dict(room.attrs)
+        exits = []
+        for ex in room.exits:
+            e: dict[str, Any] = {"id": ex.id, "name": ex.name}
+            if ex.dest_id in world.rooms:
+                e["to"] = keys[ex.dest_id]
+            if ex.aliases:
+                e["aliases"] = list(ex.aliases)
+            if ex.description:
+                e["description"] = ex.description
+            if ex.attrs.get("lock"):
+                e["lock"] = ex.attrs["lock"]
+            attrs = {k: v for k, v in ex.attrs.items() if k != "lock"}
+            if attrs:
+                e["attrs"] = attrs
+            exits.append(e)
+        if exits:
+            r["exits"] = exits
+        rooms.append(r)
+    items = []
+    for item in sorted(world.items.values(), key=lambda i: i.id):
+        loc = item.location
+        if loc is None:
+            continue
+        it: dict[str, Any] = {"id": item.id, "name": item.name}
+        if item.keywords:
+            it["keywords"] = list(item.keywords)
+        if item.description:
+            it["description"] = item.description
+        if loc.id in world.rooms and world.rooms[loc.id] is loc:
+            it["room"] = keys[loc.id]
+        else:
+            it["holder"] = loc.name
+        if item.attrs:
+            it["attrs"] = dict(item.attrs)
+        items.append(it)
+    return {"zones": zones, "rooms": rooms, "items": items}
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(data: dict[str, Any]) -> str:
+    body = yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=96, default_flow_style=None
+    )
+    return HEADER + body
+
+
+def export_world(world: World, path: Path) -> dict[str, int]:
+    data = export_data(world)
+    text = dump(data)
+    if str(path) == "-":
+        print(text, end="")
+    else:
+        path.write_text(text, encoding="utf-8")
+    exits = sum(len(r.get("exits", [])) for r in data["rooms"])
+    return {"rooms": len(data["rooms"]), "exits": exits, "items": len(data["items"])}
+
+
+# -- import ---------------------------------------------------------------------------------
+def _warnings(world: World, spec: WorldSpec, src: Located) -> list[str]:
+    warnings = []
+    for i, item in enumerate(spec.items):
+        if item.holder and item.holder.lower() not in world.players_by_key:
+            warnings.append(
+                f"{src.where(('items', i, 'holder'))}: no dreamer called {item.holder!r} here; "
+                "the item is left in the Nexus"
+            )
+    if not any(r.key == NEXUS_KEY for r in spec.rooms):
+        warnings.append(
+            f"{src.filename}:1: no room has the key {NEXUS_KEY!r}; dreamers will wake in "
+            f"{spec.rooms[0].name!r} instead"
+        )
+    return warnings
+
+
+def import_world(world: World, path: Path, replace: bool = False) -> ImportReport:
+    """Check `path` completely, then rebuild the world from it (staged, not yet written).
+
+    Raises ContentError (every problem, as file:line) or ImportRefused; in both cases the
+    world is untouched.
+    """
+    spec, src = read_world_file(path)
+    if world.rooms and not replace:
+        raise ImportRefused(
+            f"The database already has a world ({len(world.rooms)} rooms). Use --replace to "
+            "replace it (accounts are kept), or import into an empty database."
+        )
+    report = ImportReport(warnings=_warnings(world, spec, src))
+    world.clear_contents()
+    seed(world, spec, holders=world.players_by_key)
+    report.rehomed = world.rehome_players()
+    report.zones, report.rooms = len(world.zones), len(world.rooms)
+    report.exits, report.items = len(world.exits), len(world.items)
+    world.audit(
+        None, "import-world",
+        f"{Path(path).name}: {report.rooms} rooms, {report.exits} exits, {report.items} items"
+        + (" (replacing the world)" if replace else ""),
+    )  # fmt: skip
+    world.save_meta("imported_at", str(time.time()))
+    return report
+
+
+__all__ = ["ContentError", "ImportRefused", "ImportReport", "export_world", "import_world"]
