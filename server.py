@@ -61,6 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from mud import auth
     from mud.app import open_world
+    from mud.text import sanitize  # the same cleaning a password typed in game gets
 
     setup_logging(args.log_level)
     settings = Settings.from_env(db=args.db)
@@ -73,12 +74,12 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
             return 2
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        password = sanitize(sys.stdin.readline().rstrip("\r\n")).strip()
     elif existing is not None:
         password = ""
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
+        password = sanitize(getpass.getpass("Password: ")).strip()
+        if sanitize(getpass.getpass("Again: ")).strip() != password:
             print("The passwords didn't match.", file=sys.stderr)
             return 2
     if existing is None or password:

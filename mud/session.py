@@ -285,9 +285,11 @@ class Session:
             )
             self.send_prompt()
             return
+        if not self._allow():
+            return
         if not self.started or self._busy or self._held or self._queue:
             if len(self._queue) >= self.limits.max_queued_lines:
-                self.abort("input queue overflow")
+                self._throttle_notice()
                 return
             self._queue.append(raw)
             return
@@ -308,15 +310,17 @@ class Session:
         if self._tokens >= 1:
             self._tokens -= 1
             return True
+        self._throttle_notice()
+        return False
+
+    def _throttle_notice(self) -> None:
+        now = time.monotonic()
         if now - self._last_throttle_notice >= self.limits.throttle_notice_interval:
             self._last_throttle_notice = now
             self.send("You're sending commands faster than the dream can follow; slow down.")
             self.send_prompt()
-        return False
 
     def _process(self, raw: bytes) -> None:
-        if not self._allow():
-            return
         codec = "utf-8" if self.encoding == "ascii" else self.encoding
         text = sanitize(raw.decode(codec, "replace")).strip()
         handler = self.handler

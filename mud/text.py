@@ -37,6 +37,29 @@ def sanitize(text: str) -> str:
     return text.translate(_STRIP_TABLE)
 
 
+def escape_stray_pipes(text: str) -> str:
+    """Double every `|` that doesn't start markup (including one at the very end), so a
+    player's text shows as typed and can't swallow the markup we put around it."""
+    if "|" not in text:
+        return text
+    out = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "|":
+            nxt = text[i + 1] if i + 1 < n else ""
+            if nxt == "|" or (nxt and nxt in ANSI):
+                out.append(ch + nxt)
+                i += 2
+                continue
+            out.append("||")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def _code(match: re.Match[str], colour: bool) -> str:
     ch = match.group(1)
     if ch == "|":

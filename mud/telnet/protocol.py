@@ -19,6 +19,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import telnetlib3.stream_writer
 from telnetlib3.server import TelnetServer
 from telnetlib3.stream_writer import TelnetWriterUnicode
 from telnetlib3.telopt import (
@@ -57,6 +58,11 @@ WE_WILL = frozenset([SGA, BINARY, EOR, GMCP, MSSP, MCCP2_COMPRESS, CHARSET, ECHO
 THEY_MAY = frozenset([BINARY, SGA, NAWS, TTYPE, CHARSET])
 SUBNEGOTIATIONS = frozenset([TTYPE, NAWS, CHARSET])
 TTYPE_ROUNDS = 3
+# telnetlib3 buffers up to 1 MiB of a subnegotiation, as one Python object per byte (~8 MB of
+# memory per connection). Nothing a client may send us needs more than a GMCP message, so
+# cap it; a client that overflows it is disconnected like one sending an endless line.
+MAX_SUBNEGOTIATION = 16 * 1024
+telnetlib3.stream_writer._MAX_SUBNEGOTIATION = MAX_SUBNEGOTIATION
 LOCAL_OPTION_NAMES = [
     ("BINARY", BINARY), ("SGA", SGA), ("EOR", EOR), ("GMCP", GMCP), ("MSSP", MSSP),
     ("MCCP2", MCCP2_COMPRESS), ("CHARSET", CHARSET),
@@ -158,6 +164,19 @@ class MudTelnet(TelnetServer):
         if self.app.settings.compression:
             w.iac(WILL, MCCP2_COMPRESS)
 
+    def negotiation_should_advance(self) -> bool:
+        """Offer NAWS, EOR, CHARSET... to any client that answered anything, even a refusal:
+        telnetlib3 waits for a *yes*, so a client that says WONT TTYPE never got DO NAWS."""
+        w = self.writer
+        return (
+            bool(len(w.remote_option) or len(w.local_option))
+            or super().negotiation_should_advance()
+        )
+
+    def _mccp3_start(self) -> None:
+        """Never decompress client input (MCCP3 is refused; see the module docstring)."""
+        self.writer.mccp3_active = False
+
     def _negotiate_environ(self) -> None:
         """We don't ask for the client's environment: TTYPE, NAWS and CHARSET are enough."""
         self._environ_requested = True
@@ -199,6 +218,9 @@ class MudTelnet(TelnetServer):
         except Exception:
             log.exception("telnet parsing failed for %s; closing", self.session)
             self.abort()
+            return
+        if self.writer is not None and self.writer._sb_overflow and self.session is not None:
+            self.session.on_overflow()
             return
         if self._budget < 0 and not self._paused and self._transport is not None:
             self._paused = True
