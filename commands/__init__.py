@@ -5,6 +5,7 @@ from commands import (  # noqa: F401
     building_admin,
     building_info,
     client,
+    dreams,
     general,
     items,
     movement,

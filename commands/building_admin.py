@@ -57,7 +57,7 @@ def cmd_destroy(ctx: Ctx) -> None:
         what = label(target)
         if isinstance(target, Room):
             for p in w.destroy_room(target):
-                p.send(render_room(p, w.nexus))
+                p.send(render_room(w, p, w.nexus))
         elif isinstance(target, Exit):
             w.destroy_exit(target)
         else:
@@ -98,7 +98,7 @@ def cmd_tel(ctx: Ctx) -> None:
         w.teleport(target, room, actor=ctx.player)
         if target is not ctx.player:
             target.send(f"|y{ctx.player.name} pulls you through the dreamscape.|n")
-        target.send(render_room(target, room))
+        target.send(render_room(w, target, room))
         where_to = room
     else:
         assert isinstance(target, Item)

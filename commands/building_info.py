@@ -6,7 +6,7 @@ import json
 import time
 
 from commands.building import CATEGORY
-from commands.targets import label, ref, resolve
+from commands.targets import hidden, label, ref, resolve
 from mud.dispatch import CommandError, Ctx, command
 from world.model import Exit, Item, Player, Room
 from world.world import World
@@ -94,11 +94,11 @@ def examine_item(world: World, item: Item) -> list[str]:
     ]
 
 
-def examine_player(world: World, p: Player) -> list[str]:
+def examine_player(world: World, p: Player, private: bool = False) -> list[str]:
     return [
         f"|wDreamer|n {ref(p)}",
         f"|wName:|n {p.name}  |wrole:|n {p.role}  |wonline:|n {'yes' if p.online else 'no'}",
-        f"|wRoom:|n {_where(world, p)}",
+        f"|wRoom:|n {'a private dream' if private else _where(world, p)}",
         f"|wCreated:|n {_when(p.created_at)}  |wlast login:|n {_when(p.last_login)}",
         f"|wSettings:|n {_attrs(p.settings)}",
         "|wCarrying:|n " + (", ".join(label(i) for i in p.inventory) or "nothing"),
@@ -125,7 +125,7 @@ def cmd_examine(ctx: Ctx) -> None:
     elif isinstance(target, Item):
         lines = examine_item(w, target)
     else:
-        lines = examine_player(w, target)
+        lines = examine_player(w, target, private=hidden(w, ctx.player, target))
     ctx.send("\n".join(lines))
 
 
@@ -151,14 +151,17 @@ def cmd_find(ctx: Ctx) -> None:
     w = ctx.world
     rooms = [
         f"  {ref(r):<10} {r.name}  |x({r.zone or 'no zone'})|n"
-        for r in w.rooms.values() if text in r.name.lower() or text == (r.key or "")
+        for r in w.rooms.values()
+        if (text in r.name.lower() or text == (r.key or "")) and not hidden(w, ctx.player, r)
     ]  # fmt: skip
     items = [
         f"  {ref(i):<10} {i.name}  |xin {_where(w, i)}|n"
-        for i in w.items.values() if text in i.name.lower() or text in i.keywords
+        for i in w.items.values()
+        if (text in i.name.lower() or text in i.keywords) and not hidden(w, ctx.player, i)
     ]  # fmt: skip
     people = [
-        f"  {ref(p):<10} {p.name}  |xin {_where(w, p)}|n"
+        f"  {ref(p):<10} {p.name}  |xin "
+        + ("a private dream" if hidden(w, ctx.player, p) else _where(w, p)) + "|n"
         for p in w.players.values() if text in p.key
     ]  # fmt: skip
     lines = _section("Rooms", rooms) + _section("Items", items) + _section("Dreamers", people)

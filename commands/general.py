@@ -131,14 +131,15 @@ def _idle(seconds: float) -> str:
 
 @command("who", category="Communication")
 def cmd_who(ctx: Ctx) -> None:
-    """List the dreamers who are connected now."""
+    """List the dreamers who are connected now, and whether they are awake or dreaming."""
     now = time.monotonic()
     online = sorted(ctx.world.online.values(), key=lambda q: q.key)
     lines = [f"|wDreamers in the Dreamwave ({len(online)}):|n"]
     for q in online:
         tag = "" if q.role == "player" else f" |y({q.role})|n"
         idle = _idle(now - q.session.last_input) if q.session is not None else "-"
-        lines.append(f"  |c{q.name:<20}|n idle {idle:>4}{tag}")
+        state = ctx.world.dream_state(q)  # never where: a dream is private
+        lines.append(f"  |c{q.name:<20}|n {state:<9} idle {idle:>4}{tag}")
     ctx.send("\n".join(lines))
 
 

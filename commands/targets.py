@@ -99,7 +99,10 @@ def _by_id(
         Room: world.rooms, Exit: world.exits, Item: world.items, Player: world.players,
     }  # fmt: skip
     wanted = (KINDS[kind.lower()],) if kind else kinds
-    found = [tables[k][nid] for k in wanted if k in kinds and nid in tables[k]]
+    found = [
+        tables[k][nid] for k in wanted
+        if k in kinds and nid in tables[k] and not hidden(world, actor, tables[k][nid])
+    ]  # fmt: skip
     if len(found) > 1:
         near = [o for o in found if is_near(actor, o)]
         if near:
@@ -130,11 +133,28 @@ def _near(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thing]:
     return out
 
 
-def _anywhere(world: World, kinds: tuple[type, ...]) -> list[Thing]:
+def room_of(obj: Thing) -> Room | None:
+    if isinstance(obj, Room):
+        return obj
+    if isinstance(obj, Exit):
+        return obj.room
+    if isinstance(obj, Item):
+        loc = obj.location
+        return loc if isinstance(loc, Room) else loc.room if loc is not None else None
+    return obj.room
+
+
+def hidden(world: World, actor: Player, obj: Thing) -> bool:
+    """Is `obj` inside a private dream or loop that `actor` may not see into?"""
+    return world.dreams.hidden_from(actor, room_of(obj))
+
+
+def _anywhere(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thing]:
     out: list[Thing] = []
     if Room in kinds:
-        out.extend(world.rooms.values())
+        out.extend(r for r in world.rooms.values() if not hidden(world, actor, r))
     if Player in kinds:
+        # Dreamers are found anywhere, but a private dream is never a way into it.
         out.extend(world.players.values())
     return out
 
@@ -167,7 +187,7 @@ def resolve(
         if found:
             raise _ambiguous(text, found)
         raise CommandError(f"Nothing with the id {text} can be used here. |w@find|n lists ids.")
-    found = _best(_near(world, actor, kinds), low) or _best(_anywhere(world, kinds), low)
+    found = _best(_near(world, actor, kinds), low) or _best(_anywhere(world, actor, kinds), low)
     if len(found) == 1:
         return found[0]
     if found:
@@ -191,5 +211,7 @@ def destination(world: World, actor: Player, text: str) -> Room:
     if isinstance(target, Player):
         if target.room is None:
             raise CommandError(f"{target.name} is nowhere at all right now.")
+        if hidden(world, actor, target.room):
+            raise CommandError(f"{target.name} is dreaming privately.")
         return target.room
     return target

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from mud.dispatch import CommandError, Ctx
 from mud.text import capitalise_first, list_words
 from world.model import Item, Player, Room
+
+if TYPE_CHECKING:
+    from world.world import World
 
 T = TypeVar("T", Item, Player)
 
@@ -42,12 +45,14 @@ def require(args: str, usage: str) -> str:
 
 
 def room_view(ctx: Ctx, room: Room) -> str:
-    return render_room(ctx.player, room)
+    return render_room(ctx.world, ctx.player, room)
 
 
-def render_room(p: Player, room: Room) -> str:
+def render_room(world: World, p: Player, room: Room) -> str:
     """What `p` sees on looking around `room` (also sent after a teleport)."""
-    title = f"|h|c{room.name}|n"
+    dreams = world.dreams
+    notes = dreams.take_admin_visits(p)
+    title = "".join(f"|y[{note}]|n\n" for note in notes) + f"|h|c{room.name}|n"
     if p.has_role("builder"):
         title += f" |X[#{room.id}]|n"
     lines = [title]
@@ -60,6 +65,9 @@ def render_room(p: Player, room: Room) -> str:
         lines.append("|gExits:|n none")
     if room.items:
         lines.append("|wYou see|n " + list_words([it.name for it in room.items]) + ".")
+    echoes = dreams.echoes(room)
+    if echoes:
+        lines.append("|mEchoes drift here:|n " + list_words(echoes) + ".")
     others = [q.name for q in room.players.values() if q is not p]
     if others:
         verb = "is" if len(others) == 1 else "are"

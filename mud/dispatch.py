@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mud.text import escape_stray_pipes
+from world.dreams import DreamError
 from world.model import ABBREVIATION_OF, DIRECTIONS
 
 if TYPE_CHECKING:
@@ -143,7 +145,7 @@ class Dispatcher:
         if not line:
             self.prompt()
             return
-        self.run(line)
+        self.run(escape_stray_pipes(line))
         if self.session.handler is self:
             self.prompt()
 
@@ -174,7 +176,7 @@ class Dispatcher:
         ctx = Ctx(player, self.session, self.app.world, self.app, cmd, args, word)
         try:
             cmd.func(ctx)
-        except CommandError as err:
+        except (CommandError, DreamError) as err:
             self.session.send(str(err))
 
     def _unknown(self, word: str, cmd: Command | None) -> None:

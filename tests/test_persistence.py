@@ -146,8 +146,8 @@ async def test_create_admin_creates_then_promotes(tmp_path):
         b = await login(sp.port, "Bob")
         b.send("who")
         m = await b.expect(r"(?s)Dreamers in the Dreamwave \(2\):(.*?)> ")
-        assert re.search(r"Bob +idle +\S+\r\n", m.group(1))  # a plain player: no tag
-        assert re.search(r"Root +idle +\S+ \(admin\)", m.group(1))
+        assert re.search(r"Bob +awake +idle +\S+\r\n", m.group(1))  # a plain player: no tag
+        assert re.search(r"Root +awake +idle +\S+ \(admin\)", m.group(1))
         await b.cmd("quit", "May your dreams be gentle")
         await root.close()
         sp.proc.send_signal(signal.SIGTERM)
@@ -169,7 +169,7 @@ async def test_create_admin_creates_then_promotes(tmp_path):
     sp = await spawn_server(db)
     try:
         b = await login(sp.port, "Bob", create=False)  # same password as before
-        await b.cmd("who", r"Bob +idle +\S+ \(admin\)")
+        await b.cmd("who", r"Bob +awake +idle +\S+ \(admin\)")
         await b.close()
     finally:
         stop_process(sp.proc)

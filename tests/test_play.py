@@ -352,13 +352,13 @@ async def test_who_lists_everyone_online(server):
     a, b = await two_players(server)
     a.send("who")
     m = await a.expect(r"(?s)Dreamers in the Dreamwave \(2\):(.*?)> ")
-    assert m.group(1).split()[::3] == ["Ada", "Bob"]  # name, "idle", time
+    assert m.group(1).split()[::4] == ["Ada", "Bob"]  # name, state, "idle", time
 
     await b.cmd("quit", "May your dreams be gentle")
     await b.wait_closed()
     a.send("who")
     m = await a.expect(r"(?s)Dreamers in the Dreamwave \(1\):(.*?)> ")
-    assert m.group(1).split()[::3] == ["Ada"]
+    assert m.group(1).split()[::4] == ["Ada"]
     await a.close()
 
 

@@ -245,7 +245,9 @@ async def test_gmcp_garbage_is_ignored(server):
     c = await Client.connect(server.port, ttype="Mudlet", agree={BINARY, EOR, GMCP})
     await c.expect("Name: ")
     c.send_bytes(bytes([IAC, SB, GMCP]) + b"Core.Supports.Set [not json" + bytes([IAC, SE]))
-    c.send_bytes(bytes([IAC, SB, GMCP]) + b"Core.Hello " + b'"' + b"x" * 20000 + b'"' + bytes([IAC, SE]))
+    c.send_bytes(
+        bytes([IAC, SB, GMCP]) + b"Core.Hello " + b'"' + b"x" * 20000 + b'"' + bytes([IAC, SE])
+    )
     c.send_bytes(bytes([IAC, SB, GMCP]) + b"\xc3\x28 {}" + bytes([IAC, SE]))
     c.send_bytes(bytes([IAC, SB, GMCP, IAC, SE]))
     c.send("create Garbo secretpass")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from world import locks
 from world.clock import WorldClock
+from world.dreams import Dreamscape
 from world.model import AuditEntry, Exit, Item, Player, Room, Zone
 
 log = logging.getLogger("dreamwave.world")
@@ -37,6 +38,7 @@ class BuildingMixin:
     audit_log: deque[AuditEntry]
     clock: WorldClock
     nexus: Room
+    dreams: Dreamscape
 
     if TYPE_CHECKING:
 
@@ -94,9 +96,15 @@ class BuildingMixin:
         return self.save(item)
 
     def teleport(self, obj: Player | Item, dest: Room | Player, actor: Player | None = None) -> int:
-        """Move a dreamer to a room (or another dreamer's room), or an item anywhere."""
+        """Move a dreamer to a room (or another dreamer's room), or an item anywhere.
+
+        Private dreams and loops refuse anyone who isn't invited, unless an admin does it
+        (the dream's owner is told). Raises DreamError when refused.
+        """
+        room = dest if isinstance(dest, Room) else dest.room
+        if room is not None:
+            self.dreams.check_teleport(actor, obj, room)
         if isinstance(obj, Player):
-            room = dest if isinstance(dest, Room) else dest.room
             assert room is not None
             return self.move(obj, room)
         old = obj.location

@@ -14,9 +14,12 @@ from typing import Any
 
 from world.building import BuildingMixin
 from world.clock import WorldClock
+from world.dreams import Dreamscape
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 
 NEXUS_KEY = "nexus"
+# How an arrival reads when the way back is up or down ("arrives from below").
+FROM_WHERE = {"up": "from above", "down": "from below"}
 # Recent audit entries kept in memory for @audit (the Store loads as many: LOAD_RECENT).
 AUDIT_MEMORY = 1000
 
@@ -39,6 +42,7 @@ class World(BuildingMixin):
         self.online: dict[int, Player] = {}
         self.audit_log: deque[AuditEntry] = deque(maxlen=AUDIT_MEMORY)
         self.clock = WorldClock()
+        self.dreams = Dreamscape(self)
         self._next_id: dict[str, int] = {
             "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1,
         }  # fmt: skip
@@ -125,6 +129,7 @@ class World(BuildingMixin):
                 )
             )
             self._saw_id("audit", r["id"])
+        self.dreams.load(rows)
 
     def _add_room(self, room: Room) -> None:
         self.rooms[room.id] = room
@@ -149,11 +154,14 @@ class World(BuildingMixin):
         return self.rooms.get(ex.dest_id) if ex.dest_id is not None else None
 
     def find_online(self, name: str) -> Player | None:
-        """An online player by exact name, else by unique name prefix."""
+        """An online player by exact name, else by unique name prefix.
+
+        An exact name that belongs to an offline dreamer never falls through to a prefix
+        match: `tell bob` must not reach Bobby because Bob is asleep."""
         key = name.lower()
         p = self.players_by_key.get(key)
-        if p is not None and p.online:
-            return p
+        if p is not None:
+            return p if p.online else None
         matches = [q for q in self.online.values() if q.key.startswith(key)]
         return matches[0] if len(matches) == 1 else None
 
@@ -217,11 +225,11 @@ class World(BuildingMixin):
     # -- dreaming (extended by dreams and loops) ---------------------------------------------
     def dream_state(self, p: Player) -> str:
         """'awake', 'dreaming' or 'in loop'."""
-        return "awake"
+        return self.dreams.state(p)
 
     def dream_details(self, p: Player) -> dict[str, Any]:
         """Extra GMCP Dreamwave.Status fields: the dream and loop a dreamer is in."""
-        return {"dream": None, "loop": None}
+        return self.dreams.details(p)
 
     # -- presence -------------------------------------------------------------------------
     def enter_game(self, p: Player, session: Listener) -> None:
@@ -273,18 +281,31 @@ class World(BuildingMixin):
             self.fanout(targets, text)
 
     # -- mutations players cause ----------------------------------------------------------
-    def move(self, p: Player, dest: Room, via: Exit | None = None) -> int:
+    def move(
+        self,
+        p: Player,
+        dest: Room,
+        via: Exit | None = None,
+        leave_text: str | None = None,
+        arrive_text: str | None = None,
+    ) -> int:
+        """Move a dreamer; the rooms see them go and come (custom texts for dreaming)."""
         src = p.room
         if src is not None:
             src.players.pop(p.id, None)
-            leaving = f"|c{p.name}|n leaves {via.name}." if via else f"|c{p.name}|n vanishes."
-            self.broadcast(src, leaving)
-        arrive = f"|c{p.name}|n arrives."
-        if via is not None and src is not None:
-            back = next((e for e in dest.exits if e.dest_id == src.id), None)
-            if back is not None:
-                arrive = f"|c{p.name}|n arrives from the {back.name}."
-        self.broadcast(dest, arrive)
+            if leave_text is None:
+                leave_text = (
+                    f"|c{p.name}|n leaves {via.name}." if via else f"|c{p.name}|n vanishes."
+                )
+            self.broadcast(src, leave_text)
+        if arrive_text is None:
+            arrive_text = f"|c{p.name}|n arrives."
+            if via is not None and src is not None:
+                back = next((e for e in dest.exits if e.dest_id == src.id), None)
+                if back is not None:
+                    whence = FROM_WHERE.get(back.name, f"from the {back.name}")
+                    arrive_text = f"|c{p.name}|n arrives {whence}."
+        self.broadcast(dest, arrive_text)
         p.room = dest
         if p.online:
             dest.players[p.id] = p

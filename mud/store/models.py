@@ -76,9 +76,46 @@ class Audit(SQLModel, table=True):
     detail: str = ""
 
 
+class Dream(SQLModel, table=True):
+    """A dreamer's private dream: its rooms, guests and where its owner fell asleep."""
+
+    owner_id: int = Field(primary_key=True)
+    room_id: int
+    rooms: str = "[]"  # JSON list of room ids, the home room first
+    wake_room_id: int | None = None
+    guests: str = "[]"  # JSON list of account ids
+    created_at: float = 0.0
+    admin_visits: str = "[]"  # JSON list of notes for the owner's next look
+
+
+class Loop(SQLModel, table=True):
+    """A shared loop; archived loops stay for every former participant's journal."""
+
+    id: int = Field(primary_key=True)
+    room_id: int | None = None
+    started_at: float = 0.0
+    participants: str = "[]"
+    former: str = "[]"
+    stability: int = 100
+    state: str = Field(default="active", max_length=16)
+    ended_at: float | None = None
+    end_reason: str = Field(default="", max_length=32)
+    title: str = Field(default="", max_length=200)
+
+
+class Narrative(SQLModel, table=True):
+    """One woven line of a loop's shared story."""
+
+    id: int = Field(primary_key=True)
+    loop_id: int = Field(index=True)
+    at: float = 0.0
+    author_id: int | None = None
+    author: str = Field(max_length=60)
+    text: str = ""
+
+
 # The order the writer applies upserts in (deletes run first, in reverse).
-TABLE_ORDER = [Meta, Zone, Account, Room, Exit, Item, Audit]
+TABLE_ORDER = [Meta, Zone, Account, Room, Exit, Item, Audit, Dream, Loop, Narrative]
 # Tables that grow without bound: start-up loads only their newest rows (by id).
 LOAD_RECENT = {"audit": 1000}
 TABLES = {model.__tablename__: model.__table__ for model in TABLE_ORDER}
-
