@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import time
 
-from commands.util import item_view, match_item, match_player_here, player_view, require, room_view
+from commands.util import (
+    item_view,
+    match_item,
+    match_player_here,
+    npc_view,
+    player_view,
+    require,
+    room_view,
+)
 from mud.dispatch import CommandError, Ctx, command
 
 
@@ -40,6 +48,9 @@ def describe_target(ctx: Ctx, target: str) -> str:
     other = match_player_here(room, target)
     if other is not None:
         return player_view(ctx, other)
+    npc = ctx.world.find_npc(target, room)
+    if npc is not None:
+        return npc_view(ctx, npc)
     ex = room.find_exit(target)
     if ex is not None:
         dest = ctx.world.exit_destination(ex)
@@ -71,12 +82,7 @@ def cmd_say(ctx: Ctx) -> None:
     text = ctx.args
     if not text:
         raise CommandError("Say what?")
-    p = ctx.player
-    assert p.room is not None
-    channel = {"channel": "say", "talker": p.name}
-    ctx.world.broadcast(p.room, f'|c{p.name}|n says, "{text}|n"', exclude=p, channel=channel)
-    ctx.send(f'You say, "{text}|n"')
-    p.notify("channel", {**channel, "text": f'You say, "{text}"'})
+    ctx.world.say(ctx.player, text)
 
 
 @command("emote", aliases=("pose",), category="Communication")
@@ -90,11 +96,7 @@ def cmd_emote(ctx: Ctx) -> None:
     text = ctx.args
     if not text:
         raise CommandError("Emote what? For example: emote smiles.")
-    p = ctx.player
-    assert p.room is not None
-    sep = "" if text[0] in ",'" else " "
-    channel = {"channel": "emote", "talker": p.name}
-    ctx.world.broadcast(p.room, f"|c{p.name}|n{sep}{text}|n", channel=channel)
+    ctx.world.emote(ctx.player, text)
 
 
 @command("tell", aliases=("page",), category="Communication")

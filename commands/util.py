@@ -10,6 +10,7 @@ from mud.text import capitalise_first, list_words
 from world.model import Item, Player, Room
 
 if TYPE_CHECKING:
+    from world.npcs import Npc
     from world.world import World
 
 T = TypeVar("T", Item, Player)
@@ -68,6 +69,8 @@ def render_room(world: World, p: Player, room: Room) -> str:
     echoes = dreams.echoes(room)
     if echoes:
         lines.append("|mEchoes drift here:|n " + list_words(echoes) + ".")
+    for npc in room.npcs.values():
+        lines.append(f"|y{capitalise_first(npc.short)}|n is here.")
     others = [q.name for q in room.players.values() if q is not p]
     if others:
         verb = "is" if len(others) == 1 else "are"
@@ -80,6 +83,13 @@ def item_view(ctx: Ctx, item: Item) -> str:
     if ctx.player.has_role("builder"):
         text += f" |X[#{item.id}]|n"
     return text + "\n" + (item.description or "You see nothing special about it.")
+
+
+def npc_view(ctx: Ctx, npc: Npc) -> str:
+    title = f"|y{npc.name}|n"
+    if ctx.player.has_role("builder"):
+        title += f" |X[npc#{npc.id}]|n"
+    return title + "\n" + (npc.description or f"{npc.short}.")
 
 
 def player_view(ctx: Ctx, target: Player) -> str:

@@ -219,7 +219,8 @@ class App:
     def reserved_names(self) -> set[str]:
         if self._reserved is None:
             self._reserved = {w for w in self.registry.words() if w.isalpha()}
-        return self._reserved
+        npc_words = {w.lower() for npc in self.world.npcs.values() for w in npc.keywords}
+        return self._reserved | npc_words
 
     def fanout(self, sessions: Iterable[Any], text: str) -> None:
         """Send one message to many: render once per kind of client, not per recipient."""

@@ -42,7 +42,9 @@ class Zone:
 
 
 class Room:
-    __slots__ = ("attrs", "description", "exits", "id", "items", "key", "name", "players", "zone")
+    __slots__ = (
+        "attrs", "description", "exits", "id", "items", "key", "name", "npcs", "players", "zone",
+    )  # fmt: skip
 
     def __init__(
         self, id: int, name: str, description: str = "", zone: str = "",
@@ -58,6 +60,7 @@ class Room:
         self.items: list[Item] = []
         # Connected dreamers here, in arrival order (dict: O(1) removal).
         self.players: dict[int, Player] = {}
+        self.npcs: dict[int, Any] = {}  # world.npcs.Npc by id
 
     def to_row(self) -> dict[str, Any]:
         return {

@@ -7,6 +7,7 @@ with the Store's writer. Commands call these methods; they never touch rows or s
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -16,6 +17,9 @@ from world.building import BuildingMixin
 from world.clock import WorldClock
 from world.dreams import Dreamscape
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
+from world.npcs import Npc, NpcMixin
+
+log = logging.getLogger("dreamwave.world")
 
 NEXUS_KEY = "nexus"
 # How an arrival reads when the way back is up or down ("arrives from below").
@@ -29,7 +33,11 @@ def _default_fanout(listeners: Iterable[Listener], text: str) -> None:
         listener.send(text)
 
 
-class World(BuildingMixin):
+Hook = Callable[..., None]
+HOOK_KINDS = ("enter", "say", "npc_enter", "login")
+
+
+class World(BuildingMixin, NpcMixin):
     def __init__(self, stage: Callable[[str, Any, dict[str, Any] | None], int]) -> None:
         self._stage = stage
         self.zones: dict[str, Zone] = {}
@@ -40,11 +48,15 @@ class World(BuildingMixin):
         self.players: dict[int, Player] = {}
         self.players_by_key: dict[str, Player] = {}
         self.online: dict[int, Player] = {}
+        self.npcs: dict[int, Npc] = {}
+        self.npcs_by_key: dict[str, Npc] = {}
+        # Observers of what happens (NPC reactions, event triggers): kind -> callbacks.
+        self.hooks: dict[str, list[Hook]] = {kind: [] for kind in HOOK_KINDS}
         self.audit_log: deque[AuditEntry] = deque(maxlen=AUDIT_MEMORY)
         self.clock = WorldClock()
         self.dreams = Dreamscape(self)
         self._next_id: dict[str, int] = {
-            "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1,
+            "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1, "npc": 1,
         }  # fmt: skip
         # Replaced by the engine with a renderer that formats once per kind of client.
         self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
@@ -129,6 +141,7 @@ class World(BuildingMixin):
                 )
             )
             self._saw_id("audit", r["id"])
+        self.load_npcs(rows.get("npc", []))
         self.dreams.load(rows)
 
     def _add_room(self, room: Room) -> None:
@@ -222,6 +235,42 @@ class World(BuildingMixin):
         p.settings[key] = value
         return self.save(p)
 
+    # -- hooks: who reacts to what happens ------------------------------------------------
+    def on(self, kind: str, callback: Hook) -> None:
+        """Call `callback(**data)` whenever `kind` happens (see HOOK_KINDS)."""
+        self.hooks[kind].append(callback)
+
+    def emit(self, kind: str, **data: Any) -> None:
+        for callback in self.hooks.get(kind, ()):
+            try:
+                callback(**data)
+            except Exception:  # one broken reaction must not break the action itself
+                log.exception("%s hook %r failed", kind, callback)
+
+    # -- speech, for players and NPCs alike ---------------------------------------------
+    def say(self, speaker: Player | Npc, text: str) -> None:
+        """`speaker` says `text` aloud in their room: everyone there hears it."""
+        room = speaker.room
+        if room is None:
+            return
+        name = f"|c{speaker.name}|n" if isinstance(speaker, Player) else f"|y{speaker.name}|n"
+        channel = {"channel": "say", "talker": speaker.name}
+        exclude = speaker if isinstance(speaker, Player) else None
+        self.broadcast(room, f'{name} says, "{text}|n"', exclude=exclude, channel=channel)
+        if isinstance(speaker, Player):
+            speaker.send(f'You say, "{text}|n"')
+            speaker.notify("channel", {**channel, "text": f'You say, "{text}"'})
+        self.emit("say", speaker=speaker, room=room, text=text)
+
+    def emote(self, actor: Player | Npc, text: str) -> None:
+        room = actor.room
+        if room is None:
+            return
+        name = f"|c{actor.name}|n" if isinstance(actor, Player) else f"|y{actor.name}|n"
+        sep = "" if text[:1] in (",", "'") else " "
+        channel = {"channel": "emote", "talker": actor.name}
+        self.broadcast(room, f"{name}{sep}{text}|n", channel=channel)
+
     # -- dreaming (extended by dreams and loops) ---------------------------------------------
     def dream_state(self, p: Player) -> str:
         """'awake', 'dreaming' or 'in loop'."""
@@ -307,10 +356,12 @@ class World(BuildingMixin):
                     arrive_text = f"|c{p.name}|n arrives {whence}."
         self.broadcast(dest, arrive_text)
         p.room = dest
+        seq = self.save(p)
         if p.online:
             dest.players[p.id] = p
             p.notify("room")
-        return self.save(p)
+            self.emit("enter", player=p, room=dest, source=src)
+        return seq
 
     def _place(self, item: Item, where: Room | Player) -> None:
         old = item.location

@@ -114,8 +114,20 @@ class Narrative(SQLModel, table=True):
     text: str = ""
 
 
+class Npc(SQLModel, table=True):
+    """A non-player character; its behaviour is script data, only the entity lives here."""
+
+    id: int = Field(primary_key=True)
+    key: str = Field(index=True, unique=True, max_length=40)
+    name: str = Field(max_length=80)
+    short: str = ""
+    description: str = ""
+    room_id: int | None = None
+    flags: str = "{}"
+
+
 # The order the writer applies upserts in (deletes run first, in reverse).
-TABLE_ORDER = [Meta, Zone, Account, Room, Exit, Item, Audit, Dream, Loop, Narrative]
+TABLE_ORDER = [Meta, Zone, Account, Room, Exit, Item, Audit, Dream, Loop, Narrative, Npc]
 # Tables that grow without bound: start-up loads only their newest rows (by id).
 LOAD_RECENT = {"audit": 1000}
 TABLES = {model.__tablename__: model.__table__ for model in TABLE_ORDER}

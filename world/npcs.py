@@ -1,0 +1,145 @@
+"""Non-player characters: persisted world entities that act through the players' paths.
+
+An Npc has a key (`lyra`), a name, a short description shown in rooms, a long description
+shown on `look`, a location and free-form state flags. Its *behaviour* (greetings, topics,
+idle chatter, wandering) is script data loaded from files; only the entity is in the database.
+NPCs speak and emote through World.say/World.emote, exactly like players, so everything a
+player's say reaches (room, GMCP channel, reactions, event triggers) an NPC's reaches too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from world.model import Room
+
+if TYPE_CHECKING:
+    pass
+
+
+class Npc:
+    __slots__ = ("description", "flags", "id", "key", "keywords", "name", "room", "short")
+
+    def __init__(
+        self, id: int, key: str, name: str, short: str = "", description: str = "",
+        flags: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        self.id = id
+        self.key = key
+        self.name = name
+        self.short = short or name
+        self.description = description
+        self.flags: dict[str, Any] = flags or {}
+        self.room: Room | None = None
+        self.keywords = self._keywords()
+
+    def _keywords(self) -> frozenset[str]:
+        return frozenset({self.key.lower(), *(w.lower() for w in self.name.split())})
+
+    def rename(self, name: str) -> None:
+        self.name = name
+        self.keywords = self._keywords()
+
+    def matches(self, word: str) -> bool:
+        low = word.lower().strip()
+        return (
+            low in self.keywords
+            or low == self.name.lower()
+            or any(k.startswith(low) for k in self.keywords)
+        )
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0]
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "key": self.key, "name": self.name, "short": self.short,
+            "description": self.description, "room_id": self.room.id if self.room else None,
+            "flags": json.dumps(self.flags),
+        }  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"<Npc #{self.id} {self.key}>"
+
+
+class NpcMixin:
+    """World methods for NPCs (World inherits them)."""
+
+    npcs: dict[int, Npc]
+    npcs_by_key: dict[str, Npc]
+    rooms: dict[int, Room]
+
+    if TYPE_CHECKING:
+
+        def new_id(self, table: str) -> int: ...
+        def _saw_id(self, table: str, nid: int) -> None: ...
+        def _stage(self, table: str, key: Any, row: dict[str, Any] | None) -> int: ...
+        def broadcast(self, room: Room, text: str, exclude: Any = None) -> None: ...
+        def emit(self, kind: str, **data: Any) -> None: ...
+
+    def save_npc(self, npc: Npc) -> int:
+        return self._stage("npc", npc.id, npc.to_row())
+
+    def load_npcs(self, rows: list[dict[str, Any]]) -> None:
+        for r in rows:
+            npc = Npc(
+                r["id"], r["key"], r["name"], r["short"], r["description"],
+                json.loads(r["flags"] or "{}"),
+            )  # fmt: skip
+            self._add_npc(npc)
+            room = self.rooms.get(r["room_id"]) if r["room_id"] is not None else None
+            if room is not None:
+                npc.room = room
+                room.npcs[npc.id] = npc
+
+    def _add_npc(self, npc: Npc) -> None:
+        self.npcs[npc.id] = npc
+        self.npcs_by_key[npc.key] = npc
+        self._saw_id("npc", npc.id)
+
+    def create_npc(
+        self, key: str, name: str, short: str = "", description: str = "",
+        room: Room | None = None,
+    ) -> Npc:  # fmt: skip
+        npc = Npc(self.new_id("npc"), key, name, short, description)
+        self._add_npc(npc)
+        if room is not None:
+            npc.room = room
+            room.npcs[npc.id] = npc
+        self.save_npc(npc)
+        return npc
+
+    def find_npc(self, word: str, room: Room | None = None) -> Npc | None:
+        """An NPC by key or name word: in `room` if given, else anywhere (exact key first)."""
+        low = word.lower().strip()
+        pool = list(room.npcs.values()) if room is not None else list(self.npcs.values())
+        for npc in pool:
+            if npc.key == low:
+                return npc
+        matches = [npc for npc in pool if npc.matches(low)]
+        return matches[0] if len(matches) == 1 else None
+
+    def move_npc(
+        self, npc: Npc, dest: Room | None, leave_text: str | None = None,
+        arrive_text: str | None = None,
+    ) -> int:  # fmt: skip
+        """Walk or send an NPC somewhere (None: out of the world); rooms see it."""
+        src = npc.room
+        if src is not None:
+            src.npcs.pop(npc.id, None)
+            self.broadcast(src, leave_text or f"|y{npc.name}|n leaves.")
+        npc.room = dest
+        if dest is not None:
+            dest.npcs[npc.id] = npc
+            self.broadcast(dest, arrive_text or f"|y{npc.name}|n arrives.")
+            self.emit("npc_enter", npc=npc, room=dest)
+        return self.save_npc(npc)
+
+    def set_npc_flag(self, npc: Npc, name: str, value: Any) -> int:
+        if value is None:
+            npc.flags.pop(name, None)
+        else:
+            npc.flags[name] = value
+        return self.save_npc(npc)
