@@ -98,18 +98,25 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         verb = "Promoted"
     world.audit(None, "role", f"{player.name} (player#{player.id}): admin via create-admin")
     store.write_now()
-    store.engine.dispose()
+    store.dispose()
     print(f"{verb} admin {player.name}.")
     return 0
 
 
-def open_store(db: str | None) -> tuple[Any, Any]:
-    """The database, migrated and loaded, without seeding a default world."""
+def open_store(db: str | None, lock: bool = False) -> tuple[Any, Any]:
+    """The database, migrated and loaded, without seeding a default world. `lock`: as its
+    one writer (refused while a server runs on it)."""
     from mud.config import normalise_db_url
     from mud.store import Store
     from world.world import World
 
     store = Store(normalise_db_url(Settings.from_env(db=db).db))
+    if lock:
+        try:
+            store.lock()
+        except BaseException:
+            store.engine.dispose()
+            raise
     store.migrate()
     world = World(store.stage)
     world.load(store.load())
@@ -138,7 +145,7 @@ def cmd_import_world(args: argparse.Namespace) -> int:
     from world.worldfile import ContentError, ImportRefused, import_world
 
     setup_logging(args.log_level)
-    store, world = open_store(args.db)
+    store, world = open_store(args.db, lock=True)
     try:
         try:
             report = import_world(world, Path(args.file), replace=args.replace)
@@ -155,7 +162,7 @@ def cmd_import_world(args: argparse.Namespace) -> int:
             return 1
         store.write_now()  # one transaction: all of it or none of it
     finally:
-        store.engine.dispose()
+        store.dispose()
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"Imported {report.zones} zones, {report.rooms} rooms, {report.exits} exits and "
@@ -195,13 +202,22 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = parser.parse_args(argv)
-    if args.command == "create-admin":
-        return cmd_create_admin(args)
-    if args.command == "export-world":
-        return cmd_export_world(args)
-    if args.command == "import-world":
-        return cmd_import_world(args)
-    return cmd_run(args)
+    from mud.store import DatabaseInUse
+
+    commands = {
+        "create-admin": cmd_create_admin,
+        "export-world": cmd_export_world,
+        "import-world": cmd_import_world,
+    }
+    try:
+        return commands.get(args.command, cmd_run)(args)
+    except DatabaseInUse as err:
+        print(
+            f"{err} Only one Dreamwave process may write to a database at a time: stop the "
+            "server first (in game, admins can use @role instead of create-admin).",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

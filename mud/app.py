@@ -31,6 +31,11 @@ SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. You
 def open_world(db_url: str) -> tuple[Store, World]:
     """Migrate the database, load it, and seed the default world on first start."""
     store = Store(normalise_db_url(db_url))
+    try:
+        store.lock()
+    except BaseException:
+        store.engine.dispose()
+        raise
     store.migrate()
     world = World(store.stage)
     world.load(store.load())

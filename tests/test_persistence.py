@@ -246,3 +246,32 @@ async def test_flags_win_over_environment_variables(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "Promoted admin Ada." in res.stdout
     assert not (tmp_path / "from_env.db").exists()
+
+
+async def test_one_writer_per_database(tmp_path):
+    """A second server, or create-admin, on a database a server is using is refused."""
+    db = tmp_path / "busy.db"
+    sp = await spawn_server(db)
+    try:
+        second = subprocess.run(
+            [sys.executable, str(ROOT / "server.py"), "run", "--port", "0", "--db", str(db)],
+            capture_output=True, text=True, env=server_env(), timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 1
+        assert "already using" in second.stderr and "stop the server first" in second.stderr
+        admin = subprocess.run(
+            [sys.executable, str(ROOT / "server.py"), "create-admin", "Root",
+             "--password-stdin", "--db", str(db)],
+            input="longenoughpass\n", capture_output=True, text=True, env=server_env(), timeout=60,
+        )  # fmt: skip
+        assert admin.returncode == 1 and "already using" in admin.stderr
+    finally:
+        sp.proc.kill()
+        sp.proc.wait()
+    # kill -9 released the lock: the tool works now
+    admin = subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), "create-admin", "Root",
+         "--password-stdin", "--db", str(db)],
+        input="longenoughpass\n", capture_output=True, text=True, env=server_env(), timeout=60,
+    )  # fmt: skip
+    assert admin.returncode == 0, admin.stderr

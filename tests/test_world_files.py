@@ -38,12 +38,12 @@ def build_sample(db: Path) -> None:
     w.create_item("a brass key", ("key",), "", pell, attrs={"owner": "Pell"})
     w.destroy_item(w.items[2])  # a gap in the item ids
     store.write_now()
-    store.engine.dispose()
+    store.dispose()
 
 
 def load(db: Path) -> World:
     store, w = open_world(str(db))
-    store.engine.dispose()
+    store.dispose()
     return w
 
 
@@ -145,7 +145,7 @@ def load_without_seeding(db: Path) -> World:
     store.migrate()
     w = World(store.stage)
     w.load(store.load())
-    store.engine.dispose()
+    store.dispose()
     return w
 
 
@@ -187,7 +187,7 @@ def test_replace_keeps_accounts_and_sends_the_homeless_to_the_nexus(tmp_path):
     report = import_world(w, path, replace=True)
     assert report.rehomed == 1 and not report.warnings
     store.write_now()
-    store.engine.dispose()
+    store.dispose()
 
     after = load(a)
     assert "Stray Room" not in [r.name for r in after.rooms.values()]

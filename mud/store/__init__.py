@@ -1,5 +1,6 @@
 """Persistence: sqlmodel tables, Alembic migrations and the one group-commit writer."""
 
+from mud.store.lock import DatabaseInUse
 from mud.store.writer import Store
 
-__all__ = ["Store"]
+__all__ = ["DatabaseInUse", "Store"]

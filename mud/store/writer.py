@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from mud.store.lock import WriterLock
 from mud.store.models import LOAD_RECENT, TABLE_ORDER, TABLES
 
 log = logging.getLogger("dreamwave.store")
@@ -89,6 +90,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.writer_lock = WriterLock(self.engine)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._pending: dict[tuple[str, Any], Row | None] = {}
@@ -102,6 +104,15 @@ class Store:
         self.rows_written = 0
 
     # -- start-up (synchronous, before the server listens) --------------------------------
+    def lock(self) -> None:
+        """Become the database's one writer (raises DatabaseInUse if another process is)."""
+        self.writer_lock.acquire()
+
+    def dispose(self) -> None:
+        """Release the writer lock and the connections (tools that never start the thread)."""
+        self.writer_lock.release()
+        self.engine.dispose()
+
     def migrate(self) -> None:
         migrate(self.engine)
 
@@ -167,7 +178,7 @@ class Store:
             self._wake.notify()
         if self._thread is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
-        self.engine.dispose()
+        self.dispose()
 
     def _committed(self, seq: int) -> None:
         if seq > self.committed_seq:
