@@ -5,6 +5,8 @@ python server.py run [--host H] [--port P] [--db URL] [--log-level LEVEL]
 python server.py create-admin NAME [--password-stdin] [--db URL]
 python server.py export-world FILE.yaml [--db URL]        (FILE - writes to stdout)
 python server.py import-world FILE.yaml [--replace] [--db URL]   (stop the server first)
+python server.py check-scripts [FILE ...] [--db URL]   validate event (and NPC) script files
+python server.py run --time-scale 120    game time and event waits run 120x faster (demos)
 """
 
 from __future__ import annotations
@@ -46,8 +48,17 @@ async def serve(settings: Settings) -> None:
     await app.stop()
 
 
+def positive(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 100_000:
+        raise argparse.ArgumentTypeError("give a number above 0 (and at most 100000)")
+    return value
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(host=args.host, port=args.port, db=args.db)
+    settings = Settings.from_env(
+        host=args.host, port=args.port, db=args.db, time_scale=args.time_scale
+    )
     setup_logging(args.log_level)
     try:
         import uvloop  # type: ignore[import-not-found]
@@ -172,6 +183,51 @@ def cmd_import_world(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_scripts(args: argparse.Namespace) -> int:
+    """Validate script files without starting the server: every problem as file:line."""
+    from world.scripting.loader import event_paths, read_events, shipped_facts
+    from world.yamlsrc import ContentError
+
+    facts = shipped_facts()
+    if args.db:  # also accept rooms builders made in that database
+        from mud.events import live_facts
+
+        store, world = open_store(args.db)
+        store.engine.dispose()
+        facts = facts.merged(live_facts(world))
+    files = [Path(f) for f in args.files]
+    npc_files: list[Path] = []
+    if not files:
+        files = event_paths()
+        try:
+            from world.npc_scripts import npc_script_paths
+
+            npc_files = npc_script_paths()
+        except ImportError:
+            pass
+    else:  # files in a folder called npcs are NPC scripts; the rest are events
+        npc_files = [f for f in files if f.parent.name == "npcs"]
+        files = [f for f in files if f.parent.name != "npcs"]
+    given = {f.stem for f in files}
+    shipped, _ = read_events([p for p in event_paths() if p.stem not in given], facts)
+    _, problems = read_events(files, facts, known=shipped)
+    if npc_files:
+        from world.npc_scripts import load_npc_scripts
+
+        try:
+            load_npc_scripts(npc_files, rooms=set(facts.rooms))
+        except ContentError as err:
+            problems += err.problems
+    for problem in problems:
+        print(problem)
+    checked = len(files) + len(npc_files)
+    if problems:
+        print(f"{len(problems)} problem(s) in {checked} file(s).")
+        return 1
+    print(f"{checked} script file(s) checked: all fine.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="server.py", description="Dreamwave MUD server")
     sub = parser.add_subparsers(dest="command")
@@ -183,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the server (the default)")
     run.add_argument("--host", help="address to listen on (env DREAMWAVE_HOST)")
     run.add_argument("--port", type=int, help="port; 0 picks a free one (env DREAMWAVE_PORT)")
+    run.add_argument(
+        "--time-scale", type=positive, metavar="N",
+        help="game time and event waits run N times faster (env DREAMWAVE_TIME_SCALE)",
+    )  # fmt: skip
     common(run)
     admin = sub.add_parser("create-admin", help="create or promote an admin account")
     admin.add_argument("name")
@@ -197,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         "--replace", action="store_true", help="replace an existing world (accounts are kept)"
     )
     common(imp)
+    check = sub.add_parser("check-scripts", help="validate event and NPC script files")
+    check.add_argument("files", nargs="*", help="files to check (default: every shipped one)")
+    common(check)
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
@@ -208,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         "create-admin": cmd_create_admin,
         "export-world": cmd_export_world,
         "import-world": cmd_import_world,
+        "check-scripts": cmd_check_scripts,
     }
     try:
         return commands.get(args.command, cmd_run)(args)

@@ -6,9 +6,11 @@ from commands import (  # noqa: F401
     building_info,
     client,
     dreams,
+    events,
     general,
     items,
     movement,
+    npcs,
     orientation,
     system,
 )

@@ -10,9 +10,10 @@ import re
 
 from commands import modal
 from commands.items import MAX_CARRIED
-from commands.targets import destination, label, ref, resolve
+from commands.targets import ALL_KINDS, destination, label, ref, resolve
 from mud.dispatch import CommandError, Ctx, command
 from world.model import ABBREVIATION_OF, DIRECTIONS, Exit, Item, Player, Room
+from world.npcs import Npc
 
 CATEGORY = "Building"
 MAX_NAME = 200  # characters in a room or item name
@@ -188,7 +189,7 @@ def cmd_unlink(ctx: Ctx) -> None:
 
 @command("@name", category=CATEGORY, role="builder")
 def cmd_name(ctx: Ctx) -> None:
-    """Rename a room, an exit or an item.
+    """Rename a room, an exit, an item or an NPC.
 
     Usage:
       @name <target> = <new name>
@@ -199,11 +200,13 @@ def cmd_name(ctx: Ctx) -> None:
     """
     which, new = split_assign(ctx.args, "@name <target> = <new name>")
     assert new is not None
-    target = resolve(ctx.world, ctx.player, which)
+    target = resolve(ctx.world, ctx.player, which, (*ALL_KINDS, Npc))
     if isinstance(target, Player):
         raise CommandError("A dreamer's name is their account; it can't be changed here.")
     old = target.name
-    if isinstance(target, Exit):
+    if isinstance(target, Npc):
+        ctx.world.rename_npc(target, check_name(new))
+    elif isinstance(target, Exit):
         name, aliases = parse_exit(ctx, new)
         check_exit_free(target.room, name, aliases, ignore=target)
         ctx.world.rename(target, name, aliases)
@@ -215,7 +218,7 @@ def cmd_name(ctx: Ctx) -> None:
 
 @command("@desc", aliases=("@describe",), category=CATEGORY, role="builder")
 def cmd_desc(ctx: Ctx) -> None:
-    """Describe a room, an exit, an item or yourself.
+    """Describe a room, an exit, an item, an NPC or yourself.
 
     Usage:
       @desc <target> = <text>   set it in one line (empty text clears it)
@@ -227,7 +230,7 @@ def cmd_desc(ctx: Ctx) -> None:
       @desc here = Lanterns sway over a floor of warm sand.
     """
     which, text = split_assign(ctx.args, "@desc <target> [= <text>]", False)
-    target = resolve(ctx.world, ctx.player, which)
+    target = resolve(ctx.world, ctx.player, which, (*ALL_KINDS, Npc))
     if isinstance(target, Player) and target is not ctx.player and not ctx.player.has_role("admin"):
         raise CommandError("Only admins may describe other dreamers.")
 
@@ -239,7 +242,10 @@ def cmd_desc(ctx: Ctx) -> None:
             )
         if not still_there(ctx, target):
             raise CommandError("It is gone; nothing was changed.")
-        ctx.world.set_description(target, new)
+        if isinstance(target, Npc):
+            ctx.world.set_npc_text(target, "description", new)
+        else:
+            ctx.world.set_description(target, new)
         audit(ctx, "desc", f"{ref(target)} ({len(new)} characters)")
         ctx.session.send(f"Description of {label(target)} saved.")
 
@@ -250,12 +256,13 @@ def cmd_desc(ctx: Ctx) -> None:
     save(text)
 
 
-def still_there(ctx: Ctx, obj: Room | Exit | Item | Player) -> bool:
+def still_there(ctx: Ctx, obj: Room | Exit | Item | Player | Npc) -> bool:
     """Is the object still part of the world (another builder may have destroyed it)?"""
     w = ctx.world
     table: dict[int, object] = (
         w.rooms if isinstance(obj, Room) else w.exits if isinstance(obj, Exit)
-        else w.items if isinstance(obj, Item) else w.players
+        else w.items if isinstance(obj, Item) else w.npcs if isinstance(obj, Npc)
+        else w.players
     )  # fmt: skip
     return table.get(obj.id) is obj
 

@@ -8,12 +8,14 @@ import time
 from commands import modal
 from commands.building import CATEGORY, audit, split_assign, still_there
 from commands.items import MAX_CARRIED
-from commands.targets import destination_object, kind_name, label, ref, resolve
+from commands.npcs import send_npc
+from commands.targets import ALL_KINDS, destination_object, kind_name, label, ref, resolve
 from commands.util import render_room
 from mud.dispatch import CommandError, Ctx, command
 from world import locks
 from world.attrs import ATTRIBUTES, parse_value
 from world.model import ROLES, Exit, Item, Player, Room
+from world.npcs import Npc
 
 AUDIT_DEFAULT = 20  # entries @audit shows without a number
 AUDIT_MAX = 200  # most entries one @audit shows
@@ -35,7 +37,9 @@ def cmd_destroy(ctx: Ctx) -> None:
     if not ctx.args.strip():
         raise CommandError("Usage: @destroy <target>")
     w = ctx.world
-    target = resolve(w, ctx.player, ctx.args)
+    target = resolve(w, ctx.player, ctx.args, (*ALL_KINDS, Npc))
+    if isinstance(target, Npc):
+        raise CommandError(f"{target.name} is a character; |w@npc delete {target.key}|n does that.")
     if isinstance(target, Player):
         raise CommandError("Dreamers can't be destroyed.")
     if target is w.nexus:
@@ -71,25 +75,37 @@ def cmd_destroy(ctx: Ctx) -> None:
 
 @command("@tel", aliases=("@teleport",), category=CATEGORY, role="builder")
 def cmd_tel(ctx: Ctx) -> None:
-    """Move a dreamer or an item anywhere at once.
+    """Move a dreamer, a character or an item anywhere at once.
 
     Usage:
       @tel <destination>              yourself
-      @tel <dreamer or item> = <destination>
-    A destination is here, a room's #id or name anywhere, or a dreamer (their
-    room; for an item, their hands).
+      @tel <dreamer, character or item> = <destination>
+    A destination is here, a room's #id or name anywhere, or a dreamer or a
+    character (their room; for an item, a dreamer's hands).
     Examples:
       @tel me = Festival Grounds
       @tel pell = here
+      @tel lyra = here
+      @tel me = ezra
       @tel lantern = #7
     """
     what, where = split_assign(ctx.args, "@tel [<dreamer or item> =] <destination>", False)
     if where is None:
         what, where = "me", what
     w = ctx.world
-    target = resolve(w, ctx.player, what, (Player, Item), "a dreamer or an item")
+    target = resolve(w, ctx.player, what, (Player, Npc, Item), "a dreamer, character or item")
     dest = destination_object(w, ctx.player, where)
-    if isinstance(target, Player):
+    if isinstance(dest, Npc):
+        if dest.room is None:
+            raise CommandError(f"{dest.name} is nowhere at all right now.")
+        dest = dest.room
+    if isinstance(target, Npc):
+        room = dest if isinstance(dest, Room) else dest.room
+        if room is None:
+            raise CommandError("That dreamer is nowhere at all right now.")
+        send_npc(ctx, target, room)
+        where_to = room
+    elif isinstance(target, Player):
         room = dest if isinstance(dest, Room) else dest.room
         if room is None:
             raise CommandError("That dreamer is nowhere at all right now.")

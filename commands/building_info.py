@@ -6,9 +6,10 @@ import json
 import time
 
 from commands.building import CATEGORY
-from commands.targets import hidden, label, ref, resolve
+from commands.targets import ALL_KINDS, hidden, label, ref, resolve
 from mud.dispatch import CommandError, Ctx, command
 from world.model import Exit, Item, Player, Room
+from world.npcs import Npc
 from world.world import World
 
 MAX_FOUND = 30  # matches listed per kind by @find
@@ -64,6 +65,8 @@ def examine_room(world: World, room: Room) -> list[str]:
     if people:
         names = ", ".join(f"{p.name} ({ref(p)}{'' if p.online else ', asleep'})" for p in people)
         lines.append(f"|wDreamers:|n {names}")
+    if room.npcs:
+        lines.append("|wCharacters:|n " + ", ".join(label(n) for n in room.npcs.values()))
     return lines
 
 
@@ -94,6 +97,32 @@ def examine_item(world: World, item: Item) -> list[str]:
     ]
 
 
+def examine_npc(world: World, npc: Npc, brain: object | None) -> list[str]:
+    lines = [
+        f"|wCharacter|n {ref(npc)}  key: {npc.key}",
+        f"|wName:|n {_raw(npc.name)}  |wanswers to:|n {' '.join(sorted(npc.keywords))}",
+        f"|wShort:|n {_raw(npc.short)}",
+        f"|wRoom:|n {label(npc.room) if npc.room is not None else 'nowhere'}",
+        f"|wFlags:|n {_attrs(npc.flags)}",
+        "|wDescription:|n " + (_raw(npc.description) or "(none)"),
+    ]
+    script = getattr(brain, "script", None)
+    if script is None:
+        lines.append("|wScript:|n none (they stand and say nothing)")
+        return lines
+    lines.append(
+        f"|wScript:|n world/npcs/{npc.key}.yaml: {len(script.greetings)} greeting(s), "
+        f"{len(script.topics)} topic(s), {len(script.hears)} overheard word(s)"
+    )
+    if script.idle:
+        lines.append(f"  idle chatter every ~{script.idle.every:g}s ({len(script.idle.lines)} "
+                     f"lines, chance {script.idle.chance:g})")  # fmt: skip
+    if script.wander:
+        lines.append(f"  wanders every ~{script.wander.every:g}s along "
+                     + " -> ".join(script.wander.route))  # fmt: skip
+    return lines
+
+
 def examine_player(world: World, p: Player, private: bool = False) -> list[str]:
     return [
         f"|wDreamer|n {ref(p)}",
@@ -108,17 +137,20 @@ def examine_player(world: World, p: Player, private: bool = False) -> list[str]:
 
 @command("@examine", aliases=("@ex", "@exa"), category=CATEGORY, role="builder")
 def cmd_examine(ctx: Ctx) -> None:
-    """Show everything stored about a room, exit, item or dreamer.
+    """Show everything stored about a room, exit, item, dreamer or character.
 
     Usage:
       @examine              this room
-      @examine <target>     here, me, a name, or an #id
-    Example:
+      @examine <target>     here, me, a name, or an #id (npc#3 for a character)
+    Examples:
       @examine north
+      @examine lyra
     """
     w = ctx.world
-    target = resolve(w, ctx.player, ctx.args or "here")
-    if isinstance(target, Room):
+    target = resolve(w, ctx.player, ctx.args or "here", (*ALL_KINDS, Npc))
+    if isinstance(target, Npc):
+        lines = examine_npc(w, target, ctx.app.npc_director.brain(target))
+    elif isinstance(target, Room):
         lines = examine_room(w, target)
     elif isinstance(target, Exit):
         lines = examine_exit(w, target)
@@ -138,7 +170,7 @@ def _section(title: str, found: list[str]) -> list[str]:
 
 @command("@find", aliases=("@search",), category=CATEGORY, role="builder")
 def cmd_find(ctx: Ctx) -> None:
-    """Find rooms, items and dreamers by name, with their ids.
+    """Find rooms, items, dreamers and characters by name, with their ids.
 
     Usage:
       @find <text>
@@ -164,7 +196,14 @@ def cmd_find(ctx: Ctx) -> None:
         + ("a private dream" if hidden(w, ctx.player, p) else _where(w, p)) + "|n"
         for p in w.players.values() if text in p.key
     ]  # fmt: skip
+    npcs = [
+        f"  {ref(n):<10} {n.name}  |xin "
+        + (label(n.room) if n.room is not None else "nowhere") + "|n"
+        for n in w.npcs.values()
+        if (text in n.name.lower() or text == n.key) and not hidden(w, ctx.player, n)
+    ]  # fmt: skip
     lines = _section("Rooms", rooms) + _section("Items", items) + _section("Dreamers", people)
+    lines += _section("Characters", npcs)
     if not lines:
         raise CommandError(f"Nothing in the world is called anything like '{ctx.args.strip()}'.")
     ctx.send("\n".join(lines))

@@ -169,13 +169,24 @@ def cmd_merge(ctx: Ctx) -> None:
       merge                 list proposals to you and from you
       merge <dreamer>       propose (both of you must be in your own dreams), or accept
                             theirs, or join a loop they invited you into
+      merge <host>          join a loop a character such as Lyra opened and invited you
+                            into (from wherever you stand; |wwake|n brings you back here)
     Proposals fade after a few minutes.
     """
     ds = _dreams(ctx)
     p = ctx.player
+    hosted = ds.find_hosted_invitation(p, ctx.args) if ctx.args.strip() else None
+    if hosted is not None:
+        try:
+            ds.join_hosted(p, hosted)
+        except DreamError as err:
+            raise CommandError(str(err)) from None
+        ctx.send(room_view(ctx, ctx.world.rooms[hosted.room_id]))  # type: ignore[index]
+        return
     if not ctx.args.strip():
         incoming, outgoing = ds.pending(p)
-        if not incoming and not outgoing:
+        invitations = ds.hosted_invitations(p)
+        if not incoming and not outgoing and not invitations:
             ctx.send("No merge proposals are waiting. |wmerge <dreamer>|n to propose one.")
             return
         now = ds.now()
@@ -189,8 +200,16 @@ def cmd_merge(ctx: Ctx) -> None:
         for pr in outgoing:
             who = ctx.world.players[pr.target_id].name
             lines.append(f"  you asked {who} ({_ago(pr.expires - now)} left)")
+        for lp in invitations:
+            host = ctx.world.npcs.get(lp.host_id) if lp.host_id is not None else None
+            if host is not None:
+                lines.append(f"  {host.name} invites you into {lp.title}: |wmerge {host.key}|n")
         ctx.send("|wMerge proposals|n\n" + "\n".join(lines))
         return
+    if ctx.world.players_by_key.get(ctx.args.strip().lower()) is None:
+        npc = ctx.world.find_npc(ctx.args)
+        if npc is not None:
+            raise CommandError(f"{npc.name} hasn't invited you into a loop.")
     other = _player(ctx, ctx.args)
     try:
         loop = ds.merge(p, other)

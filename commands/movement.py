@@ -26,6 +26,9 @@ def cmd_go(ctx: Ctx) -> None:
     dest = ctx.world.exit_destination(ex)
     if dest is None:
         raise CommandError(f"The way {ex.name} dissolves into static; it leads nowhere now.")
+    severed = ex.attrs.get("severed")  # an event cut this link; it will be restored
+    if severed:
+        raise CommandError(str(severed))
     if not ctx.world.may_pass(p, ex):
         raise CommandError(ex.attrs.get("fail") or f"The way {ex.name} is sealed.")
     ctx.world.move(p, dest, via=ex)

@@ -45,7 +45,10 @@ def cmd_time(ctx: Ctx) -> None:
     """Tell the time in the Dreamwave and the phase of the dream-day."""
     clock = ctx.world.clock
     phase = clock.phase
+    speed = ""
+    if clock.time_scale != 1:  # a demo or test server: say how fast the dream-day runs
+        speed = f"\n|XTime runs {clock.time_scale:g}x faster than usual here.|n"
     ctx.send(
         f"It is |w{clock.clock_text()}|n in the Dreamwave: "
-        f"|c{PHASE_NAMES[phase]}|n.\n{PHASE_MOOD[phase]}"
+        f"|c{PHASE_NAMES[phase]}|n.\n{PHASE_MOOD[phase]}{speed}"
     )

@@ -6,6 +6,9 @@ with nothing near it means the room; the kind-qualified `item#12` is never ambig
 names near the builder (exits here, items here or in anyone's hands here, dreamers here),
 exact before prefix; then rooms and dreamers by name anywhere in the world. More than one
 equally good match is an error that lists them.
+
+Characters (NPCs) are found only by commands that ask for them (@tel, @examine, @npc): by
+key or name word, near first, then anywhere; by id only as `npc#3`, never by a bare `#3`.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ from typing import Any
 
 from mud.dispatch import CommandError
 from world.model import Exit, Item, Player, Room
+from world.npcs import Npc
 from world.world import World
 
-Thing = Room | Exit | Item | Player
-KINDS: dict[str, type] = {"room": Room, "exit": Exit, "item": Item, "player": Player}
-ALL_KINDS: tuple[type, ...] = (Room, Exit, Item, Player)
+Thing = Room | Exit | Item | Player | Npc
+KINDS: dict[str, type] = {"room": Room, "exit": Exit, "item": Item, "player": Player, "npc": Npc}
+ALL_KINDS: tuple[type, ...] = (Room, Exit, Item, Player)  # NPCs only where asked for
 MAX_LISTED = 10  # candidates shown when a name is ambiguous
 ARTICLES = ("a ", "an ", "the ")
-_ID = re.compile(r"^(room|exit|item|player)?#(\d{1,12})$", re.I)
+_ID = re.compile(r"^(room|exit|item|player|npc)?#(\d{1,12})$", re.I)
 
 EXACT, PARTIAL = 2, 1
 
@@ -59,6 +63,10 @@ def _score(obj: Thing, text: str) -> int:
         return PARTIAL if any(w.startswith(text) for w in obj.words) else 0
     if isinstance(obj, Player):
         return EXACT if obj.key == text else PARTIAL if obj.key.startswith(text) else 0
+    if isinstance(obj, Npc):
+        if text in obj.keywords or text == obj.name.lower():
+            return EXACT
+        return PARTIAL if obj.matches(text) or obj.name.lower().startswith(text) else 0
     name = obj.name.lower()
     if text in (name, _bare(name)) or (isinstance(obj, Room) and obj.key == text):
         return EXACT
@@ -89,6 +97,8 @@ def is_near(actor: Player, obj: Thing) -> bool:
     if isinstance(obj, Item):
         loc = obj.location
         return loc is room or loc is actor or (isinstance(loc, Player) and loc.room is room)
+    if isinstance(obj, Npc):
+        return obj.room is room
     return obj.room is room and (obj.online or obj is actor)
 
 
@@ -97,8 +107,9 @@ def _by_id(
 ) -> list[Thing]:
     tables: dict[type, dict[int, Any]] = {
         Room: world.rooms, Exit: world.exits, Item: world.items, Player: world.players,
+        Npc: world.npcs,
     }  # fmt: skip
-    wanted = (KINDS[kind.lower()],) if kind else kinds
+    wanted = (KINDS[kind.lower()],) if kind else tuple(k for k in kinds if k is not Npc)
     found = [
         tables[k][nid] for k in wanted
         if k in kinds and nid in tables[k] and not hidden(world, actor, tables[k][nid])
@@ -130,6 +141,8 @@ def _near(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thing]:
                 out.extend(other.inventory)
     if Player in kinds:
         out.extend(p for p in room.players.values())
+    if Npc in kinds:
+        out.extend(room.npcs.values())
     return out
 
 
@@ -156,6 +169,8 @@ def _anywhere(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thin
     if Player in kinds:
         # Dreamers are found anywhere, but a private dream is never a way into it.
         out.extend(world.players.values())
+    if Npc in kinds:
+        out.extend(n for n in world.npcs.values() if not hidden(world, actor, n))
     return out
 
 
@@ -195,19 +210,23 @@ def resolve(
     raise CommandError(f"I can't find '{text}'. Try an #id; |w@find {text}|n lists them.")
 
 
-def destination_object(world: World, actor: Player, text: str) -> Room | Player:
-    """A room (here, an #id, a room's name anywhere) or a dreamer named anywhere."""
+def destination_object(world: World, actor: Player, text: str) -> Room | Player | Npc:
+    """A room (here, an #id, a room's name anywhere), or a dreamer or character anywhere."""
     m = _ID.match(text.strip())
-    # A bare #id in a destination is a room's; player#id names a dreamer.
-    kinds = (Room,) if m and m.group(1) in (None, "room") else (Room, Player)
+    # A bare #id in a destination is a room's; player#id names a dreamer, npc#id a character.
+    kinds = (Room,) if m and m.group(1) in (None, "room") else (Room, Player, Npc)
     target = resolve(world, actor, text, kinds, "a destination")
-    assert isinstance(target, Room | Player)
+    assert isinstance(target, Room | Player | Npc)
     return target
 
 
 def destination(world: World, actor: Player, text: str) -> Room:
-    """A room; naming a dreamer means the room they are in."""
+    """A room; naming a dreamer or a character means the room they are in."""
     target = destination_object(world, actor, text)
+    if isinstance(target, Npc):
+        if target.room is None:
+            raise CommandError(f"{target.name} is nowhere at all right now.")
+        return target.room
     if isinstance(target, Player):
         if target.room is None:
             raise CommandError(f"{target.name} is nowhere at all right now.")

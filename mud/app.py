@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
 
 from mud.auth import FailureThrottle
 from mud.config import Settings, normalise_db_url
 from mud.dispatch import REGISTRY, Dispatcher, Registry
+from mud.events import EventService
 from mud.login import LoginFlow
+from mud.npc_runtime import NpcDirector
 from mud.scheduler import Scheduler
 from mud.session import Session
 from mud.store import Store
@@ -19,7 +21,9 @@ from mud.telnet import MudTelnet
 from mud.text import render
 from world.content import load_world_spec, seed
 from world.model import Player
+from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
 from world.world import World
+from world.yamlsrc import ContentError
 
 log = logging.getLogger("dreamwave")
 
@@ -28,8 +32,11 @@ IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
 
 
-def open_world(db_url: str) -> tuple[Store, World]:
-    """Migrate the database, load it, and seed the default world on first start."""
+def open_world(
+    db_url: str, npc_scripts: Mapping[str, NpcScript] | None = None
+) -> tuple[Store, World]:
+    """Migrate the database, load it, and seed the default world on first start; with
+    `npc_scripts`, also place every scripted NPC this database has never had."""
     store = Store(normalise_db_url(db_url))
     try:
         store.lock()
@@ -38,11 +45,16 @@ def open_world(db_url: str) -> tuple[Store, World]:
         raise
     store.migrate()
     world = World(store.stage)
-    world.load(store.load())
+    rows = store.load()
+    world.load(rows)
     if not world.rooms:
         log.info("empty database: seeding the default world")
         seed(world, load_world_spec())
         world.save_meta("seeded_at", str(time.time()))
+        store.write_now()
+    if npc_scripts is not None:
+        for npc in seed_npcs(world, npc_scripts, rows.get("meta", [])):
+            log.info("%s takes their place in %s", npc.name, npc.room.name if npc.room else "-")
         store.write_now()
     return store, world
 
@@ -66,6 +78,8 @@ class App:
         self.store: Store
         self.world: World
         self.scheduler: Scheduler
+        self.events: EventService
+        self.npc_director: NpcDirector
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -73,11 +87,25 @@ class App:
 
         self.loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
+        # A broken NPC script stops the start (file:line problems) before the database opens.
+        try:
+            scripts = await self.loop.run_in_executor(None, load_npc_scripts)
+        except ContentError as err:
+            log.error("NPC scripts have %d problem(s):\n%s", len(err.problems), err)
+            raise
         # Start-up database work happens before we listen, off the loop thread all the same.
-        self.store, self.world = await self.loop.run_in_executor(None, open_world, self.settings.db)
+        self.store, self.world = await self.loop.run_in_executor(
+            None, open_world, self.settings.db, scripts
+        )
         self.world.fanout = self.fanout
         self.store.start(self.loop)
-        self.scheduler = Scheduler(self.loop)
+        self.scheduler = Scheduler(self.loop, lambda: self.world.clock)
+        if self.settings.time_scale != 1:
+            self.scheduler.set_time_scale(self.settings.time_scale)
+        self.npc_director = NpcDirector(self.world, self.scheduler, scripts)
+        self.npc_director.start()
+        self.events = EventService(self.world, self.scheduler)
+        self.events.start()
         lim = self.settings.limits
         sweep = max(
             0.05, min(IDLE_SWEEP_MAX, lim.login_idle_timeout / 4, lim.player_idle_timeout / 4)
@@ -105,6 +133,8 @@ class App:
             self._server.close()
         for session in list(self.sessions):
             session.close(SHUTDOWN_MESSAGE)
+        self.npc_director.stop()
+        self.events.stop()
         self.scheduler.cancel_all()
         for task in list(self.tasks):
             task.cancel()
@@ -133,7 +163,8 @@ class App:
     def enter_game(self, session: Session, player: Player) -> None:
         old = player.session
         session.player = player
-        if isinstance(old, Session) and old is not session:
+        arriving = not (isinstance(old, Session) and old is not session)
+        if not arriving:
             log.info("%s taken over by a new connection from %s", player.name, session.address)
             old.handler = None  # the dreamer stays; only the old connection goes
             old.player = None
@@ -146,6 +177,8 @@ class App:
         session.decide_capabilities()
         session.send(f"|cYou drift into the Dreamwave, {player.name}.|n")
         session.handler.run("look")
+        if arriving:  # hooks (NPC greetings, event triggers) see the dreamer once in the room
+            self.world.emit("login", player=player, room=player.room)
         session.handler.prompt()
         session.notify("login")
 

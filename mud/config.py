@@ -52,6 +52,7 @@ class Settings:
     db: str = DEFAULT_DB
     log_level: str = "INFO"
     compression: bool = True  # offer MCCP2 to clients
+    time_scale: float = 1.0  # game time (and event-script waits) run this many times faster
     limits: Limits = field(default_factory=Limits)
     mssp: MsspInfo = field(default_factory=lambda: MsspInfo())
 
@@ -66,6 +67,8 @@ class Settings:
             s.port = int(env["DREAMWAVE_PORT"])
         if env.get("DREAMWAVE_DB"):
             s.db = env["DREAMWAVE_DB"]
+        if env.get("DREAMWAVE_TIME_SCALE"):
+            s.time_scale = float(env["DREAMWAVE_TIME_SCALE"])
         for f in fields(MsspInfo):
             value = env.get(f"DREAMWAVE_MSSP_{f.name.upper()}")
             if value:

@@ -36,6 +36,9 @@ ATTRIBUTES: dict[str, dict[str, AttrSpec]] = {
     "exit": {
         "fail": AttrSpec("fail", str, "told to dreamers the lock refuses"),
         "lock": AttrSpec("lock", str, "who may pass (use @lock)", settable=False),
+        "severed": AttrSpec(
+            "severed", str, "cut by an event: what dreamers who try it are told", settable=False
+        ),
         "owner": AttrSpec("owner", str, "who built it", settable=False),
     },
     "item": {

@@ -35,6 +35,25 @@ def phase_at(hour: float) -> str:
     return current
 
 
+def phase_start_hour(phase: str) -> int:
+    """The hour a phase begins (night: 21, when deep night falls)."""
+    return max(first for key, first in PHASE_STARTS if key == phase)
+
+
+def next_daily(after: float, hour: float) -> float:
+    """The first game time strictly after `after` when the dream-day reaches `hour`."""
+    day = SECONDS_PER_HOUR * HOURS_PER_DAY
+    t = (after // day) * day + hour * SECONDS_PER_HOUR
+    while t <= after:
+        t += day
+    return t
+
+
+def next_multiple(after: float, period: float) -> float:
+    """The first game time strictly after `after` that is a whole number of `period`s."""
+    return (after // period + 1) * period
+
+
 def phase_key(word: str) -> str | None:
     """The canonical phase key for a builder's word, or None if it names no phase."""
     low = word.strip().lower()
@@ -66,6 +85,10 @@ class WorldClock:
         self._start = self.game_seconds()
         self._t0 = self._now()
         self.time_scale = time_scale
+
+    def real_delay(self, game_seconds: float) -> float:
+        """Real seconds until `game_seconds` of game time have passed at the current speed."""
+        return max(0.0, game_seconds) / (GAME_SECONDS_PER_REAL_SECOND * self.time_scale)
 
     @property
     def hour(self) -> float:

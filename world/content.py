@@ -62,10 +62,22 @@ class ItemSpec(_Strict):
         return self
 
 
+class NpcPlaceSpec(_Strict):
+    """Where a character stands and how it looks (its behaviour is in world/npcs/)."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    name: str = Field(min_length=1, max_length=80)
+    short: str = ""
+    description: str = ""
+    room: str | None = None  # None: out of the world for now
+    flags: dict[str, Any] = {}
+
+
 class WorldSpec(_Strict):
     zones: list[ZoneSpec] = []
     rooms: list[RoomSpec] = Field(min_length=1)
     items: list[ItemSpec] = []
+    npcs: list[NpcPlaceSpec] = []
 
 
 def _check_ids(kind: str, objs: list[tuple[Path_, int | None]], src: Located) -> list[str]:
@@ -122,6 +134,13 @@ def _cross_check(spec: WorldSpec, src: Located) -> None:
         if item.room is not None and item.room not in rooms:
             problems.append(f"{src.where(('items', i, 'room'))}: unknown room {item.room!r}")
         problems += _check_attrs("item", item.attrs, ("items", i), src)
+    npc_keys: set[str] = set()
+    for i, npc in enumerate(spec.npcs):
+        if npc.key in npc_keys:
+            problems.append(f"{src.where(('npcs', i, 'key'))}: NPC key {npc.key!r} is repeated")
+        npc_keys.add(npc.key)
+        if npc.room is not None and npc.room not in rooms:
+            problems.append(f"{src.where(('npcs', i, 'room'))}: unknown room {npc.room!r}")
     problems += _check_ids("room", [(("rooms", i), r.id) for i, r in enumerate(spec.rooms)], src)
     problems += _check_ids("exit", exits, src)
     problems += _check_ids("item", [(("items", i), t.id) for i, t in enumerate(spec.items)], src)
@@ -181,3 +200,6 @@ def seed(world: World, spec: WorldSpec, holders: dict[str, Player] | None = None
             it.name, tuple(it.keywords), it.description.strip(), where, id=it.id,
             attrs=dict(it.attrs),
         )  # fmt: skip
+    for n in spec.npcs:
+        room = rooms[n.room] if n.room is not None else None
+        world.place_npc(n.key, n.name, n.short, n.description.strip(), room, dict(n.flags))

@@ -105,13 +105,16 @@ class Loop:
     host_id: int | None = None  # an NPC's loop (festival), if any
     narrative: list[Line] = field(default_factory=list)
     last_weave: tuple[float, int | None] | None = None
+    invited: set[int] = field(default_factory=set)  # dreamers a host NPC asked in
+    anchor_id: int | None = None  # where a hosted loop was opened: its NPCs step back out there
 
     def to_row(self) -> dict[str, Any]:
         return {
             "id": self.id, "room_id": self.room_id, "started_at": self.started_at,
             "participants": json.dumps(self.participants), "former": json.dumps(self.former),
             "stability": self.stability, "state": self.state, "ended_at": self.ended_at,
-            "end_reason": self.end_reason, "title": self.title,
+            "end_reason": self.end_reason, "title": self.title, "host_id": self.host_id,
+            "invited": json.dumps(sorted(self.invited)), "anchor_id": self.anchor_id,
         }  # fmt: skip
 
 
@@ -149,7 +152,8 @@ class Dreamscape:
             self.loops[r["id"]] = Loop(
                 r["id"], r["room_id"], r["started_at"], json.loads(r["participants"]),
                 json.loads(r["former"]), r["stability"], r["state"], r["ended_at"],
-                r["end_reason"], r["title"],
+                r["end_reason"], r["title"], r.get("host_id"),
+                invited=set(json.loads(r.get("invited") or "[]")), anchor_id=r.get("anchor_id"),
             )  # fmt: skip
             self._next_loop = max(self._next_loop, r["id"] + 1)
         for r in sorted(rows.get("narrative", []), key=lambda r: r["id"]):
@@ -501,13 +505,21 @@ class Dreamscape:
         loop = self.open_loop([proposer, p])
         return loop
 
-    def open_loop(self, members: list[Player], title: str = "", host_id: int | None = None) -> Loop:
+    def open_loop(
+        self, members: list[Player], title: str = "", host_id: int | None = None,
+        stability: int = 100, description: str = "", anchor: Room | None = None,
+    ) -> Loop:  # fmt: skip
         """Weave a new loop room from the members' dreams and move them in."""
         world = self.world
         names = [m.name for m in members]
         room = world.create_room(title or f"Loop of {list_words(names)}", "", "loops")
-        room.description = self._woven_description(members) if members else title
-        loop = Loop(self._next_loop, room.id, self.now(), [], [], title=title, host_id=host_id)
+        room.description = description or (
+            self._woven_description(members) if members else title
+        )
+        loop = Loop(
+            self._next_loop, room.id, self.now(), [], [], stability, title=title, host_id=host_id,
+            anchor_id=anchor.id if anchor is not None else None,
+        )
         self._next_loop += 1
         room.attrs["loop"] = loop.id
         world.save(room)
@@ -637,9 +649,10 @@ class Dreamscape:
         return loop
 
     def _left(self, loop: Loop, p: Player) -> None:
-        """`p` has moved out of the loop room: drop them, and dissolve an empty loop."""
+        """`p` has moved out of the loop room: drop them, and dissolve an empty loop (a loop
+        an NPC hosts stays open for its invited dreamers until its host closes it)."""
         loop.participants.remove(p.id)
-        if loop.participants:
+        if loop.participants or loop.host_id is not None:
             self._save_loop(loop)
         else:
             self._archive(loop, "dissolved")
@@ -658,6 +671,7 @@ class Dreamscape:
         loop.state = "archived"
         loop.ended_at = self.now()
         loop.end_reason = reason
+        loop.invited.clear()
         room = self.world.rooms.get(loop.room_id) if loop.room_id is not None else None
         loop.room_id = None
         self._save_loop(loop)
@@ -670,9 +684,77 @@ class Dreamscape:
         # goes to the Nexus; then the room is unmade.
         for q in list(room.players.values()):
             self.world.move(q, nexus)
+        anchor = self.world.rooms.get(loop.anchor_id) if loop.anchor_id is not None else None
+        for npc in list(room.npcs.values()):  # a host who stepped inside steps back out
+            self.world.move_npc(npc, anchor or nexus)
         for item in list(room.items):
             self.world.move_item(item, nexus)
         self.world.destroy_room(room)
+
+    # -- hosted loops: an NPC opens a loop and asks the dreamers around it in -----------------
+    def invite_hosted(self, loop: Loop, players: list[Player]) -> list[Player]:
+        """Invite dreamers into a hosted loop; returns those newly invited."""
+        new = [
+            p for p in players
+            if p.id not in loop.invited and p.id not in loop.participants
+        ]  # fmt: skip
+        if new and loop.state == "active":
+            loop.invited.update(p.id for p in new)
+            self._save_loop(loop)
+            return new
+        return []
+
+    def hosted_invitations(self, p: Player) -> list[Loop]:
+        return [lp for lp in self.loops.values() if lp.state == "active" and p.id in lp.invited]
+
+    def find_hosted_invitation(self, p: Player, word: str) -> Loop | None:
+        """The hosted loop `p` was invited into by an NPC called `word` (key or name)."""
+        for loop in self.hosted_invitations(p):
+            host = self.world.npcs.get(loop.host_id) if loop.host_id is not None else None
+            if host is not None and word.strip() and host.matches(word):
+                return loop
+        return None
+
+    def join_hosted(self, p: Player, loop: Loop) -> None:
+        """Accept a host's invitation: from wherever you are, awake or dreaming (a festival
+        loop gathers its audience where it stands; waking returns you there)."""
+        if loop.state != "active" or p.id not in loop.invited:
+            raise DreamError("That invitation has faded.")
+        if self.loop_of(p) is not None:
+            raise DreamError("You are woven into another loop; |wunmerge|n first.")
+        if len(loop.participants) >= self.limits.max_loop_size:
+            raise DreamError(f"The loop already holds {self.limits.max_loop_size} dreamers.")
+        here = self._waking_room(p)
+        if here is not None:
+            dream = self.ensure_dream(p)
+            dream.wake_room_id = here.id
+            self._save_dream(dream)
+        loop.invited.discard(p.id)
+        self.join(loop, p)
+
+    def decline_hosted(self, p: Player, loop: Loop) -> None:
+        loop.invited.discard(p.id)
+        self._save_loop(loop)
+
+    def end_loop(self, loop: Loop, reason: str = "closed") -> None:
+        """Close a loop gently: everyone wakes where they merged from (or the Nexus)."""
+        if loop.state != "active":
+            return
+        for pid in list(loop.participants):
+            p = self.world.players[pid]
+            loop.participants.remove(pid)
+            dream = self.dreams.get(pid)
+            wake_id = dream.wake_room_id if dream is not None else None
+            dest = self.world.rooms.get(wake_id) if wake_id is not None else None
+            if dest is None or self.is_private(dest):
+                dest = self.world.nexus
+            self.world.move(
+                p, dest, leave_text=f"|c{p.name}|n unwinds from the loop.",
+                arrive_text=f"|c{p.name}|n blinks awake, the loop's story still warm.",
+            )  # fmt: skip
+            p.send("|mThe loop unwinds around you, and you wake where you joined it.|n")
+            p.notify("status")
+        self._archive(loop, reason)
 
     # -- reading ----------------------------------------------------------------------------
     def journal(self, p: Player) -> list[Loop]:

@@ -10,6 +10,7 @@ player's say reaches (room, GMCP channel, reactions, event triggers) an NPC's re
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from world.model import Room
@@ -70,6 +71,7 @@ class NpcMixin:
     npcs: dict[int, Npc]
     npcs_by_key: dict[str, Npc]
     rooms: dict[int, Room]
+    nexus: Room
 
     if TYPE_CHECKING:
 
@@ -143,3 +145,62 @@ class NpcMixin:
         else:
             npc.flags[name] = value
         return self.save_npc(npc)
+
+    # -- builders' changes (@npc, world files) ------------------------------------------------
+    def rename_npc(self, npc: Npc, name: str) -> int:
+        npc.rename(name)
+        return self.save_npc(npc)
+
+    def set_npc_text(self, npc: Npc, field: str, text: str) -> int:
+        """Change an NPC's `short` or `description`."""
+        if field not in ("short", "description"):
+            raise ValueError(f"not an NPC text field: {field}")
+        setattr(npc, field, text or (npc.name if field == "short" else ""))
+        return self.save_npc(npc)
+
+    def destroy_npc(self, npc: Npc) -> int:
+        room = npc.room
+        if room is not None:
+            room.npcs.pop(npc.id, None)
+            self.broadcast(room, f"|y{npc.name}|n thins into mist and is gone.")
+        npc.room = None
+        self.npcs.pop(npc.id, None)
+        if self.npcs_by_key.get(npc.key) is npc:
+            del self.npcs_by_key[npc.key]
+        return self._stage("npc", npc.id, None)
+
+    def place_npc(
+        self, key: str, name: str, short: str, description: str, room: Room | None,
+        flags: dict[str, Any] | None = None,
+    ) -> Npc:  # fmt: skip
+        """Make the NPC `key` look and stand as given, creating it if needed (world files)."""
+        npc = self.npcs_by_key.get(key)
+        if npc is None:
+            npc = self.create_npc(key, name, short, description, room)
+        else:
+            if npc.room is not None:
+                npc.room.npcs.pop(npc.id, None)
+            npc.rename(name)
+            npc.short, npc.description, npc.room = short or name, description, room
+            if room is not None:
+                room.npcs[npc.id] = npc
+        if flags is not None:
+            npc.flags = dict(flags)
+        self.save_npc(npc)
+        return npc
+
+    def rehome_npcs(self, placed: Collection[str] = ()) -> int:
+        """After the rooms were rebuilt: every NPC not in `placed` goes to the room with its
+        old room's id, else the Nexus. Returns how many had to move to the Nexus."""
+        moved = 0
+        for npc in self.npcs.values():
+            if npc.key in placed or npc.room is None:
+                continue
+            room = self.rooms.get(npc.room.id)
+            if room is None:
+                room = self.nexus
+                moved += 1
+            npc.room = room
+            room.npcs[npc.id] = npc
+            self.save_npc(npc)
+        return moved

@@ -55,6 +55,7 @@ class World(BuildingMixin, NpcMixin):
         self.audit_log: deque[AuditEntry] = deque(maxlen=AUDIT_MEMORY)
         self.clock = WorldClock()
         self.dreams = Dreamscape(self)
+        self.event_rows: list[dict[str, Any]] = []  # saved event-script state, for the runtime
         self._next_id: dict[str, int] = {
             "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1, "npc": 1,
         }  # fmt: skip
@@ -143,6 +144,7 @@ class World(BuildingMixin, NpcMixin):
             self._saw_id("audit", r["id"])
         self.load_npcs(rows.get("npc", []))
         self.dreams.load(rows)
+        self.event_rows = rows.get("event_state", [])
 
     def _add_room(self, room: Room) -> None:
         self.rooms[room.id] = room

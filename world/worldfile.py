@@ -1,10 +1,10 @@
 """World files: the built world as YAML, for version control, and back again.
 
 The format is the seed content's (world/content/world.yaml) plus ids, locks, attributes,
-exit descriptions and items held by dreamers, so one schema (world/content.py) validates
-both. Rooms without a key are written with a generated one (room_<id>) that importing
-drops again. Import checks the whole file first and changes nothing unless all is well;
-the caller writes the result in one transaction.
+exit descriptions, items held by dreamers and where the characters (NPCs) stand, so one
+schema (world/content.py) validates both. Rooms without a key are written with a generated
+one (room_<id>) that importing drops again. Import checks the whole file first and changes
+nothing unless all is well; the caller writes the result in one transaction.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class ImportReport:
     rooms: int = 0
     exits: int = 0
     items: int = 0
+    npcs: int = 0
     rehomed: int = 0  # dreamers whose room vanished, now in the Nexus
     warnings: list[str] = field(default_factory=list)
 
@@ -103,7 +104,20 @@ def export_data(world: World) -> dict[str, Any]:
         if item.attrs:
             it["attrs"] = dict(item.attrs)
         items.append(it)
-    return {"zones": zones, "rooms": rooms, "items": items}
+    npcs = []
+    for npc in sorted(world.npcs.values(), key=lambda n: n.id):
+        n: dict[str, Any] = {"key": npc.key, "name": npc.name, "short": npc.short}
+        if npc.description:
+            n["description"] = npc.description
+        if npc.room is not None and world.rooms.get(npc.room.id) is npc.room:
+            n["room"] = keys[npc.room.id]
+        if npc.flags:
+            n["flags"] = dict(npc.flags)
+        npcs.append(n)
+    data: dict[str, Any] = {"zones": zones, "rooms": rooms, "items": items}
+    if npcs:
+        data["npcs"] = npcs
+    return data
 
 
 class _Dumper(yaml.SafeDumper):
@@ -169,6 +183,8 @@ def import_world(world: World, path: Path, replace: bool = False) -> ImportRepor
     world.clear_contents()
     seed(world, spec, holders=world.players_by_key)
     report.rehomed = world.rehome_players()
+    world.rehome_npcs(placed={n.key for n in spec.npcs})
+    report.npcs = len(spec.npcs)
     report.zones, report.rooms = len(world.zones), len(world.rooms)
     report.exits, report.items = len(world.exits), len(world.items)
     world.audit(

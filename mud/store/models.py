@@ -101,6 +101,9 @@ class Loop(SQLModel, table=True):
     ended_at: float | None = None
     end_reason: str = Field(default="", max_length=32)
     title: str = Field(default="", max_length=200)
+    host_id: int | None = None  # the NPC hosting it (a festival loop), if any
+    invited: str = "[]"  # JSON list of account ids a host NPC invited in
+    anchor_id: int | None = None  # the room a hosted loop was opened from
 
 
 class Narrative(SQLModel, table=True):
@@ -126,8 +129,28 @@ class Npc(SQLModel, table=True):
     flags: str = "{}"
 
 
+class EventState(SQLModel, table=True):
+    """A running event script (resumed after a restart) or a set of script flags.
+
+    `key` is `run:<event>` for a running instance, `flags` for the world's flags and
+    `flags:<account id>` for one dreamer's; `restores` lists severed exits to heal later.
+    """
+
+    __tablename__ = "event_state"
+    key: str = Field(primary_key=True, max_length=100)
+    name: str = Field(default="", max_length=64)
+    step: int = 0
+    state: str = Field(default="", max_length=16)
+    flags: str = "{}"
+    data: str = "{}"
+    wake_at: float | None = None  # game seconds
+    updated_at: float = 0.0
+
+
 # The order the writer applies upserts in (deletes run first, in reverse).
-TABLE_ORDER = [Meta, Zone, Account, Room, Exit, Item, Audit, Dream, Loop, Narrative, Npc]
+TABLE_ORDER = [
+    Meta, Zone, Account, Room, Exit, Item, Audit, Dream, Loop, Narrative, Npc, EventState,
+]  # fmt: skip
 # Tables that grow without bound: start-up loads only their newest rows (by id).
 LOAD_RECENT = {"audit": 1000}
 TABLES = {model.__tablename__: model.__table__ for model in TABLE_ORDER}

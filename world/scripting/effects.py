@@ -1,0 +1,470 @@
+"""What each step does to the world, through the World and Dreamscape APIs only.
+
+A step returns None (go on to the next step), a label (go there), PAUSE (the instance now
+waits; the step set its state and wake time) or END. A step that can't act on the world as
+it is raises StepError, which stops its instance alone. Steps that need the event's loop do
+nothing once that loop has ended: a collapse is part of the story, not a fault.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mud.text import capitalise_first
+from world.scripting import schema as S
+from world.scripting.runtime import END, PAUSE, Instance, ScriptError, StepError, StepResult
+
+if TYPE_CHECKING:
+    from world.dreams import Loop
+    from world.model import Exit, Player, Room
+    from world.npcs import Npc
+    from world.scripting.runtime import EventRuntime
+
+DEFAULT_SEVERED = "The way {exit} is severed: only static hisses where the link should be."
+DEFAULT_LOOP_DESC = (
+    "Threads of many dreams braid into one bright room here, and {host} stands at its heart, "
+    "holding the loose ends together. Everything woven here is heard by everyone in it."
+)
+HEADING = "Woven into it:"
+
+
+# -- looking things up ------------------------------------------------------------------------
+def npc(rt: EventRuntime, inst: Instance, key: str) -> Npc:
+    found = rt.world.npcs_by_key.get(key)
+    if found is None:
+        raise StepError(f"there is no NPC {key!r} in the world")
+    if not found.flags.get("still"):  # an NPC an event uses stays where the event puts it
+        rt.world.set_npc_flag(found, "still", True)
+        inst.data.setdefault("npcs", []).append(key)
+    return found
+
+
+def loop_of(rt: EventRuntime, inst: Instance, active: bool = True) -> Loop | None:
+    lid = inst.data.get("loop")
+    loop = rt.world.dreams.loops.get(lid) if lid is not None else None
+    if loop is None or (active and loop.state != "active"):
+        return None
+    return loop
+
+
+def room(rt: EventRuntime, inst: Instance, key: str | None) -> Room | None:
+    """A room by key; `loop` is the event's loop room (None once it ended); None: the
+    event's own room."""
+    world = rt.world
+    if key is None:
+        rid = inst.data.get("room")
+        return world.rooms.get(rid) if rid is not None else None
+    if key == "loop":
+        loop = loop_of(rt, inst)
+        return world.rooms.get(loop.room_id) if loop and loop.room_id is not None else None
+    found = world.rooms_by_key.get(key)
+    if found is None:
+        raise StepError(f"there is no room {key!r} in the world")
+    return found
+
+
+def actor(rt: EventRuntime, inst: Instance) -> Player | None:
+    pid = inst.data.get("actor")
+    return rt.world.players.get(pid) if pid is not None else None
+
+
+def players(rt: EventRuntime, inst: Instance, who: str, where: str | None = None) -> list[Player]:
+    if who == "actor":
+        a = actor(rt, inst)
+        return [a] if a is not None else []
+    if who == "joined":
+        loop = loop_of(rt, inst, active=False)
+        return [rt.world.players[i] for i in loop.former if i in rt.world.players] if loop else []
+    here = room(rt, inst, where)
+    return list(here.players.values()) if here is not None else []
+
+
+def count(rt: EventRuntime, inst: Instance, what: str, where: str | None = None) -> int:
+    if what == "players":
+        here = room(rt, inst, where)
+        return len(here.players) if here is not None else 0
+    loop = loop_of(rt, inst, active=False)
+    if loop is None:
+        return 0
+    if what == "participants":
+        return len(loop.participants) if loop.state == "active" else 0
+    if what == "joined":
+        return len(loop.former)
+    if what == "woven":
+        return sum(1 for line in loop.narrative if line.author_id is not None)
+    return loop.stability if loop.state == "active" else 0  # stability
+
+
+def fill(rt: EventRuntime, inst: Instance, text: str) -> str:
+    """Put the placeholders' values into a line of text."""
+    if "{" not in text:
+        return text
+    a = actor(rt, inst)
+    values = {
+        "actor": a.name if a is not None else "someone",
+        "stability": count(rt, inst, "stability"),
+        "joined": count(rt, inst, "joined"),
+        "woven": count(rt, inst, "woven"),
+        "players": count(rt, inst, "players"),
+    }
+    return text.format_map(values)
+
+
+# -- steps --------------------------------------------------------------------------------------
+def _say(rt: EventRuntime, inst: Instance, s: S.Say) -> StepResult:
+    who = npc(rt, inst, s.npc)
+    rt.world.say(who, fill(rt, inst, s.text))
+    return None
+
+
+def _emote(rt: EventRuntime, inst: Instance, s: S.Emote) -> StepResult:
+    who = npc(rt, inst, s.npc)
+    rt.world.emote(who, fill(rt, inst, s.text))
+    return None
+
+
+def _move(rt: EventRuntime, inst: Instance, s: S.Move) -> StepResult:
+    who = npc(rt, inst, s.npc)
+    dest = room(rt, inst, s.to)
+    if dest is None or dest is who.room:  # the loop is gone, or already there
+        return None
+    leave = fill(rt, inst, s.leave) if s.leave else None
+    arrive = fill(rt, inst, s.arrive) if s.arrive else None
+    rt.world.move_npc(who, dest, leave, arrive)
+    return None
+
+
+def _announce(rt: EventRuntime, inst: Instance, s: S.Announce) -> StepResult:
+    text = fill(rt, inst, s.text)
+    world = rt.world
+    if s.everyone:
+        world.announce(text)
+    elif s.actor:
+        a = actor(rt, inst)
+        if a is not None:
+            a.send(text)
+    elif s.zone is not None:
+        targets = [
+            p.session for p in world.online.values()
+            if p.session is not None and p.room is not None and p.room.zone == s.zone
+        ]  # fmt: skip
+        if targets:
+            world.fanout(targets, text)
+    else:
+        where = room(rt, inst, s.room)
+        if where is None and s.room is None:
+            raise StepError("this event has no room to announce in: give room:, zone: or "
+                            "everyone: true")  # fmt: skip
+        if where is not None:
+            world.broadcast(where, text)
+    return None
+
+
+def _wait(rt: EventRuntime, inst: Instance, s: S.Wait) -> StepResult:
+    inst.state = "waiting"
+    inst.wake_at = rt.now() + s.for_
+    return PAUSE
+
+
+def _flag_targets(rt: EventRuntime, inst: Instance, scope: str) -> list[int]:
+    return [p.id for p in players(rt, inst, scope)]
+
+
+def _set(rt: EventRuntime, inst: Instance, s: S.SetFlag | S.ClearFlag) -> StepResult:
+    value = s.value if isinstance(s, S.SetFlag) else None
+    if s.scope == "event":
+        if value is None:
+            inst.flags.pop(s.flag, None)
+        else:
+            inst.flags[s.flag] = value
+    elif s.scope == "world":
+        rt.set_world_flag(s.flag, value)
+    else:
+        for pid in _flag_targets(rt, inst, s.scope):
+            rt.set_player_flag(pid, s.flag, value)
+    return None
+
+
+def _if(rt: EventRuntime, inst: Instance, s: S.If) -> StepResult:
+    if s.flag is not None:
+        if s.scope == "event":
+            value = inst.flags.get(s.flag)
+        elif s.scope == "world":
+            value = rt.flags.get(s.flag)
+        else:
+            a = actor(rt, inst)
+            value = rt.player_flags.get(a.id, {}).get(s.flag) if a is not None else None
+        ok = bool(value) if s.is_ is None else value == s.is_
+    else:
+        n = count(rt, inst, s.count or "players", s.room)
+        ok = (s.at_least is None or n >= s.at_least) and (s.at_most is None or n <= s.at_most)
+    return s.then if ok else s.else_
+
+
+def _goto(rt: EventRuntime, inst: Instance, s: S.Goto) -> StepResult:
+    return s.to
+
+
+def _end(rt: EventRuntime, inst: Instance, s: S.End) -> StepResult:
+    return END
+
+
+def _prompt(rt: EventRuntime, inst: Instance, s: S.Prompt) -> StepResult:
+    where = room(rt, inst, s.room)
+    if where is None:
+        if s.room is None:
+            raise StepError("this event has no room to ask in: give the prompt a room:")
+        return _option_goto(s, s.default or s.options[0].word)  # its loop is gone
+    inst.data["prompt"] = {"step": inst.step, "room": where.id, "votes": {}}
+    lines = [f"|y{fill(rt, inst, s.text)}|n"]
+    for opt in s.options:
+        about = f" — {fill(rt, inst, opt.text)}" if opt.text else ""
+        lines.append(f"  |wchoose {opt.word}|n{about}")
+    rt.world.broadcast(where, "\n".join(lines))
+    inst.state = "prompting"
+    inst.wake_at = rt.now() + s.wait
+    if not where.players:  # nobody to ask: the default stands at once
+        inst.wake_at = rt.now()
+    return PAUSE
+
+
+def _option_goto(s: S.Prompt, word: str) -> str | None:
+    return next((o.goto for o in s.options if o.word == word), None)
+
+
+def resolve_prompt(rt: EventRuntime, inst: Instance) -> str | None:
+    """The prompt's time is up (or everyone answered): the most-chosen word wins; a tie goes
+    to the default if it is among the tied, else to the first tied option in the file."""
+    s = inst.spec.steps[inst.step]
+    assert isinstance(s, S.Prompt)
+    prompt = inst.data.pop("prompt", None) or {"votes": {}}
+    tally = Counter(prompt["votes"].values())
+    words = [o.word for o in s.options]
+    default = s.default or words[0]
+    if tally:
+        best = max(tally.values())
+        tied = [w for w in words if tally.get(w) == best]
+        winner = default if default in tied else tied[0]
+    else:
+        winner = default
+    if s.flag is not None:
+        inst.flags[s.flag] = winner
+    where = rt.world.rooms.get(prompt.get("room", -1))
+    if where is not None and tally:
+        votes = sum(tally.values())
+        rt.world.broadcast(where, f"|yThe answer is |w{winner}|y "
+                                  f"({tally[winner]} of {votes} chose it).|n")  # fmt: skip
+    return _option_goto(s, winner)
+
+
+def vote(rt: EventRuntime, inst: Instance, p: Player, word: str) -> str:
+    s = inst.spec.steps[inst.step]
+    assert isinstance(s, S.Prompt)
+    words = [o.word for o in s.options]
+    low = word.strip().lower()
+    matches = [w for w in words if w == low] or [w for w in words if low and w.startswith(low)]
+    if len(matches) != 1:
+        raise ScriptError("Choose one of: " + ", ".join(words) + ".")
+    prompt = inst.data["prompt"]
+    prompt["votes"][str(p.id)] = matches[0]
+    rt.save(inst)
+    where = rt.world.rooms.get(prompt["room"])
+    present = {str(q.id) for q in where.players.values()} if where is not None else set()
+    if present and present <= set(prompt["votes"]):  # everyone here answered: decide now
+        rt.wake_soon(inst)
+    return f"You choose |w{matches[0]}|n."
+
+
+def _exits(rt: EventRuntime, s: S.Sever | S.Restore) -> list[Exit]:
+    src = rt.world.rooms_by_key.get(s.room or "")
+    if src is None:
+        raise StepError(f"there is no room {s.room!r} in the world")
+    ex = src.find_exit((s.exit or "").lower())
+    if ex is None:
+        raise StepError(f"room {s.room!r} has no exit {s.exit!r}")
+    out = [ex]
+    dest = rt.world.exit_destination(ex)
+    if dest is not None and not getattr(s, "one_way", False):
+        out += [back for back in dest.exits if back.dest_id == src.id]
+    return out
+
+
+def _sever(rt: EventRuntime, inst: Instance, s: S.Sever) -> StepResult:
+    world = rt.world
+    for ex in _exits(rt, s):
+        message = fill(rt, inst, s.message or DEFAULT_SEVERED.replace("{exit}", ex.name))
+        if not ex.attrs.get("severed"):
+            world.broadcast(ex.room, f"|rThe way {ex.name} flickers and goes dark.|n")
+        world.set_attr(ex, "severed", message)
+        if ex.id not in inst.data["severed"]:
+            inst.data["severed"].append(ex.id)
+        if s.for_ is not None:
+            rt.add_restore(ex.id, rt.now() + s.for_)
+        else:
+            rt.drop_restore(ex.id)
+    return None
+
+
+def heal(rt: EventRuntime, ex: Exit) -> None:
+    """Make a severed exit passable again, and say so on its side."""
+    rt.drop_restore(ex.id)
+    if ex.attrs.get("severed") and ex.id in rt.world.exits:
+        rt.world.set_attr(ex, "severed", None)
+        rt.world.broadcast(ex.room, f"|gThe way {ex.name} shimmers back into being.|n")
+
+
+def _restore(rt: EventRuntime, inst: Instance, s: S.Restore) -> StepResult:
+    if s.all:
+        exits = [rt.world.exits[i] for i in inst.data["severed"] if i in rt.world.exits]
+    else:
+        exits = _exits(rt, s)
+    for ex in exits:
+        heal(rt, ex)
+        if ex.id in inst.data["severed"]:
+            inst.data["severed"].remove(ex.id)
+    return None
+
+
+def _invite(rt: EventRuntime, inst: Instance, where: Room | None, host: Npc, loop: Loop) -> None:
+    if where is None:
+        return
+    dreams = rt.world.dreams
+    for p in dreams.invite_hosted(loop, list(where.players.values())):
+        p.send(
+            f"|m{host.name} opens |w{loop.title}|m and invites you in. Type "
+            f"|wmerge {host.key}|m to join from where you stand, or |wdecline {host.key}|m.|n"
+        )
+
+
+def _open_loop(rt: EventRuntime, inst: Instance, s: S.OpenLoop) -> StepResult:
+    if loop_of(rt, inst) is not None:
+        raise StepError("this event's loop is already open; close_loop first")
+    host = npc(rt, inst, s.npc)
+    desc = DEFAULT_LOOP_DESC.replace("{host}", host.name)
+    stage = room(rt, inst, s.room) if s.room else host.room
+    loop = rt.world.dreams.open_loop(
+        [], fill(rt, inst, s.title), host_id=host.id, stability=s.stability, description=desc,
+        anchor=stage,
+    )  # fmt: skip
+    inst.data["loop"] = loop.id
+    inst.data["own_loop"] = True  # opened here, so closed when this event ends
+    if s.invite:
+        _invite(rt, inst, stage, host, loop)
+    return None
+
+
+def _invite_step(rt: EventRuntime, inst: Instance, s: S.Invite) -> StepResult:
+    loop = loop_of(rt, inst)
+    if loop is None:
+        return None
+    host = rt.world.npcs.get(loop.host_id) if loop.host_id is not None else None
+    if host is None:
+        raise StepError("this event's loop has no host NPC to invite anyone")
+    _invite(rt, inst, room(rt, inst, s.room), host, loop)
+    return None
+
+
+def _stability(rt: EventRuntime, inst: Instance, s: S.Stability) -> StepResult:
+    loop = loop_of(rt, inst)
+    if loop is not None:
+        rt.world.dreams.adjust_stability(loop, s.change, fill(rt, inst, s.reason or ""))
+    return None
+
+
+def _close_loop(rt: EventRuntime, inst: Instance, s: S.CloseLoop) -> StepResult:
+    loop = loop_of(rt, inst)
+    if loop is None:
+        return None
+    where = room(rt, inst, "loop")
+    if s.text and where is not None:
+        rt.world.broadcast(where, fill(rt, inst, s.text))
+    rt.world.dreams.end_loop(loop, "closed")
+    return None
+
+
+def _give(rt: EventRuntime, inst: Instance, s: S.Give) -> StepResult:
+    for p in players(rt, inst, s.to):
+        rt.world.create_item(s.name, tuple(s.keywords), s.description, p)
+        p.send(f"|y{capitalise_first(s.name)} is pressed into your hands.|n")
+    return None
+
+
+def _place(rt: EventRuntime, inst: Instance, s: S.Place) -> StepResult:
+    where = room(rt, inst, s.room)
+    assert where is not None
+    if any(s.keywords[0] in it.keywords for it in where.items):
+        return None  # already there (and perhaps already holding stories): leave it be
+    rt.world.create_item(s.name, tuple(s.keywords), s.description, where)
+    return None
+
+
+def _gather(rt: EventRuntime, inst: Instance, s: S.Gather) -> StepResult:
+    """Copy the dreamers' woven lines into an item's description, newest kept, so the item
+    holds the stories of every run (at most max_lines of them)."""
+    where = room(rt, inst, s.room)
+    assert where is not None
+    word = s.item.lower()
+    item = next((it for it in where.items if word in it.keywords), None)
+    if item is None:
+        raise StepError(f"there is no item {s.item!r} in room {s.room!r} to gather into")
+    loop = loop_of(rt, inst, active=False)
+    new = [f'  "{ln.text}" ({ln.author})' for ln in (loop.narrative if loop else [])
+           if ln.author_id is not None]  # fmt: skip
+    if not new:
+        return None
+    heading = fill(rt, inst, s.heading or HEADING)
+    base, marker, old = item.description.partition(f"\n\n{heading}\n")
+    kept = [line for line in old.split("\n") if line] if marker else []
+    lines = (kept + new)[-s.max_lines :]
+    rt.world.set_description(item, f"{base}\n\n{heading}\n" + "\n".join(lines))
+    return None
+
+
+def _start(rt: EventRuntime, inst: Instance, s: S.StartEvent) -> StepResult:
+    # Registered now; its first steps run once this event pauses (the runtime's work queue).
+    rt.start(s.event, actor=actor(rt, inst), by=f"event {inst.name}")
+    return None
+
+
+def _stop(rt: EventRuntime, inst: Instance, s: S.StopEvent) -> StepResult:
+    if s.event == inst.name:
+        return END
+    rt.stop(s.event, by=f"stopped by event {inst.name}")
+    return None
+
+
+HANDLERS: dict[type, Callable[[Any, Instance, Any], StepResult]] = {
+    S.Say: _say, S.Emote: _emote, S.Move: _move, S.Announce: _announce, S.Wait: _wait,
+    S.SetFlag: _set, S.ClearFlag: _set, S.If: _if, S.Goto: _goto, S.End: _end,
+    S.Prompt: _prompt, S.Sever: _sever, S.Restore: _restore, S.OpenLoop: _open_loop,
+    S.Invite: _invite_step, S.Stability: _stability, S.CloseLoop: _close_loop, S.Give: _give,
+    S.Place: _place, S.Gather: _gather, S.StartEvent: _start, S.StopEvent: _stop,
+}  # fmt: skip
+
+
+def run_step(rt: EventRuntime, inst: Instance, step: Any) -> StepResult:
+    return HANDLERS[type(step)](rt, inst, step)
+
+
+def tidy(rt: EventRuntime, inst: Instance, heal_links: bool) -> None:
+    """An instance ended: close the loop it opened (one it was only set off by stays), free
+    its NPCs, and (stopped or failed) heal the links it cut."""
+    loop = loop_of(rt, inst)
+    if loop is not None and inst.data.get("own_loop"):
+        rt.world.dreams.end_loop(loop, "closed")
+    release_npcs(rt, inst.data)
+    if heal_links:
+        for eid in list(inst.data.get("severed", [])):
+            ex = rt.world.exits.get(eid)
+            if ex is not None:
+                heal(rt, ex)
+
+
+def release_npcs(rt: EventRuntime, data: dict[str, Any]) -> None:
+    """Let the NPCs an instance held still wander again."""
+    for key in data.get("npcs", []):
+        found = rt.world.npcs_by_key.get(key)
+        if found is not None and found.flags.get("still"):
+            rt.world.set_npc_flag(found, "still", None)
