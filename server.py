@@ -266,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["run", *argv]
     args = parser.parse_args(argv)
     from mud.store import DatabaseInUse
+    from world.yamlsrc import ContentError
 
     commands = {
         "create-admin": cmd_create_admin,
@@ -281,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
             "server first (in game, admins can use @role instead of create-admin).",
             file=sys.stderr,
         )
+        return 1
+    except ContentError as err:  # a content or script file is broken: say where, no traceback
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        print("Fix the file(s) above; `python server.py check-scripts` re-checks them.",
+              file=sys.stderr)  # fmt: skip
         return 1
 
 
