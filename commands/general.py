@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from commands.util import (
     item_view,
@@ -14,6 +15,7 @@ from commands.util import (
     room_view,
 )
 from mud.dispatch import CommandError, Ctx, command
+from mud.text import render
 
 
 @command("look", aliases=("l",), category="General")
@@ -134,7 +136,25 @@ def _idle(seconds: float) -> str:
 @command("who", category="Communication")
 def cmd_who(ctx: Ctx) -> None:
     """List the dreamers who are connected now, and whether they are awake or dreaming."""
+    # With thousands online the list is long: build it at most once a second (idle times are
+    # shown to the second anyway) and render it once per kind of client.
     now = time.monotonic()
+    second = int(now)
+    if _WHO_CACHE.get("second") != (second, len(ctx.world.online)):
+        _WHO_CACHE.clear()
+        _WHO_CACHE["second"] = (second, len(ctx.world.online))
+        _WHO_CACHE["markup"] = _who_markup(ctx, now)
+    key = ctx.session.out_key
+    rendered = _WHO_CACHE.get(key)
+    if rendered is None:
+        rendered = _WHO_CACHE[key] = render(_WHO_CACHE["markup"], *ctx.session.render_key)
+    ctx.session.write_rendered(rendered)
+
+
+_WHO_CACHE: dict[object, Any] = {}
+
+
+def _who_markup(ctx: Ctx, now: float) -> str:
     online = sorted(ctx.world.online.values(), key=lambda q: q.key)
     lines = [f"|wDreamers in the Dreamwave ({len(online)}):|n"]
     for q in online:
@@ -142,7 +162,7 @@ def cmd_who(ctx: Ctx) -> None:
         idle = _idle(now - q.session.last_input) if q.session is not None else "-"
         state = ctx.world.dream_state(q)  # never where: a dream is private
         lines.append(f"  |c{q.name:<20}|n {state:<9} idle {idle:>4}{tag}")
-    ctx.send("\n".join(lines))
+    return "\n".join(lines)
 
 
 @command("colour", aliases=("color",), category="Settings")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from world.world import World
 
 T = TypeVar("T", Item, Player)
+MAX_NAMES_SHOWN = 12  # dreamers named in a room before the rest are counted
 
 
 def match_item(items: Iterable[Item], word: str) -> Item | None:
@@ -71,10 +72,19 @@ def render_room(world: World, p: Player, room: Room) -> str:
         lines.append("|mEchoes drift here:|n " + list_words(echoes) + ".")
     for npc in room.npcs.values():
         lines.append(f"|y{capitalise_first(npc.short)}|n is here.")
-    others = [q.name for q in room.players.values() if q is not p]
-    if others:
-        verb = "is" if len(others) == 1 else "are"
-        lines.append(f"|c{list_words(others)}|n {verb} here.")
+    count = len(room.players) - (1 if p.id in room.players else 0)
+    if count:
+        # A crowd is summed up rather than listed: a festival of 500 would be a wall of names.
+        shown = []
+        for q in room.players.values():
+            if q is not p:
+                shown.append(q.name)
+                if len(shown) == MAX_NAMES_SHOWN:
+                    break
+        if count > len(shown):
+            shown.append(f"{count - len(shown)} other dreamers")
+        verb = "is" if count == 1 else "are"
+        lines.append(f"|c{list_words(shown)}|n {verb} here.")
     return "\n".join(lines)
 
 

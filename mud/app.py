@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
@@ -27,7 +28,12 @@ from world.yamlsrc import ContentError
 
 log = logging.getLogger("dreamwave")
 
-LISTEN_BACKLOG = 4096
+LISTEN_BACKLOG = 4096  # the kernel's queue of connections waiting to be accepted
+# How many connections one loop iteration accepts: a connect storm is taken in small bites
+# so the players already online keep getting answers (asyncio would take all 4096 at once).
+ACCEPT_BATCH = 32
+BUSY_PUMP_SESSIONS = 32  # sessions written by one output pump that count as "busy"
+BUSY_FLUSH_DELAY = 0.015  # seconds output may gather when busy (one write, several lines)
 IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
 
@@ -64,6 +70,9 @@ class App:
         self.settings = settings
         self.registry = registry or REGISTRY
         self.sessions: set[Session] = set()
+        self._dirty: list[Session] = []
+        self._pump_scheduled = False
+        self._last_pump_size = 0
         self.tasks: set[asyncio.Task[Any]] = set()
         self.throttle = FailureThrottle(
             settings.limits.login_failures,
@@ -116,9 +125,17 @@ class App:
             lambda: MudTelnet(self),
             self.settings.host,
             self.settings.port,
-            backlog=LISTEN_BACKLOG,
+            backlog=ACCEPT_BATCH,
             reuse_address=True,
         )
+        for tsock in self._server.sockets:
+            # a deep kernel queue, accepted ACCEPT_BATCH at a time (listen() on a dup of the
+            # listening socket changes the one queue they share)
+            dup = socket.fromfd(tsock.fileno(), tsock.family, tsock.type)
+            try:
+                dup.listen(LISTEN_BACKLOG)
+            finally:
+                dup.close()
         self.port = self._server.sockets[0].getsockname()[1]
         log.info(
             "Dreamwave listening on %s:%d (%d rooms, %d accounts, ready in %.2fs)",
@@ -261,11 +278,30 @@ class App:
         return self._reserved | npc_words
 
     def fanout(self, sessions: Iterable[Any], text: str) -> None:
-        """Send one message to many: render once per kind of client, not per recipient."""
-        cache: dict[tuple[bool, int, bool], str] = {}
+        """Send one message to many: render and encode once per kind of client (colour,
+        width, charset), not once per recipient."""
+        cache: dict[int, bytes] = {}
         for s in sessions:
-            key = s.render_key
-            rendered = cache.get(key)
-            if rendered is None:
-                rendered = cache[key] = render(text, *key)
-            s.write_rendered(rendered)
+            data = cache.get(s.out_key)
+            if data is None:
+                data = cache[s.out_key] = s.encode_line(render(text, *s.render_key))
+            s.write_line_bytes(data)
+
+    # -- output pump: one callback per loop iteration flushes every session with output ----
+    def want_flush(self, session: Session) -> None:
+        self._dirty.append(session)
+        if not self._pump_scheduled:
+            self._pump_scheduled = True
+            # Busy (the last pump wrote to many sessions): wait a few ms so each socket gets
+            # one write carrying several lines instead of a write per line. Quiet: at once.
+            if self._last_pump_size >= BUSY_PUMP_SESSIONS:
+                self.loop.call_later(BUSY_FLUSH_DELAY, self._pump)
+            else:
+                self.loop.call_soon(self._pump)
+
+    def _pump(self) -> None:
+        self._pump_scheduled = False
+        dirty, self._dirty = self._dirty, []
+        self._last_pump_size = len(dirty)
+        for session in dirty:
+            session.flush()

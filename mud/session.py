@@ -32,6 +32,11 @@ MAX_WIDTH = 250
 PROMPT = "> "
 
 
+# Every distinct (colour, width, ascii, encoding) seen, numbered. Bounded in practice by the
+# widths clients report (MIN_WIDTH..MAX_WIDTH) times a handful of charsets.
+_OUT_KEYS: dict[tuple[bool, int, bool, str], int] = {}
+
+
 class Session:
     def __init__(self, app: App, telnet: MudTelnet, transport: asyncio.Transport) -> None:
         self.app = app
@@ -53,7 +58,9 @@ class Session:
         self.encoding = "utf-8"
         self._escape_iac = False
         self.gmcp = gmcp.GmcpState()
+        self.wants_oob = False  # the client enabled GMCP packages
         self.render_key: tuple[bool, int, bool] = (False, DEFAULT_WIDTH, False)
+        self.out_key = 0
         # output
         self._out: list[bytes] = []
         self._flush_pending = False
@@ -138,6 +145,9 @@ class Session:
 
     def _update_render_key(self) -> None:
         self.render_key = (self.colour, self.width, self.encoding == "ascii")
+        # What makes two sessions' bytes for one message identical (see App.fanout), as a
+        # small int: it is hashed once per recipient of every broadcast.
+        self.out_key = _OUT_KEYS.setdefault((*self.render_key, self.encoding), len(_OUT_KEYS))
 
     def close(self, farewell: str | None = None) -> None:
         """Say goodbye (if anything) and close once the output has gone out."""
@@ -149,7 +159,7 @@ class Session:
         if farewell:
             self.send(farewell)
         self._held = 0
-        self._flush()
+        self.flush()
         self.closed = True
         self.transport.close()  # sends what is buffered, then closes
         self._detach()
@@ -190,19 +200,25 @@ class Session:
         self.write_rendered(render(text, colour, width, ascii_only))
 
     def write_rendered(self, text: str) -> None:
+        self.write_line_bytes(self.encode_line(text))
+
+    def encode_line(self, text: str) -> bytes:
         data = (text + "\r\n").encode(self.encoding, "replace")
         if self._escape_iac:
             data = data.replace(b"\xff", b"\xff\xff")
-        self.write_line_bytes(data)
+        return data
 
     def write_line_bytes(self, data: bytes) -> None:
+        # On every delivery of every broadcast: kept flat on purpose.
         if self.closed:
             return
         if self._at_prompt:
             self._out.append(b"\r\n")
             self._at_prompt = False
         self._out.append(data)
-        self._schedule_flush()
+        if not self._flush_pending and not self._held:
+            self._flush_pending = True
+            self.app.want_flush(self)
 
     def send_prompt(self, text: str = PROMPT) -> None:
         if self.closed:
@@ -224,9 +240,9 @@ class Session:
     def _schedule_flush(self) -> None:
         if not self._flush_pending and not self._held:
             self._flush_pending = True
-            self.app.loop.call_soon(self._flush)
+            self.app.want_flush(self)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         self._flush_pending = False
         if self._held or not self._out or self.closed:
             return
@@ -239,6 +255,7 @@ class Session:
     # -- GMCP ---------------------------------------------------------------------------------
     def on_gmcp(self, package: str, data: Any) -> None:
         answer = self.gmcp.handle(package, data)
+        self.wants_oob = bool(self.gmcp.supports)
         if answer:
             self.write_raw(gmcp.encode(answer))
         if package.lower().startswith("core.supports") and self.player is not None:

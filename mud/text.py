@@ -8,7 +8,7 @@ stripped for the rest, so the same string serves every client.
 
 from __future__ import annotations
 
-import re
+import functools
 import unicodedata
 
 _COLOURS = {"x": 30, "r": 31, "g": 32, "y": 33, "b": 34, "m": 35, "c": 36, "w": 37}
@@ -18,7 +18,6 @@ for _k, _v in _COLOURS.items():
     ANSI[_k.upper()] = f"\x1b[{_v + 60}m"
 RESET = "\x1b[0m"
 
-_MARKUP = re.compile(r"\|(.)", re.S)
 
 # Characters players may not send to other players' terminals: every C0/C1
 # control (ESC included), DEL, and the bidirectional overrides that can
@@ -60,21 +59,27 @@ def escape_stray_pipes(text: str) -> str:
     return "".join(out)
 
 
-def _code(match: re.Match[str], colour: bool) -> str:
-    ch = match.group(1)
-    if ch == "|":
-        return "|"
-    code = ANSI.get(ch)
-    if code is None:
-        return match.group(0)
-    return code if colour else ""
+# Markup is replaced with a few str.replace calls (C speed) rather than a regex with a
+# Python callback per code: rendering sits on the hot path of every message.
+_PIPE_HOLD = "\x00"  # stands in for a literal pipe (players can't send NUL: sanitize drops it)
+_TO_ANSI = [("|" + k, v) for k, v in ANSI.items()]
+_TO_PLAIN = [("|" + k, "") for k in ANSI]
+
+
+def _apply_markup(text: str, colour: bool) -> str:
+    if "|" not in text:
+        return text
+    text = text.replace("||", _PIPE_HOLD)
+    if "|" in text:
+        for code, replacement in _TO_ANSI if colour else _TO_PLAIN:
+            if code in text:
+                text = text.replace(code, replacement)
+    return text.replace(_PIPE_HOLD, "|")
 
 
 def strip_markup(text: str) -> str:
     """The visible text of a markup string."""
-    if "|" not in text:
-        return text
-    return _MARKUP.sub(lambda m: _code(m, False), text)
+    return _apply_markup(text, False)
 
 
 def visible_len(text: str) -> int:
@@ -87,8 +92,14 @@ def wrap(text: str, width: int) -> list[str]:
     Continuation lines keep the original line's indentation; a single word
     wider than the screen is left whole rather than cut mid-word.
     """
-    if width <= 0 or visible_len(text) <= width:
+    if width <= 0 or len(text) <= width or visible_len(text) <= width:
         return [text]
+    return list(_wrap_long(text, width))
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrap_long(text: str, width: int) -> tuple[str, ...]:
+    """Lines longer than the screen (room descriptions, mostly) repeat: wrap each once."""
     indent = text[: len(text) - len(text.lstrip(" "))]
     lines: list[str] = []
     current = ""
@@ -105,7 +116,7 @@ def wrap(text: str, width: int) -> list[str]:
             current, current_len = indent + word, len(indent) + wlen
     if current:
         lines.append(current)
-    return lines
+    return tuple(lines)
 
 
 def render(text: str, colour: bool, width: int, ascii_only: bool = False) -> str:
@@ -115,9 +126,8 @@ def render(text: str, colour: bool, width: int, ascii_only: bool = False) -> str
         out.extend(wrap(line, width))
     joined = "\r\n".join(out)
     if "|" in joined:
-        used_colour = colour and bool(_MARKUP.search(joined))
-        joined = _MARKUP.sub(lambda m: _code(m, colour), joined)
-        if used_colour and not joined.endswith(RESET):
+        joined = _apply_markup(joined, colour)
+        if colour and "\x1b[" in joined and not joined.endswith(RESET):
             joined += RESET
     if ascii_only and not joined.isascii():
         joined = transliterate(joined)

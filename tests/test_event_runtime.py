@@ -30,6 +30,8 @@ NPCS = {
 class Ear:
     """A connection that only listens."""
 
+    wants_oob = False  # no GMCP
+
     def __init__(self) -> None:
         self.lines: list[str] = []
 

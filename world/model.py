@@ -27,6 +27,8 @@ ABBREVIATION_OF = {abbr: word for word, abbr in DIRECTIONS.items()}
 class Listener(Protocol):
     """What the world needs from a connection: somewhere to send text."""
 
+    wants_oob: bool  # True if the client takes out-of-band data (GMCP)
+
     def send(self, text: str) -> None: ...
     def notify(self, kind: str, data: dict[str, Any] | None = None) -> None: ...
 

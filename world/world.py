@@ -313,18 +313,20 @@ class World(BuildingMixin, NpcMixin):
     ) -> None:
         """Tell everyone in `room` (but `exclude`). `channel` marks a line of speech, which
         clients also get out of band (GMCP Comm.Channel.Text)."""
-        if isinstance(exclude, Player):
-            exclude = (exclude,)
-        targets = [
-            q.session for q in room.players.values()
-            if q.session is not None and (not exclude or q not in exclude)
-        ]  # fmt: skip
+        # room.players holds only connected dreamers, so every one has a session.
+        if exclude is None:
+            targets = [q.session for q in room.players.values()]
+        else:
+            if isinstance(exclude, Player):
+                exclude = (exclude,)
+            targets = [q.session for q in room.players.values() if q not in exclude]
         if targets:
             self.fanout(targets, text)
             if channel is not None:
                 data = {**channel, "text": text}
                 for listener in targets:
-                    listener.notify("channel", data)
+                    if listener.wants_oob:  # only GMCP clients; a plain attribute check
+                        listener.notify("channel", data)
 
     def announce(self, text: str) -> None:
         targets = [q.session for q in self.online.values() if q.session is not None]
