@@ -1,0 +1,1 @@
+"""Dreamwave's benchmark suite: `python -m bench.run` (see bench/README.md)."""

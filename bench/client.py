@@ -1,0 +1,209 @@
+"""The load generator's side of one telnet connection, kept lean on purpose.
+
+On a 2-core machine the load generator competes with the server for CPU, so this is a bare
+`asyncio.Protocol`: no StreamReader, no per-byte loops, no decoding. Telnet negotiation is
+refused wholesale (WONT/DONT to everything except EOR), which takes the rare slow path; after
+that every chunk costs a few `bytes.count` calls.
+
+A command's round trip ends at the next prompt marker (IAC GA or IAC EOR): Dreamwave sends
+exactly one prompt after each command and none after messages from others, and a connection
+has one command in flight at a time. The response text is kept only while a command is in
+flight, so callers can check it carries the expected token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
+GA, EOR_CMD, EOR_OPT = 249, 239, 25
+GA_MARK = bytes([IAC, GA])
+EOR_MARK = bytes([IAC, EOR_CMD])
+IAC_BYTE = bytes([IAC])
+NEGOTIATION_VERBS = (DO, DONT, WILL, WONT)
+
+# Speech the bench sends carries a token starting with this, so deliveries can be counted.
+TOKEN_MARK = b"zq"
+ARRIVES = b" arrives"
+LEAVES = b" leaves "
+
+
+class CommandFailed(Exception):
+    """The connection closed or the response never came."""
+
+
+@dataclass
+class Counters:
+    """Totals over every connection of one workload (what arrived, not what was sent)."""
+
+    bytes_in: int = 0
+    lines_in: int = 0
+    tokens_in: int = 0  # speech tokens seen, own echoes included
+    moves_seen: int = 0  # "X arrives" / "X leaves" lines about others
+    count_speech: bool = True
+
+    def snapshot(self) -> tuple[int, int, int, int]:
+        return self.bytes_in, self.lines_in, self.tokens_in, self.moves_seen
+
+
+Listener = Callable[[bytes, float], None]
+
+
+class Conn(asyncio.Protocol):
+    """One connection. `command()` sends a line and waits for the prompt that ends it."""
+
+    def __init__(self, counters: Counters, listener: Listener | None = None) -> None:
+        self.counters = counters
+        self.listener = listener
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.name = ""
+        self.exits: list[str] = []
+        self.sent_at = 0.0  # when the command in flight was sent (watchdog reads this)
+        self._waiter: asyncio.Future[float] | None = None
+        self._chunks: list[bytes] = []
+        self._carry = b""
+        self._answered: set[tuple[int, int]] = set()
+
+    # -- asyncio callbacks --------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.fail(CommandFailed("connection closed"))
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        if self._carry:
+            data = self._carry + data
+            self._carry = b""
+        if data[-1] == IAC:  # a marker split across reads: finish it next time
+            self._carry = data[-1:]
+            data = data[:-1]
+            if not data:
+                return
+        marks = data.count(GA_MARK) + data.count(EOR_MARK)
+        if data.count(IAC_BYTE) != marks:
+            data, marks = self._negotiate(data)
+        c = self.counters
+        c.bytes_in += len(data)
+        c.lines_in += data.count(b"\n")
+        if c.count_speech:
+            c.tokens_in += data.count(TOKEN_MARK)
+            c.moves_seen += data.count(ARRIVES) + data.count(LEAVES)
+        if self.listener is not None:
+            self.listener(data, now)
+        waiter = self._waiter
+        if waiter is not None:
+            self._chunks.append(data)
+            if marks:
+                self._waiter = None
+                if not waiter.done():
+                    waiter.set_result(now)
+
+    # -- telnet negotiation (slow path, only before the banner) -------------------------
+    def _negotiate(self, data: bytes) -> tuple[bytes, int]:
+        """Strip IAC sequences, refuse every option but EOR; keep prompt markers."""
+        out = bytearray()
+        replies = bytearray()
+        marks = 0
+        i, n = 0, len(data)
+        while i < n:
+            j = data.find(IAC_BYTE, i)
+            if j < 0:
+                out += data[i:]
+                break
+            out += data[i:j]
+            if j + 1 >= n:
+                self._carry = data[j:] + self._carry
+                break
+            cmd = data[j + 1]
+            if cmd in NEGOTIATION_VERBS:
+                if j + 2 >= n:
+                    self._carry = data[j:] + self._carry
+                    break
+                opt = data[j + 2]
+                if (cmd, opt) not in self._answered and cmd in (DO, WILL):
+                    self._answered.add((cmd, opt))
+                    if cmd == WILL:
+                        replies += bytes([IAC, DO if opt == EOR_OPT else DONT, opt])
+                    else:
+                        replies += bytes([IAC, WONT, opt])
+                i = j + 3
+            elif cmd == SB:
+                end = data.find(bytes([IAC, SE]), j + 2)
+                if end < 0:
+                    self._carry = data[j:] + self._carry
+                    break
+                i = end + 2
+            elif cmd == IAC:
+                out.append(IAC)
+                i = j + 2
+            else:
+                if cmd in (GA, EOR_CMD):
+                    out += data[j : j + 2]
+                    marks += 1
+                i = j + 2
+        if replies and self.transport is not None:
+            self.transport.write(bytes(replies))
+        return bytes(out), marks
+
+    # -- what workloads call ------------------------------------------------------------
+    def expect_prompt(self) -> asyncio.Future[float]:
+        """A future for the next prompt marker; resolves to the time it arrived."""
+        if self.closed:
+            raise CommandFailed("connection closed")
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiter = fut
+        self._chunks = []
+        self.sent_at = time.perf_counter()
+        return fut
+
+    def send(self, line: str) -> float:
+        """Write one line; returns when it was written."""
+        assert self.transport is not None
+        self.transport.write(line.encode() + b"\r\n")
+        return time.perf_counter()
+
+    async def command(self, line: str) -> tuple[float, float, bytes]:
+        """(sent, done, response) for one line: response is everything up to its prompt."""
+        fut = self.expect_prompt()
+        sent = self.send(line)
+        done = await fut
+        return sent, done, self.response()
+
+    def response(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks = []
+        return data
+
+    def fail(self, exc: Exception) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+
+
+async def connect(
+    host: str, port: int, counters: Counters, listener: Listener | None = None
+) -> Conn:
+    loop = asyncio.get_running_loop()
+    _transport, conn = await loop.create_connection(lambda: Conn(counters, listener), host, port)
+    return conn
+
+
+async def watchdog(conns: list[Conn], timeout: float, period: float = 0.5) -> None:
+    """Fail any command that has waited longer than `timeout` (run as a task; cancel it)."""
+    while True:
+        await asyncio.sleep(period)
+        now = time.perf_counter()
+        for conn in conns:
+            if conn._waiter is not None and now - conn.sent_at > timeout:
+                conn.fail(CommandFailed(f"no response within {timeout:.0f}s"))

@@ -1,0 +1,77 @@
+"""`python server.py`, exactly, with two knobs the benchmark needs.
+
+    python -m bench.serve [--limit NAME=VALUE ...] -- run --port 0 --db FILE
+
+`--limit` overrides one of `mud.config.Limits` (e.g. the per-player command throttle, which
+otherwise caps 200 players at 200 x 20 = 4,000 commands/s whatever the server could do).
+BENCH_NO_UVLOOP=1 hides uvloop so the server falls back to asyncio's own loop. Everything
+else is server.py's own code path: same CLI, same start-up, same logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_limits(pairs: list[str]) -> dict[str, float]:
+    from mud.config import Limits
+
+    known = {f.name: f.type for f in fields(Limits)}
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in known:
+            raise SystemExit(f"bench.serve: unknown limit {name!r}; known: {', '.join(known)}")
+        number = float(value)
+        out[name] = int(number) if "int" in str(known[name]) else number
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ours, rest = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else ([], argv)
+    )
+    parser = argparse.ArgumentParser(prog="bench.serve")
+    parser.add_argument(
+        "--limit", action="append", default=[], help="NAME=VALUE of mud.config.Limits"
+    )
+    args = parser.parse_args(ours)
+    sys.path.insert(0, str(ROOT))
+    if os.environ.get("BENCH_NO_UVLOOP"):
+        sys.modules["uvloop"] = None  # type: ignore[assignment]  (import now raises ImportError)
+    limits = parse_limits(args.limit)
+
+    from mud.config import Settings
+
+    original = Settings.from_env.__func__  # type: ignore[attr-defined]
+
+    def from_env(cls: type[Settings], **overrides: object) -> Settings:
+        settings = original(cls, **overrides)
+        for name, value in limits.items():
+            setattr(settings.limits, name, value)
+        return settings
+
+    Settings.from_env = classmethod(from_env)  # type: ignore[method-assign,assignment]
+    try:
+        import uvloop  # type: ignore[import-not-found]  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    detail = ", ".join(f"{k}={v}" for k, v in limits.items()) or "default limits"
+    print(f"bench.serve: event loop {loop}; {detail}", file=sys.stderr, flush=True)
+
+    import server
+
+    return server.main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
