@@ -248,7 +248,12 @@ class Session:
             return
         data = b"".join(self._out)
         self._out.clear()
-        self.transport.write(data)
+        try:
+            self.transport.write(data)
+        except Exception:  # e.g. a compression error inside MCCP2: this client only
+            log.exception("writing to %r failed; dropping the connection", self)
+            self.abort("write failed")
+            return
         if self.transport.get_write_buffer_size() > self.limits.max_output_bytes:
             self.abort("output backlog over limit (client not reading)")
 
