@@ -140,20 +140,9 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 def open_store(db: str | None, lock: bool = False) -> tuple[Any, Any]:
     """The database, migrated and loaded, without seeding a default world. `lock`: as its
     one writer (refused while a server runs on it)."""
-    from mud.config import normalise_db_url
-    from mud.store import Store
-    from world.world import World
+    from mud.app import load_world
 
-    store = Store(normalise_db_url(Settings.from_env(db=db).db))
-    if lock:
-        try:
-            store.lock()
-        except BaseException:
-            store.engine.dispose()
-            raise
-    store.migrate()
-    world = World(store.stage)
-    world.load(store.load())
+    store, world, _rows = load_world(Settings.from_env(db=db).db, lock=lock)
     return store, world
 
 

@@ -38,21 +38,28 @@ IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
 
 
+def load_world(db_url: str, lock: bool = True) -> tuple[Store, World, dict[str, Any]]:
+    """Open the database (as its one writer if `lock`), migrate it and load the world."""
+    store = Store(normalise_db_url(db_url))
+    if lock:
+        try:
+            store.lock()
+        except BaseException:
+            store.engine.dispose()
+            raise
+    store.migrate()
+    world = World(store.stage)
+    rows = store.load()
+    world.load(rows)
+    return store, world, rows
+
+
 def open_world(
     db_url: str, npc_scripts: Mapping[str, NpcScript] | None = None
 ) -> tuple[Store, World]:
     """Migrate the database, load it, and seed the default world on first start; with
     `npc_scripts`, also place every scripted NPC this database has never had."""
-    store = Store(normalise_db_url(db_url))
-    try:
-        store.lock()
-    except BaseException:
-        store.engine.dispose()
-        raise
-    store.migrate()
-    world = World(store.stage)
-    rows = store.load()
-    world.load(rows)
+    store, world, rows = load_world(db_url)
     if not world.rooms:
         log.info("empty database: seeding the default world")
         seed(world, load_world_spec())

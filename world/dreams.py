@@ -282,6 +282,15 @@ class Dreamscape:
         room = p.room
         return None if self.is_private(room) else room
 
+    def _lie_down(self, p: Player) -> Dream:
+        """`p`'s own dream, remembering the waking-world room they fell asleep in."""
+        here = self._waking_room(p)
+        dream = self.ensure_dream(p)
+        if here is not None:
+            dream.wake_room_id = here.id
+            self._save_dream(dream)
+        return dream
+
     def fall_asleep(self, p: Player) -> Room:
         """`dream`: into your own dream, remembering where you lay down."""
         if self.loop_of(p) is not None:
@@ -291,10 +300,7 @@ class Dreamscape:
         here = self._waking_room(p)
         if here is not None and here.attrs.get("no_dream"):
             raise DreamError("Something in this place keeps you from sleeping here.")
-        dream = self.ensure_dream(p)
-        if here is not None:
-            dream.wake_room_id = here.id
-            self._save_dream(dream)
+        dream = self._lie_down(p)
         home = self.world.rooms[dream.room_id]
         self.world.move(
             p, home, leave_text=f"|c{p.name}|n closes their eyes and drifts into a dream.",
@@ -394,11 +400,7 @@ class Dreamscape:
             raise DreamError(f"You haven't been invited into {owner.name}'s dream.")
         if self.loop_of(p) is not None:
             raise DreamError("You are woven into a loop; |wunmerge|n first.")
-        here = self._waking_room(p)
-        mine = self.ensure_dream(p)
-        if here is not None:
-            mine.wake_room_id = here.id
-            self._save_dream(mine)
+        self._lie_down(p)
         home = self.world.rooms[dream.room_id]
         self.world.move(
             p, home, leave_text=f"|c{p.name}|n drifts off to visit a friend's dream.",
@@ -513,11 +515,16 @@ class Dreamscape:
         world = self.world
         names = [m.name for m in members]
         room = world.create_room(title or f"Loop of {list_words(names)}", "", "loops")
-        room.description = description or (
-            self._woven_description(members) if members else title
-        )
+        room.description = description or (self._woven_description(members) if members else title)
         loop = Loop(
-            self._next_loop, room.id, self.now(), [], [], stability, title=title, host_id=host_id,
+            self._next_loop,
+            room.id,
+            self.now(),
+            [],
+            [],
+            stability,
+            title=title,
+            host_id=host_id,
             anchor_id=anchor.id if anchor is not None else None,
         )
         self._next_loop += 1

@@ -45,9 +45,7 @@ class WriterLock:
                 f.seek(0)
                 holder = f.read().strip() or "another process"
                 f.close()
-                raise DatabaseInUse(
-                    f"Dreamwave ({holder}) is already using {path}."
-                ) from None
+                raise DatabaseInUse(f"Dreamwave ({holder}) is already using {path}.") from None
             f.seek(0)
             f.truncate()
             f.write(f"pid {os.getpid()}")
