@@ -189,14 +189,7 @@ def cmd_event(ctx: Ctx) -> None:
     if not ctx.player.has_role("admin"):
         raise CommandError("Only admins may start, stop or reload events; you may list and status.")
     if sub == "reload":
-        problems = ctx.app.events.reload()
-        if problems:
-            shown = "\n".join(f"  {p}" for p in problems[:20])
-            raise CommandError(f"|rThe event files have {len(problems)} problem(s); nothing was "
-                               f"changed:|n\n{shown}")  # fmt: skip
-        ctx.world.audit(ctx.player, "event", "reload")
-        ctx.send(f"Reloaded {len(rt.specs)} event(s): {list_words(sorted(rt.specs))}. "
-                 "Running events finish the version they began with.")  # fmt: skip
+        ctx.session.run_task(_reload(ctx, rt))
         return
     if not rest:
         raise CommandError(f"Usage: @event {sub} <name>")
@@ -214,3 +207,24 @@ def cmd_event(ctx: Ctx) -> None:
         raise CommandError(f"{rest} isn't running.")
     ctx.world.audit(ctx.player, "event", f"stop {rest}")
     ctx.send(f"You stop |w{rest}|n; its loop is closed and the links it cut are restored.")
+
+
+async def _reload(ctx: Ctx, rt: EventRuntime) -> None:
+    """The files are read off the event loop; the player's further input waits meanwhile."""
+    try:
+        await _reload_files(ctx, rt)
+    finally:
+        if ctx.session.handler is not None and not ctx.session.closed:
+            ctx.session.handler.prompt()
+
+
+async def _reload_files(ctx: Ctx, rt: EventRuntime) -> None:
+    problems = await ctx.app.events.reload_async()
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:20])
+        ctx.send(f"|rThe event files have {len(problems)} problem(s); nothing was "
+                 f"changed:|n\n{shown}")  # fmt: skip
+        return
+    ctx.world.audit(ctx.player, "event", "reload")
+    ctx.send(f"Reloaded {len(rt.specs)} event(s): {list_words(sorted(rt.specs))}. "
+             "Running events finish the version they began with.")  # fmt: skip

@@ -146,7 +146,8 @@ class Dispatcher:
             self.prompt()
             return
         self.run(escape_stray_pipes(line))
-        if self.session.handler is self:
+        # A command that went on in the background (session.run_task) prompts when done.
+        if self.session.handler is self and not self.session.busy:
             self.prompt()
 
     def run(self, line: str) -> None:

@@ -7,6 +7,7 @@ game-time job on the App's scheduler, so waits follow the clock's speed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,17 @@ class EventService:
         """Re-read the files; swap them in only if every one is fine. Returns the problems
         (empty: swapped). Running instances finish the version they began with."""
         specs, problems = read_events(event_paths(self.directory), self.facts())
+        return self._swap(specs, problems)
+
+    async def reload_async(self) -> list[str]:
+        """`reload`, with the files read and parsed in a worker thread, off the event loop."""
+        facts = self.facts()
+        specs, problems = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: read_events(event_paths(self.directory), facts)
+        )
+        return self._swap(specs, problems)
+
+    def _swap(self, specs: Any, problems: list[str]) -> list[str]:
         if not problems:
             self.runtime.replace_specs(specs)
             self.problems = []

@@ -364,6 +364,11 @@ class Session:
         while self._queue and not self._busy and not self._held and not self.closed:
             self._process(self._queue.popleft())
 
+    @property
+    def busy(self) -> bool:
+        """A background task (password hashing, file reading) is running for this session."""
+        return self._busy
+
     def run_task(
         self, coro: Coroutine[Any, Any, None], then: Callable[[], None] | None = None
     ) -> None:
