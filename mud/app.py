@@ -33,7 +33,7 @@ LISTEN_BACKLOG = 4096  # the kernel's queue of connections waiting to be accepte
 # so the players already online keep getting answers (asyncio would take all 4096 at once).
 ACCEPT_BATCH = 32
 BUSY_PUMP_SESSIONS = 32  # sessions written by one output pump that count as "busy"
-BUSY_FLUSH_DELAY = 0.015  # seconds output may gather when busy (one write, several lines)
+BUSY_FLUSH_DELAY = 0.025  # seconds output may gather when busy (one write, several lines)
 IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
 
@@ -287,24 +287,46 @@ class App:
     def fanout(self, sessions: Iterable[Any], text: str) -> None:
         """Send one message to many: render and encode once per kind of client (colour,
         width, charset), not once per recipient."""
+        # The hottest loop in the server (one pass per recipient of every say): it does
+        # Session.write_line_bytes's work inline, and most rooms hold one kind of client.
         cache: dict[int, bytes] = {}
+        key = -1
+        data = b""
+        dirty = self._dirty
         for s in sessions:
-            data = cache.get(s.out_key)
-            if data is None:
-                data = cache[s.out_key] = s.encode_line(render(text, *s.render_key))
-            s.write_line_bytes(data)
+            if s.out_key != key:
+                key = s.out_key
+                got = cache.get(key)
+                if got is None:
+                    got = cache[key] = s.encode_line(render(text, *s.render_key))
+                data = got
+            if s.closed:
+                continue
+            out = s._out
+            if s._at_prompt:
+                out.append(b"\r\n")
+                s._at_prompt = False
+            out.append(data)
+            if not s._flush_pending and not s._held:
+                s._flush_pending = True
+                dirty.append(s)
+        if dirty and not self._pump_scheduled:
+            self._schedule_pump()
 
     # -- output pump: one callback per loop iteration flushes every session with output ----
     def want_flush(self, session: Session) -> None:
         self._dirty.append(session)
         if not self._pump_scheduled:
-            self._pump_scheduled = True
-            # Busy (the last pump wrote to many sessions): wait a few ms so each socket gets
-            # one write carrying several lines instead of a write per line. Quiet: at once.
-            if self._last_pump_size >= BUSY_PUMP_SESSIONS:
-                self.loop.call_later(BUSY_FLUSH_DELAY, self._pump)
-            else:
-                self.loop.call_soon(self._pump)
+            self._schedule_pump()
+
+    def _schedule_pump(self) -> None:
+        self._pump_scheduled = True
+        # Busy (the last pump wrote to many sessions): wait a few ms so each socket gets one
+        # write carrying several lines instead of a write per line. Quiet: at once.
+        if self._last_pump_size >= BUSY_PUMP_SESSIONS:
+            self.loop.call_later(BUSY_FLUSH_DELAY, self._pump)
+        else:
+            self.loop.call_soon(self._pump)
 
     def _pump(self) -> None:
         self._pump_scheduled = False
