@@ -219,17 +219,21 @@ class Dreamscape(LoopsMixin):
         )  # fmt: skip
         return home
 
+    def waking_place(self, p: Player) -> Room:
+        """Where `p` wakes: the waking-world room they fell asleep in, else the Nexus."""
+        dream = self.dreams.get(p.id)
+        wake_id = dream.wake_room_id if dream is not None else None
+        dest = self.world.rooms.get(wake_id) if wake_id is not None else None
+        if dest is None or self.is_private(dest):
+            dest = self.world.nexus
+        return dest
+
     def wake(self, p: Player) -> Room:
         """`wake`: back to the waking room where you fell asleep (the Nexus if it is gone)."""
         if self.state(p) == "awake":
             raise DreamError("You are already awake.")
         loop = self.loop_of(p)
-        dream = self.dreams.get(p.id)
-        dest = None
-        if dream is not None and dream.wake_room_id is not None:
-            dest = self.world.rooms.get(dream.wake_room_id)
-        if dest is None or self.is_private(dest):
-            dest = self.world.nexus
+        dest = self.waking_place(p)
         self.world.move(
             p, dest, leave_text=f"|c{p.name}|n fades as they wake.",
             arrive_text=f"|c{p.name}|n blinks awake.",
@@ -327,10 +331,7 @@ class Dreamscape(LoopsMixin):
 
     def _send_home(self, p: Player, leave_text: str) -> None:
         """Out of someone else's dream: to your own waking room, or the Nexus."""
-        mine = self.dreams.get(p.id)
-        dest = self.world.rooms.get(mine.wake_room_id) if mine and mine.wake_room_id else None
-        if dest is None or self.is_private(dest):
-            dest = self.world.nexus
+        dest = self.waking_place(p)
         self.world.move(p, dest, leave_text=leave_text, arrive_text=f"|c{p.name}|n blinks awake.")
         p.send("You are returned to the waking world.")
 

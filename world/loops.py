@@ -37,6 +37,7 @@ class LoopsMixin:
         def _save_loop(self, loop: Loop) -> int: ...
         def _save_dream(self, dream: Dream) -> int: ...
         def _waking_room(self, p: Player) -> Room | None: ...
+        def waking_place(self, p: Player) -> Room: ...
 
     # -- merging -------------------------------------------------------------------------------
     def _live_proposals(self) -> None:
@@ -350,11 +351,7 @@ class LoopsMixin:
         for pid in list(loop.participants):
             p = self.world.players[pid]
             loop.participants.remove(pid)
-            dream = self.dreams.get(pid)
-            wake_id = dream.wake_room_id if dream is not None else None
-            dest = self.world.rooms.get(wake_id) if wake_id is not None else None
-            if dest is None or self.is_private(dest):
-                dest = self.world.nexus
+            dest = self.waking_place(p)
             self.world.move(
                 p, dest, leave_text=f"|c{p.name}|n unwinds from the loop.",
                 arrive_text=f"|c{p.name}|n blinks awake, the loop's story still warm.",
