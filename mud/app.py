@@ -145,9 +145,9 @@ class App:
                 dup.close()
         self.port = self._server.sockets[0].getsockname()[1]
         log.info(
-            "Dreamwave listening on %s:%d (%d rooms, %d accounts, ready in %.2fs)",
+            "Dreamwave listening on %s:%d (%d rooms, %d accounts, ready in %.2fs, %s loop)",
             self.settings.host, self.port, len(self.world.rooms), len(self.world.players),
-            time.perf_counter() - t0,
+            time.perf_counter() - t0, type(self.loop).__module__.split(".")[0],
         )  # fmt: skip
 
     async def stop(self) -> None:

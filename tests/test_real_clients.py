@@ -120,3 +120,30 @@ async def test_plain_telnet_interactive_login_hides_password(server):
         await tn.wait_for("May your dreams be gentle")
     finally:
         tn.close()
+
+
+@pytest.mark.skipif(not (TINTIN and TMUX), reason="needs tintin++ and tmux (.ci/run installs them)")
+async def test_tintin_against_the_server_process(tmp_path):
+    """`python server.py` as shipped (uvloop when installed): MCCP2 and all, with TinTin++."""
+    from tests.conftest import spawn_server
+
+    sp = await spawn_server(tmp_path / "proc.db")
+    tt = Tmux("tintinproc", f"{TINTIN} -G")
+    try:
+        await asyncio.sleep(0.5)
+        tt.type(f"#session dw 127.0.0.1 {sp.port}")
+        await tt.wait_for("Name:")
+        tt.type("create Tessa secretpass")
+        await tt.wait_for("Exits:")
+        tt.type("client")
+        screen = await tt.wait_for("options on:")
+        assert "MCCP2" in screen.split("options on:")[-1].splitlines()[0], screen
+        tt.type("say compressed and well")
+        await tt.wait_for('You say, "compressed and well"')
+        tt.type("quit")
+        await tt.wait_for("May your dreams be gentle")
+    finally:
+        tt.close()
+        sp.proc.terminate()
+        sp.proc.wait(timeout=30)
+    assert "Traceback" not in sp.log and "ERROR" not in sp.log, sp.log

@@ -36,6 +36,8 @@ from telnetlib3.telopt import (
     MSSP,
     NAWS,
     REJECTED,
+    SB,
+    SE,
     SGA,
     TM,
     TTYPE,
@@ -45,6 +47,7 @@ from telnetlib3.telopt import (
 
 from mud.telnet import gmcp, mssp
 from mud.telnet.lines import LineReader
+from mud.telnet.mccp import CompressingTransport
 
 if TYPE_CHECKING:
     from mud.config import Limits
@@ -147,8 +150,12 @@ class MudTelnet(TelnetServer):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        # Everything we send, ours and telnetlib3's, goes through one (optionally
+        # compressing) writer in front of the real transport.
+        self.out = CompressingTransport(transport)
+        self.writer._transport = self.out
         self.reader.max_pending = self.limits.max_pending_bytes
-        self.session = self.app.new_session(self, transport)
+        self.session = self.app.new_session(self, self.out)
         self.reader.sink = self.session
 
     # -- negotiation ------------------------------------------------------------------------
@@ -246,11 +253,26 @@ class MudTelnet(TelnetServer):
         if message is not None and self.session is not None:
             self.session.on_gmcp(*message)
 
+    def _mccp2_start(self) -> None:
+        """The client agreed (DO MCCP2): announce the stream, then compress all that follows.
+        Replaces telnetlib3's version, which patches `transport.write` (impossible on uvloop)."""
+        self._mccp2_pending = True
+        self.writer.send_iac(IAC + SB + MCCP2_COMPRESS + IAC + SE)
+        self.out.start()
+        self._mccp2_compressor = self.out
+        self.writer.mccp2_active = True
+
+    def _mccp2_end(self) -> None:
+        self.out.finish()
+        self._mccp2_compressor = None
+        self._mccp2_pending = False
+        self.writer.mccp2_active = False
+
     def stop_compression(self) -> None:
         """Client said DONT MCCP2: finish the zlib stream; later output goes out plain.
 
-        Ordering needs no care: telnetlib3 swaps `transport.write`, and the Session writes
-        through the transport, so whatever it queued lands on the right side of the switch.
+        Ordering needs no care: the Session writes through the same CompressingTransport,
+        so whatever it queued lands on the right side of the switch.
         """
         if self._mccp2_compressor is not None:
             self._mccp2_end()
