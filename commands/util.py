@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from mud.dispatch import CommandError, Ctx
 from mud.text import capitalise_first, list_words
@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from world.npcs import Npc
     from world.world import World
 
-T = TypeVar("T", Item, Player)
 MAX_NAMES_SHOWN = 12  # dreamers named in a room before the rest are counted
 
 
