@@ -13,6 +13,7 @@ from mud.auth import FailureThrottle
 from mud.config import Settings, normalise_db_url
 from mud.dispatch import REGISTRY, Dispatcher, Registry
 from mud.events import EventService
+from mud.feed import RoomFeed
 from mud.login import LoginFlow
 from mud.npc_runtime import NpcDirector
 from mud.scheduler import Scheduler
@@ -21,7 +22,7 @@ from mud.store import Store
 from mud.telnet import MudTelnet
 from mud.text import render
 from world.content import load_world_spec, seed
-from world.model import Player
+from world.model import Player, Room
 from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
 from world.world import World
 from world.yamlsrc import ContentError
@@ -78,6 +79,7 @@ class App:
         self.registry = registry or REGISTRY
         self.sessions: set[Session] = set()
         self._dirty: list[Session] = []
+        self._dirty_feeds: list[RoomFeed] = []
         self._pump_scheduled = False
         self._last_pump_size = 0
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -114,6 +116,9 @@ class App:
             None, open_world, self.settings.db, scripts
         )
         self.world.fanout = self.fanout
+        self.world.room_cast = self.room_cast
+        self.world.room_joined = self.room_joined
+        self.world.room_left = self.room_left
         self.store.start(self.loop)
         self.scheduler = Scheduler(self.loop, lambda: self.world.clock)
         if self.settings.time_scale != 1:
@@ -192,7 +197,10 @@ class App:
             log.info("%s taken over by a new connection from %s", player.name, session.address)
             old.handler = None  # the dreamer stays; only the old connection goes
             old.player = None
+            old.feed = None
             player.session = session
+            if player.room is not None:
+                self._read_feed(session, player.room)
             old.close("Your dreamer has been claimed by a new connection; goodbye.")
             session.send("|yYou take over your dreamer from another connection.|n")
         else:
@@ -284,6 +292,49 @@ class App:
         npc_words = {w.lower() for npc in self.world.npcs.values() for w in npc.keywords}
         return self._reserved | npc_words
 
+    # -- rooms: one feed per room that everyone there reads (mud.feed) -----------------------
+    def room_cast(
+        self,
+        room: Room,
+        text: str,
+        exclude: tuple[Player, ...] | None,
+        channel: dict[str, Any] | None,
+    ) -> None:
+        if not room.players:
+            return
+        feed = room.feed
+        if feed is None:
+            feed = room.feed = RoomFeed(room)
+        feed.post(text, exclude, channel)
+        if not feed.queued:
+            feed.queued = True
+            self._dirty_feeds.append(feed)
+            if not self._pump_scheduled:
+                self._schedule_pump()
+
+    def _read_feed(self, session: Session, room: Room) -> None:
+        feed = room.feed
+        if feed is None:
+            feed = room.feed = RoomFeed(room)
+        session.feed = feed
+        session.feed_pos = feed.end  # from now on: nothing said before they came
+
+    def room_joined(self, player: Player, room: Room) -> None:
+        session = player.session
+        if isinstance(session, Session):
+            self._read_feed(session, room)
+
+    def room_left(self, player: Player, room: Room) -> None:
+        session = player.session
+        if isinstance(session, Session) and session.feed is not None:
+            feed = session.feed
+            if session.feed_pos != feed.end:
+                feed.drain(session)  # all they saw before they went
+                if not session._flush_pending and not session._held:
+                    session._flush_pending = True
+                    self._dirty.append(session)
+            session.feed = None
+
     def fanout(self, sessions: Iterable[Any], text: str) -> None:
         """Send one message to many: render and encode once per kind of client (colour,
         width, charset), not once per recipient."""
@@ -302,6 +353,9 @@ class App:
                 data = got
             if s.closed:
                 continue
+            feed = s.feed
+            if feed is not None and s.feed_pos != feed.end:
+                feed.drain(s)  # the room's earlier lines first
             out = s._out
             if s._at_prompt:
                 out.append(b"\r\n")
@@ -330,7 +384,26 @@ class App:
 
     def _pump(self) -> None:
         self._pump_scheduled = False
+        feeds, self._dirty_feeds = self._dirty_feeds, []
+        written = 0
+        for feed in feeds:
+            # everyone in the room catches up on the window, then it starts empty again
+            end = feed.end
+            # (a copy: a write can drop a client that stopped reading, who then leaves)
+            for player in list(feed.room.players.values()):
+                s = player.session
+                if s.feed_pos != end:
+                    feed.drain(s)
+                    if not s._held:
+                        s.flush()
+                        written += 1
+            if feed.end == end:
+                feed.reset()
+            else:  # a line came in meanwhile (e.g. "X fades" for a dropped client): next pump
+                self._dirty_feeds.append(feed)
         dirty, self._dirty = self._dirty, []
-        self._last_pump_size = len(dirty)
+        self._last_pump_size = len(dirty) + written
         for session in dirty:
             session.flush()
+        if self._dirty_feeds and not self._pump_scheduled:
+            self._schedule_pump()

@@ -21,6 +21,7 @@ from mud.text import render, sanitize
 
 if TYPE_CHECKING:
     from mud.app import App
+    from mud.feed import RoomFeed
     from mud.telnet import MudTelnet
     from world.model import Player
 
@@ -66,6 +67,9 @@ class Session:
         self._flush_pending = False
         self._held = 0  # >0 while output waits for a commit
         self._at_prompt = False
+        # the room feed this dreamer reads (mud.feed) and how far they have read it
+        self.feed: RoomFeed | None = None
+        self.feed_pos = 0
         # input
         self._queue: deque[bytes] = deque()
         self._busy = False
@@ -212,6 +216,9 @@ class Session:
         # On every delivery of every broadcast: kept flat on purpose.
         if self.closed:
             return
+        feed = self.feed
+        if feed is not None and self.feed_pos != feed.end:
+            feed.drain(self)  # what the room saw first comes first
         if self._at_prompt:
             self._out.append(b"\r\n")
             self._at_prompt = False
@@ -223,6 +230,9 @@ class Session:
     def send_prompt(self, text: str = PROMPT) -> None:
         if self.closed:
             return
+        feed = self.feed
+        if feed is not None and self.feed_pos != feed.end:
+            feed.drain(self)
         colour, _width, ascii_only = self.render_key
         body = render(text, colour, 0, ascii_only).encode(self.encoding, "replace")
         if self._escape_iac:
@@ -234,6 +244,9 @@ class Session:
     def write_raw(self, data: bytes) -> None:
         """Bytes that bypass rendering (telnet commands), kept in order with text."""
         if not self.closed:
+            feed = self.feed
+            if feed is not None and self.feed_pos != feed.end:
+                feed.drain(self)
             self._out.append(data)
             self._schedule_flush()
 
@@ -287,7 +300,7 @@ class Session:
     def _release(self) -> None:
         self._held = max(0, self._held - 1)
         if not self._held:
-            self._schedule_flush()
+            self.flush()  # the confirmation of a committed change: at once
             self._drain_queue()
 
     # -- input ----------------------------------------------------------------------------
@@ -359,6 +372,10 @@ class Session:
                 handler.prompt()
         if store.staged_seq != before and not self.closed:
             self.hold_until(store.staged_seq)
+        elif not self._held:
+            # The reply to what this player typed goes out now, not with the next output
+            # pump (which, when busy, gathers other players' lines for a while).
+            self.flush()
 
     def _drain_queue(self) -> None:
         while self._queue and not self._busy and not self._held and not self.closed:

@@ -45,7 +45,8 @@ class Zone:
 
 class Room:
     __slots__ = (
-        "attrs", "description", "exits", "id", "items", "key", "name", "npcs", "players", "zone",
+        "attrs", "description", "exits", "feed", "id", "items", "key", "name", "npcs", "players",
+        "zone",
     )  # fmt: skip
 
     def __init__(
@@ -63,6 +64,7 @@ class Room:
         # Connected dreamers here, in arrival order (dict: O(1) removal).
         self.players: dict[int, Player] = {}
         self.npcs: dict[int, Any] = {}  # world.npcs.Npc by id
+        self.feed: Any = None  # the engine's output log for this room (mud.feed.RoomFeed)
 
     def to_row(self) -> dict[str, Any]:
         return {

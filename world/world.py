@@ -33,6 +33,10 @@ def _default_fanout(listeners: Iterable[Listener], text: str) -> None:
         listener.send(text)
 
 
+def _no_op(*_args: Any) -> None:
+    pass
+
+
 Hook = Callable[..., None]
 HOOK_KINDS = ("enter", "say", "npc_enter", "login")
 
@@ -61,6 +65,13 @@ class World(BuildingMixin, NpcMixin):
         }  # fmt: skip
         # Replaced by the engine with a renderer that formats once per kind of client.
         self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
+        # How a line reaches everyone in a room, and what to do when a dreamer comes or
+        # goes; the engine replaces these with its room feeds (mud.feed).
+        self.room_cast: Callable[
+            [Room, str, tuple[Player, ...] | None, dict[str, Any] | None], None
+        ] = self._cast_direct
+        self.room_joined: Callable[[Player, Room], None] = _no_op
+        self.room_left: Callable[[Player, Room], None] = _no_op
 
     # -- ids and staging ------------------------------------------------------------------
     def new_id(self, table: str) -> int:
@@ -292,14 +303,14 @@ class World(BuildingMixin, NpcMixin):
         p.last_login = time.time()
         self.save(p)
         self.broadcast(p.room, f"|c{p.name}|n shimmers into the dreamscape.", exclude=p)
-        p.room.players[p.id] = p
+        self._join_room(p, p.room)
 
     def leave_game(self, p: Player) -> None:
         if self.online.pop(p.id, None) is None:
             return
         room = p.room
         if room is not None:
-            room.players.pop(p.id, None)
+            self._leave_room(p, room)
             self.broadcast(room, f"|c{p.name}|n fades from the dreamscape.")
         p.session = None
 
@@ -313,12 +324,21 @@ class World(BuildingMixin, NpcMixin):
     ) -> None:
         """Tell everyone in `room` (but `exclude`). `channel` marks a line of speech, which
         clients also get out of band (GMCP Comm.Channel.Text)."""
+        if isinstance(exclude, Player):
+            exclude = (exclude,)
+        self.room_cast(room, text, exclude, channel)
+
+    def _cast_direct(
+        self,
+        room: Room,
+        text: str,
+        exclude: tuple[Player, ...] | None,
+        channel: dict[str, Any] | None,
+    ) -> None:
         # room.players holds only connected dreamers, so every one has a session.
         if exclude is None:
             targets = [q.session for q in room.players.values()]
         else:
-            if isinstance(exclude, Player):
-                exclude = (exclude,)
             targets = [q.session for q in room.players.values() if q not in exclude]
         if targets:
             self.fanout(targets, text)
@@ -327,6 +347,14 @@ class World(BuildingMixin, NpcMixin):
                 for listener in targets:
                     if listener.wants_oob:  # only GMCP clients; a plain attribute check
                         listener.notify("channel", data)
+
+    def _join_room(self, p: Player, room: Room) -> None:
+        room.players[p.id] = p
+        self.room_joined(p, room)
+
+    def _leave_room(self, p: Player, room: Room) -> None:
+        if room.players.pop(p.id, None) is not None:
+            self.room_left(p, room)
 
     def announce(self, text: str) -> None:
         targets = [q.session for q in self.online.values() if q.session is not None]
@@ -345,7 +373,7 @@ class World(BuildingMixin, NpcMixin):
         """Move a dreamer; the rooms see them go and come (custom texts for dreaming)."""
         src = p.room
         if src is not None:
-            src.players.pop(p.id, None)
+            self._leave_room(p, src)
             if leave_text is None:
                 leave_text = (
                     f"|c{p.name}|n leaves {via.name}." if via else f"|c{p.name}|n vanishes."
@@ -362,7 +390,7 @@ class World(BuildingMixin, NpcMixin):
         p.room = dest
         seq = self.save(p)
         if p.online:
-            dest.players[p.id] = p
+            self._join_room(p, dest)
             p.notify("room")
             self.emit("enter", player=p, room=dest, source=src)
         return seq

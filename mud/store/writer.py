@@ -64,21 +64,34 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+# (dialect, table) -> its upsert statement: built once, not for every batch (building one
+# costs the writer thread, which holds the GIL meanwhile, more than executing it).
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert_statement(dialect: str, table_name: str) -> Any:
+    stmt = _UPSERTS.get((dialect, table_name))
+    if stmt is None:
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        table = TABLES[table_name]
+        pk = next(iter(table.primary_key.columns)).name
+        stmt = dialect_insert(table)
+        cols = [c.name for c in table.columns if c.name != pk]
+        stmt = _UPSERTS[dialect, table_name] = stmt.on_conflict_do_update(
+            index_elements=[pk], set_={c: stmt.excluded[c] for c in cols}
+        )
+    return stmt
+
+
 def _upsert(conn: Connection, table_name: str, rows: list[Row]) -> None:
     table = TABLES[table_name]
     pk = next(iter(table.primary_key.columns)).name
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = dialect_insert(table)
-        cols = [c.name for c in table.columns if c.name != pk]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[pk], set_={c: stmt.excluded[c] for c in cols}
-        )
-        conn.execute(stmt, rows)
+        conn.execute(_upsert_statement(dialect, table_name), rows)
         return
     for row in rows:  # portable fallback for other databases
         res = conn.execute(update(table).where(table.c[pk] == row[pk]).values(**row))
