@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 import time
+from collections import deque
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
 
@@ -34,7 +35,15 @@ LISTEN_BACKLOG = 4096  # the kernel's queue of connections waiting to be accepte
 # so the players already online keep getting answers (asyncio would take all 4096 at once).
 ACCEPT_BATCH = 32
 BUSY_PUMP_SESSIONS = 32  # sessions written by one output pump that count as "busy"
-BUSY_FLUSH_DELAY = 0.025  # seconds output may gather when busy (one write, several lines)
+# When busy, other players' lines gather for a while so each socket gets one write carrying
+# several lines: a send() costs several microseconds (on loopback it runs the receiver's
+# TCP stack too), and at 2,000 players they were half the event loop. The wait grows with
+# the number of sockets the last pump wrote, keeping these writes near a budget per second,
+# between the two bounds. A player's reply to their own command never waits (Session).
+BUSY_FLUSH_DELAY = 0.025  # seconds at least
+BUSY_FLUSH_DELAY_MAX = 0.1  # seconds at most
+FLUSH_WRITES_PER_SECOND = 25_000  # the budget
+PUMP_SLICE = 256  # sockets the output pump writes before it lets the loop read input
 IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
 
@@ -78,10 +87,13 @@ class App:
         self.settings = settings
         self.registry = registry or REGISTRY
         self.sessions: set[Session] = set()
-        self._dirty: list[Session] = []
-        self._dirty_feeds: list[RoomFeed] = []
+        self._dirty: deque[Session] = deque()
+        self._dirty_feeds: deque[RoomFeed] = deque()
+        self._run_dirty: deque[Session] = deque()  # the pump run under way: still to write
+        self._run_feeds: deque[RoomFeed] = deque()
         self._pump_scheduled = False
-        self._last_pump_size = 0
+        self._pump_written = 0  # sockets written so far by the pump run under way
+        self._last_pump_size = 0  # ... and by the last complete run
         self.tasks: set[asyncio.Task[Any]] = set()
         self.throttle = FailureThrottle(
             settings.limits.login_failures,
@@ -332,7 +344,7 @@ class App:
                 feed.drain(session)  # all they saw before they went
                 if not session._flush_pending and not session._held:
                     session._flush_pending = True
-                    self._dirty.append(session)
+                    self.want_flush(session)
             session.feed = None
 
     def fanout(self, sessions: Iterable[Any], text: str) -> None:
@@ -377,16 +389,25 @@ class App:
         self._pump_scheduled = True
         # Busy (the last pump wrote to many sessions): wait a few ms so each socket gets one
         # write carrying several lines instead of a write per line. Quiet: at once.
-        if self._last_pump_size >= BUSY_PUMP_SESSIONS:
-            self.loop.call_later(BUSY_FLUSH_DELAY, self._pump)
+        size = self._last_pump_size
+        if size >= BUSY_PUMP_SESSIONS:
+            delay = min(BUSY_FLUSH_DELAY_MAX, max(BUSY_FLUSH_DELAY, size / FLUSH_WRITES_PER_SECOND))
+            self.loop.call_later(delay, self._pump)
         else:
             self.loop.call_soon(self._pump)
 
     def _pump(self) -> None:
+        """Write out what is waiting, PUMP_SLICE sockets per loop iteration: between slices
+        the loop reads input, so a pump over thousands of sockets doesn't stall commands."""
         self._pump_scheduled = False
-        feeds, self._dirty_feeds = self._dirty_feeds, []
+        if not self._run_feeds and not self._run_dirty:
+            # A new run takes what has gathered; what comes while it runs waits for the next.
+            self._run_feeds, self._dirty_feeds = self._dirty_feeds, self._run_feeds
+            self._run_dirty, self._dirty = self._dirty, self._run_dirty
         written = 0
-        for feed in feeds:
+        feeds = self._run_feeds
+        while feeds and written < PUMP_SLICE:
+            feed = feeds.popleft()
             # everyone in the room catches up on the window, then it starts empty again
             end = feed.end
             # (a copy: a write can drop a client that stopped reading, who then leaves)
@@ -399,11 +420,17 @@ class App:
                         written += 1
             if feed.end == end:
                 feed.reset()
-            else:  # a line came in meanwhile (e.g. "X fades" for a dropped client): next pump
-                self._dirty_feeds.append(feed)
-        dirty, self._dirty = self._dirty, []
-        self._last_pump_size = len(dirty) + written
-        for session in dirty:
-            session.flush()
-        if self._dirty_feeds and not self._pump_scheduled:
+            else:  # a line came in meanwhile (e.g. "X fades" for a dropped client)
+                feeds.append(feed)
+        dirty = self._run_dirty
+        while dirty and written < PUMP_SLICE:
+            dirty.popleft().flush()
+            written += 1
+        self._pump_written += written
+        if feeds or dirty:
+            self._pump_scheduled = True
+            self.loop.call_soon(self._pump)
+            return
+        self._last_pump_size, self._pump_written = self._pump_written, 0
+        if self._dirty_feeds or self._dirty:
             self._schedule_pump()

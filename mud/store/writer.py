@@ -64,34 +64,51 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-# (dialect, table) -> its upsert statement: built once, not for every batch (building one
-# costs the writer thread, which holds the GIL meanwhile, more than executing it).
-_UPSERTS: dict[tuple[str, str], Any] = {}
+# Upserts are written as multi-row `INSERT ... VALUES (...), (...) ON CONFLICT DO UPDATE`
+# in the driver's own SQL, not as an executemany: the sqlite3 module lets go of the GIL for
+# every row it steps, and while the event loop is busy, getting the GIL back takes up to a
+# switch interval each time, so a 500-row batch took hundreds of milliseconds (and every
+# player waiting on that commit with it). One statement per chunk takes it back once.
+# Parameters per statement, under SQLite's limit (32,766 since 3.32) and PostgreSQL's.
+MAX_PARAMS = 30_000
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+_UPSERT_SQL: dict[tuple[str, str, tuple[str, ...], int], str] = {}
 
 
-def _upsert_statement(dialect: str, table_name: str) -> Any:
-    stmt = _UPSERTS.get((dialect, table_name))
-    if stmt is None:
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+def _upsert_sql(conn: Connection, table_name: str, cols: tuple[str, ...], nrows: int) -> str:
+    key = (conn.dialect.name, table_name, cols, nrows)
+    sql = _UPSERT_SQL.get(key)
+    if sql is None:
+        q = conn.dialect.identifier_preparer.quote
         table = TABLES[table_name]
         pk = next(iter(table.primary_key.columns)).name
-        stmt = dialect_insert(table)
-        cols = [c.name for c in table.columns if c.name != pk]
-        stmt = _UPSERTS[dialect, table_name] = stmt.on_conflict_do_update(
-            index_elements=[pk], set_={c: stmt.excluded[c] for c in cols}
+        mark = _PLACEHOLDER[conn.dialect.paramstyle]
+        one = "(" + ", ".join([mark] * len(cols)) + ")"
+        updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in cols if c != pk)
+        sql = (
+            f"INSERT INTO {q(table_name)} ({', '.join(q(c) for c in cols)}) "
+            f"VALUES {', '.join([one] * nrows)} ON CONFLICT ({q(pk)}) "
+            + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING")
         )
-    return stmt
+        if nrows <= 64:  # the common small batches; kept bounded (tables x 64 sizes)
+            _UPSERT_SQL[key] = sql
+    return sql
 
 
 def _upsert(conn: Connection, table_name: str, rows: list[Row]) -> None:
     table = TABLES[table_name]
     pk = next(iter(table.primary_key.columns)).name
     dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        conn.execute(_upsert_statement(dialect, table_name), rows)
+    if dialect in ("sqlite", "postgresql") and conn.dialect.paramstyle in _PLACEHOLDER:
+        by_cols: dict[tuple[str, ...], list[Row]] = {}
+        for row in rows:
+            by_cols.setdefault(tuple(row), []).append(row)
+        for cols, group in by_cols.items():
+            per = max(1, MAX_PARAMS // len(cols))
+            for i in range(0, len(group), per):
+                chunk = group[i : i + per]
+                params = tuple(v for row in chunk for v in row.values())
+                conn.exec_driver_sql(_upsert_sql(conn, table_name, cols, len(chunk)), params)
         return
     for row in rows:  # portable fallback for other databases
         res = conn.execute(update(table).where(table.c[pk] == row[pk]).values(**row))
