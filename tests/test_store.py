@@ -1,0 +1,73 @@
+"""The Store's batch writer on a real SQLite file: multi-row upserts, chunking, deletes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+import mud.store.writer
+from mud.store import Store
+
+
+def _player_row(n: int, room: int = 1, name: str | None = None) -> dict[str, object]:
+    name = name or f"Dreamer{n}"
+    return {
+        "id": n, "name": name, "name_key": name.lower(), "password_hash": "x", "role": "player",
+        "room_id": room, "settings": json.dumps({"n": n}), "created_at": 1.0, "last_login": 2.0,
+        "description": "",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    s.migrate()
+    yield s
+    s.engine.dispose()
+
+
+def _rows(store: Store, sql: str) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(store.engine.url.database)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("max_params", [30_000, 25], ids=["one-statement", "chunked"])
+def test_a_batch_inserts_updates_and_deletes(store, monkeypatch, max_params):
+    # 25 parameters fit two 10-column rows: 120 rows become 60 statements
+    monkeypatch.setattr(mud.store.writer, "MAX_PARAMS", max_params)
+    for n in range(1, 121):
+        store.stage("account", n, _player_row(n))
+    store.write_now()
+    assert _rows(store, "SELECT count(*), min(id), max(id) FROM account") == [(120, 1, 120)]
+
+    # one batch: rows change (conflict -> update), rows go, new rows come
+    for n in range(1, 121, 2):
+        store.stage("account", n, _player_row(n, room=7, name=f"Renamed{n}"))
+    for n in range(2, 41, 2):
+        store.stage("account", n, None)
+    store.stage("account", 500, _player_row(500))
+    store.write_now()
+
+    rows = {r[0]: r[1:] for r in _rows(store, "SELECT id, name, room_id, settings FROM account")}
+    assert len(rows) == 120 - 20 + 1
+    assert rows[1] == ("Renamed1", 7, '{"n": 1}')
+    assert rows[119] == ("Renamed119", 7, '{"n": 119}')
+    assert rows[42] == ("Dreamer42", 1, '{"n": 42}')
+    assert 2 not in rows and 40 not in rows
+    assert rows[500][0] == "Dreamer500"
+
+
+def test_text_with_quotes_and_unicode_is_stored_as_is(store):
+    tricky = 'O\'Brien said "hi" -- ; DROP TABLE account; ☾ ✨ \x00end'
+    row = _player_row(1)
+    row["description"] = tricky
+    store.stage("account", 1, row)
+    store.stage("meta", "motd", {"key": "motd", "value": tricky})
+    store.write_now()
+    assert _rows(store, "SELECT description FROM account") == [(tricky,)]
+    assert _rows(store, "SELECT value FROM meta WHERE key = 'motd'") == [(tricky,)]
