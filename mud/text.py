@@ -119,16 +119,26 @@ def _wrap_long(text: str, width: int) -> tuple[str, ...]:
     return tuple(lines)
 
 
+@functools.lru_cache(maxsize=4096)
+def _render_long(line: str, width: int, colour: bool) -> str:
+    """A line that may need wrapping (room descriptions, mostly, seen again and again),
+    wrapped and with its markup applied: done once per width and colour."""
+    return "\r\n".join(_apply_markup(part, colour) for part in wrap(line, width))
+
+
 def render(text: str, colour: bool, width: int, ascii_only: bool = False) -> str:
     """Markup text -> wrapped terminal text with CRLF line ends."""
     out: list[str] = []
     for line in text.split("\n"):
-        out.extend(wrap(line, width))
+        if 0 < width < len(line):
+            out.append(_render_long(line, width, colour))
+        elif "|" in line:
+            out.append(_apply_markup(line, colour))
+        else:
+            out.append(line)
     joined = "\r\n".join(out)
-    if "|" in joined:
-        joined = _apply_markup(joined, colour)
-        if colour and "\x1b[" in joined and not joined.endswith(RESET):
-            joined += RESET
+    if colour and not joined.endswith(RESET) and "\x1b[" in joined:
+        joined += RESET
     if ascii_only and not joined.isascii():
         joined = transliterate(joined)
     return joined

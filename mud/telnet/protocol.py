@@ -75,6 +75,11 @@ LOCAL_OPTION_NAMES = [
 class MudWriter(TelnetWriterUnicode):
     """telnetlib3's writer with our option policy and GMCP routing."""
 
+    # No server-side "special line characters" (^C, ^H... acted on by the server while the
+    # client is in character mode): we read whole lines, and with SLC on, telnetlib3 scans
+    # every input chunk in Python a byte at a time instead of looking for IAC with find().
+    slc_simulated = False
+
     def handle_do(self, opt: bytes) -> bool:
         if opt not in WE_WILL or (opt == ECHO and not self.local_option.enabled(ECHO)):
             log.debug("refusing DO %r", opt)
