@@ -71,3 +71,17 @@ def test_text_with_quotes_and_unicode_is_stored_as_is(store):
     store.write_now()
     assert _rows(store, "SELECT description FROM account") == [(tricky,)]
     assert _rows(store, "SELECT value FROM meta WHERE key = 'motd'") == [(tricky,)]
+
+
+async def test_staged_changes_in_a_burst_all_become_durable(store):
+    # Batches start at most every COMMIT_GAP: a burst is grouped, and every change staged
+    # during the gap still reaches the database and its callback.
+    import asyncio
+
+    store.start(asyncio.get_running_loop())
+    seqs = [store.stage("account", n, _player_row(n)) for n in range(1, 51)]
+    await store.durable(seqs[-1])
+    later = store.stage("account", 99, _player_row(99))
+    await asyncio.wait_for(store.durable(later), 5)
+    await store.close()
+    assert _rows(store, "SELECT count(*) FROM account") == [(51,)]
