@@ -308,11 +308,11 @@ class Session:
         if self.closed:
             return
         self.last_input = time.monotonic()
-        # The client's Enter ended the prompt line; some clients (netkit telnet) echo it as
-        # a bare LF, so the next output starts with CR to get back to column 0.
-        if self._at_prompt:
-            self._at_prompt = False
-            self._out.append(b"\r")
+        # The client's Enter ended the line typed; some clients (netkit telnet) echo it as a
+        # bare LF, so the next output starts with CR to get back to column 0. (Also when the
+        # line was typed after other players' lines rather than at a prompt.)
+        self._at_prompt = False
+        self._out.append(b"\r")
         if len(raw) > self.limits.max_line_bytes:
             self.send(
                 f"That line was too long ({len(raw)} bytes); the most is "

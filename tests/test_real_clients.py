@@ -116,6 +116,17 @@ async def test_plain_telnet_interactive_login_hides_password(server):
         # output starts at column 0 after each command (no staircase)
         line = next(ln for ln in screen.splitlines() if "Sanctuary of Returning Tides" in ln)
         assert line.startswith("Sanctuary")
+        # ... also when the line was typed after another player's line, not at a prompt
+        friend = await login(server.port, "Friend")
+        await friend.cmd("north", "Tides")
+        await tn.wait_for("Friend arrives")
+        await friend.cmd("say are you there", "You say")
+        await tn.wait_for('Friend says, "are you there"')
+        tn.type("tell friend yes I am")
+        screen = await tn.wait_for('You tell Friend, "yes I am"')
+        line = next(ln for ln in screen.splitlines() if "You tell Friend" in ln)
+        assert line.startswith("You tell"), screen
+        await friend.close()
         tn.type("quit")
         await tn.wait_for("May your dreams be gentle")
     finally:
