@@ -331,9 +331,7 @@ class App:
     ) -> None:
         if not room.players:
             return
-        feed = room.feed
-        if feed is None:
-            feed = room.feed = RoomFeed(room)
+        feed = room.feed or self._new_feed(room)
         feed.post(text, exclude, channel)
         if not feed.queued:
             feed.queued = True
@@ -341,10 +339,13 @@ class App:
             if not self._pump_scheduled:
                 self._schedule_pump()
 
+    @staticmethod
+    def _new_feed(room: Room) -> RoomFeed:
+        room.feed = RoomFeed(room)
+        return room.feed
+
     def _read_feed(self, session: Session, room: Room) -> None:
-        feed = room.feed
-        if feed is None:
-            feed = room.feed = RoomFeed(room)
+        feed = room.feed or self._new_feed(room)
         session.feed = feed
         session.feed_pos = feed.end  # from now on: nothing said before they came
 
