@@ -209,6 +209,9 @@ def cmd_merge(ctx: Ctx) -> None:
     if ctx.world.players_by_key.get(ctx.args.strip().lower()) is None:
         npc = ctx.world.find_npc(ctx.args)
         if npc is not None:
+            mine = ds.loop_of(p)
+            if mine is not None and mine.host_id == npc.id:
+                raise CommandError(f"You are already part of {mine.title}, {npc.name}'s loop.")
             raise CommandError(f"{npc.name} hasn't invited you into a loop.")
     other = _player(ctx, ctx.args)
     try:

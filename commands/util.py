@@ -60,7 +60,9 @@ def render_room(world: World, p: Player, room: Room) -> str:
     if room.description:
         lines.append(room.description)
     if room.exits:
-        names = [ex.name for ex in room.exits]
+        # a way an event has severed is still there to see, marked so nobody walks into it
+        names = [f"{ex.name} |r(severed)|n" if ex.attrs.get("severed") else ex.name
+                 for ex in room.exits]  # fmt: skip
         lines.append("|gExits:|n " + ", ".join(names))
     else:
         lines.append("|gExits:|n none")

@@ -201,13 +201,15 @@ async def test_severed_exits_refuse_go_and_heal_on_time(server, events_dir):
     await a.cmd("north", "A wall of static blocks the way to the tides.")
     await a.cmd("go west", "The way west is severed: only static hisses")
     await a.cmd("look north", "Sanctuary of Returning Tides")  # you can still see where it led
+    await a.cmd("look", r"Exits: north \(severed\), east, south, west \(severed\), up")
     out = await run(keeper, "@examine north")
     assert "severed" in out
     server.scheduler.set_time_scale(FAST)  # two game hours: about a sixth of a second
     await a.expect("The way north shimmers back into being.", timeout=3)
     await a.cmd("north", "Sanctuary of Returning Tides")
-    await a.cmd("south", "Dreamwave Nexus")
+    await a.cmd("south", r"Exits: north, east, south, west \(severed\), up")
     await a.expect("The way west shimmers back into being.", timeout=3)
+    await a.cmd("look", r"Exits: north, east, south, west, up\r\n")
     await a.cmd("west", "Listening Grove")
     for c in (a, keeper):
         await c.close()
@@ -296,6 +298,7 @@ async def test_festival_loop_merge_decline_and_stability_triggers(server, events
     await b.cmd("decline lyra", "You politely decline to join The Salon Loop.")
     await b.cmd("merge lyra", "hasn't invited you")
     await a.cmd("merge lyra", r"(?s)The Salon Loop.*Lyra Kinsey stands\s+at its heart")
+    await a.cmd("merge lyra", "You are already part of The Salon Loop, Lyra Kinsey's loop.")
     await a.cmd("loop", "stability 60")
     server.scheduler.set_time_scale(FAST)
     await a.expect("Lyra Kinsey arrives.", timeout=3)
@@ -402,6 +405,17 @@ async def test_a_restart_resumes_running_events_where_they_were(make_server, eve
     await keeper.expect("The parade marches past.", timeout=3)
     await keeper.expect("The way south shimmers back into being.", timeout=3)
     assert "parade" not in rt.running and "blackout" in rt.running
+    await keeper.close()
+    ended = rt.history["parade"]
+    assert ended.startswith("finished at 20"), ended
+
+    # how each event's last run ended survives a restart too
+    await app.stop()
+    app = await make_server(db=db)
+    assert app.events.runtime.history["parade"] == ended
+    keeper = await login(app.port, "Keeper", create=False)
+    out = await run(keeper, "@event list")
+    assert f"idle (last: {ended})" in " ".join(out.split())
     await keeper.close()
 
 

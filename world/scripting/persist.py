@@ -23,6 +23,10 @@ log = logging.getLogger("dreamwave.events")
 PAUSED_STATES = ("waiting", "prompting")
 
 
+def _ended(note: str, at: float) -> str:
+    return f"{note} at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(at))}"
+
+
 class Persistence:
     world: World
     specs: dict[str, S.EventSpec]
@@ -30,6 +34,7 @@ class Persistence:
     flags: dict[str, Any]
     player_flags: dict[int, dict[str, Any]]
     restores: dict[int, float]
+    history: dict[str, str]
 
     if TYPE_CHECKING:
 
@@ -78,6 +83,15 @@ class Persistence:
             "wake_at": inst.wake_at, "updated_at": time.time(),
         })  # fmt: skip
 
+    def record_history(self, name: str, note: str, at: float) -> None:
+        """How an event's last run ended, kept across restarts (shown by @event list)."""
+        self.history[name] = _ended(note, at)
+        key = f"last:{name}"
+        self.world._stage("event_state", key, {
+            "key": key, "name": name, "step": 0, "state": "history", "flags": "{}",
+            "data": json.dumps({"note": note}), "wake_at": None, "updated_at": at,
+        })  # fmt: skip
+
     def _save_restores(self) -> None:
         now = self.now()
         left = {str(eid): max(0.0, when - now) for eid, when in self.restores.items()}
@@ -115,6 +129,10 @@ class Persistence:
                 self.flags = json.loads(r["flags"] or "{}")
             elif key.startswith("flags:"):
                 self.player_flags[int(key[6:])] = json.loads(r["flags"] or "{}")
+            elif key.startswith("last:"):
+                note = json.loads(r["data"] or "{}").get("note", "ended")
+                at = float(r["updated_at"] or 0.0)
+                self.history[r["name"]] = _ended(note, at)
             elif key == "restores":
                 for eid, left in json.loads(r["data"] or "{}").items():
                     self.restores[int(eid)] = now + float(left)

@@ -324,7 +324,7 @@ class EventRuntime(Persistence):
         self._set_timer(f"run:{inst.name}", None)
         effects.tidy(self, inst, heal_links=state != "done")
         self.world._stage("event_state", f"run:{inst.name}", None)
-        self.history[inst.name] = f"{note} at {time.strftime('%H:%M:%S')}"
+        self.record_history(inst.name, note, time.time())
         quick = state == "done" and not inst.data.get("paused")
         log.log(logging.DEBUG if quick else logging.INFO, "event %s %s", inst.name, note)
 
