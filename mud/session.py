@@ -402,6 +402,8 @@ class Session:
                 self._busy = False
                 if then is not None:
                     then()
+                if not self.closed and not self._held:
+                    self.flush()  # the reply to the line that started it, at once
                 if not self.closed:
                     self._drain_queue()
 
