@@ -87,9 +87,13 @@ class ServerProcess:
 
 
 async def spawn_server(
-    db_path: Path, *extra: str, env: dict[str, str] | None = None
+    db_path: Path | str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> ServerProcess:
-    """Start `python server.py run --port 0 --db FILE` and wait until it listens."""
+    """Start `python server.py run --port 0 --db FILE` and wait until it listens. `db_path`
+    may be a database URL (then give `cwd`)."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -101,7 +105,7 @@ async def spawn_server(
             str(db_path),
             *extra,
         ],
-        cwd=str(db_path.parent),
+        cwd=str(cwd or Path(db_path).parent),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
