@@ -8,7 +8,6 @@ installs the first from Debian and the test extra the second.
 from __future__ import annotations
 
 import glob
-import json
 import os
 import shutil
 import socket
@@ -22,6 +21,7 @@ import pytest
 
 from tests.conftest import ROOT, server_env, spawn_server
 from tests.test_persistence import check_the_world_remembers, play_a_little, stop_process
+from tests.test_store import player_row
 
 INITDB = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))), shutil.which("initdb"))
 try:
@@ -89,15 +89,6 @@ def pg_url(pg_cluster: tuple[str, int], request: pytest.FixtureRequest) -> str:
     return f"postgresql+psycopg://postgres@/{name}?host={sock}&port={port}"
 
 
-def _row(n: int, room: int = 1, name: str | None = None) -> dict[str, object]:
-    name = name or f"Dreamer{n}"
-    return {
-        "id": n, "name": name, "name_key": name.lower(), "password_hash": "x", "role": "player",
-        "room_id": room, "settings": json.dumps({"n": n}), "created_at": 1.0, "last_login": 2.0,
-        "description": "O'Brien's 100% \"quoted\" ☾",
-    }  # fmt: skip
-
-
 def test_batches_upsert_chunk_and_delete_on_postgresql(pg_url, monkeypatch):
     import mud.store.writer
     from mud.store import Store
@@ -107,10 +98,12 @@ def test_batches_upsert_chunk_and_delete_on_postgresql(pg_url, monkeypatch):
     try:
         store.migrate()
         for n in range(1, 61):
-            store.stage("account", n, _row(n))
+            row = player_row(n)
+            row["description"] = "O'Brien's 100% \"quoted\" ☾"
+            store.stage("account", n, row)
         store.write_now()
         for n in range(1, 61, 2):
-            store.stage("account", n, _row(n, room=7, name=f"Renamed{n}"))
+            store.stage("account", n, player_row(n, room=7, name=f"Renamed{n}"))
         for n in range(2, 21, 2):
             store.stage("account", n, None)
         store.write_now()
@@ -120,7 +113,7 @@ def test_batches_upsert_chunk_and_delete_on_postgresql(pg_url, monkeypatch):
     assert len(rows) == 50
     assert (rows[1]["name"], rows[1]["room_id"]) == ("Renamed1", 7)
     assert (rows[22]["name"], rows[22]["room_id"]) == ("Dreamer22", 1)
-    assert rows[59]["description"] == "O'Brien's 100% \"quoted\" ☾"
+    assert rows[60]["description"] == "O'Brien's 100% \"quoted\" ☾"
     assert 2 not in rows
 
 

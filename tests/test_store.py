@@ -11,7 +11,7 @@ import mud.store.writer
 from mud.store import Store
 
 
-def _player_row(n: int, room: int = 1, name: str | None = None) -> dict[str, object]:
+def player_row(n: int, room: int = 1, name: str | None = None) -> dict[str, object]:
     name = name or f"Dreamer{n}"
     return {
         "id": n, "name": name, "name_key": name.lower(), "password_hash": "x", "role": "player",
@@ -41,16 +41,16 @@ def test_a_batch_inserts_updates_and_deletes(store, monkeypatch, max_params):
     # 25 parameters fit two 10-column rows: 120 rows become 60 statements
     monkeypatch.setattr(mud.store.writer, "MAX_PARAMS", max_params)
     for n in range(1, 121):
-        store.stage("account", n, _player_row(n))
+        store.stage("account", n, player_row(n))
     store.write_now()
     assert _rows(store, "SELECT count(*), min(id), max(id) FROM account") == [(120, 1, 120)]
 
     # one batch: rows change (conflict -> update), rows go, new rows come
     for n in range(1, 121, 2):
-        store.stage("account", n, _player_row(n, room=7, name=f"Renamed{n}"))
+        store.stage("account", n, player_row(n, room=7, name=f"Renamed{n}"))
     for n in range(2, 41, 2):
         store.stage("account", n, None)
-    store.stage("account", 500, _player_row(500))
+    store.stage("account", 500, player_row(500))
     store.write_now()
 
     rows = {r[0]: r[1:] for r in _rows(store, "SELECT id, name, room_id, settings FROM account")}
@@ -64,7 +64,7 @@ def test_a_batch_inserts_updates_and_deletes(store, monkeypatch, max_params):
 
 def test_text_with_quotes_and_unicode_is_stored_as_is(store):
     tricky = 'O\'Brien said "hi" -- ; DROP TABLE account; ☾ ✨ \x00end'
-    row = _player_row(1)
+    row = player_row(1)
     row["description"] = tricky
     store.stage("account", 1, row)
     store.stage("meta", "motd", {"key": "motd", "value": tricky})
@@ -79,9 +79,9 @@ async def test_staged_changes_in_a_burst_all_become_durable(store):
     import asyncio
 
     store.start(asyncio.get_running_loop())
-    seqs = [store.stage("account", n, _player_row(n)) for n in range(1, 51)]
+    seqs = [store.stage("account", n, player_row(n)) for n in range(1, 51)]
     await store.durable(seqs[-1])
-    later = store.stage("account", 99, _player_row(99))
+    later = store.stage("account", 99, player_row(99))
     await asyncio.wait_for(store.durable(later), 5)
     await store.close()
     assert _rows(store, "SELECT count(*) FROM account") == [(51,)]
