@@ -356,13 +356,9 @@ class App:
 
     def room_left(self, player: Player, room: Room) -> None:
         session = player.session
-        if isinstance(session, Session) and session.feed is not None:
-            feed = session.feed
-            if session.feed_pos != feed.end:
-                feed.drain(session)  # all they saw before they went
-                if not session._flush_pending and not session._held:
-                    session._flush_pending = True
-                    self.want_flush(session)
+        if isinstance(session, Session):
+            if session.catch_up():  # all they saw before they went
+                session._schedule_flush()
             session.feed = None
 
     def fanout(self, sessions: Iterable[Any], text: str) -> None:
@@ -383,9 +379,7 @@ class App:
                 data = got
             if s.closed:
                 continue
-            feed = s.feed
-            if feed is not None and s.feed_pos != feed.end:
-                feed.drain(s)  # the room's earlier lines first
+            s.catch_up()  # the room's earlier lines first
             out = s._out
             if s._at_prompt:
                 out.append(b"\r\n")

@@ -212,13 +212,20 @@ class Session:
             data = data.replace(b"\xff", b"\xff\xff")
         return data
 
+    def catch_up(self) -> bool:
+        """Take into the output the room feed's lines this dreamer hasn't had yet (called
+        before anything else is written to them, so the order is the order of events)."""
+        feed = self.feed
+        if feed is None or self.feed_pos == feed.end:
+            return False
+        feed.drain(self)
+        return True
+
     def write_line_bytes(self, data: bytes) -> None:
         # On every delivery of every broadcast: kept flat on purpose.
         if self.closed:
             return
-        feed = self.feed
-        if feed is not None and self.feed_pos != feed.end:
-            feed.drain(self)  # what the room saw first comes first
+        self.catch_up()  # what the room saw first comes first
         if self._at_prompt:
             self._out.append(b"\r\n")
             self._at_prompt = False
@@ -230,9 +237,7 @@ class Session:
     def send_prompt(self, text: str = PROMPT) -> None:
         if self.closed:
             return
-        feed = self.feed
-        if feed is not None and self.feed_pos != feed.end:
-            feed.drain(self)
+        self.catch_up()
         colour, _width, ascii_only = self.render_key
         body = render(text, colour, 0, ascii_only).encode(self.encoding, "replace")
         if self._escape_iac:
@@ -244,9 +249,7 @@ class Session:
     def write_raw(self, data: bytes) -> None:
         """Bytes that bypass rendering (telnet commands), kept in order with text."""
         if not self.closed:
-            feed = self.feed
-            if feed is not None and self.feed_pos != feed.end:
-                feed.drain(self)
+            self.catch_up()
             self._out.append(data)
             self._schedule_flush()
 

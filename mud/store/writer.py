@@ -97,8 +97,6 @@ def _upsert_sql(conn: Connection, table_name: str, cols: tuple[str, ...], nrows:
 
 
 def _upsert(conn: Connection, table_name: str, rows: list[Row]) -> None:
-    table = TABLES[table_name]
-    pk = next(iter(table.primary_key.columns)).name
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql") and conn.dialect.paramstyle in _PLACEHOLDER:
         by_cols: dict[tuple[str, ...], list[Row]] = {}
@@ -111,6 +109,8 @@ def _upsert(conn: Connection, table_name: str, rows: list[Row]) -> None:
                 params = tuple(v for row in chunk for v in row.values())
                 conn.exec_driver_sql(_upsert_sql(conn, table_name, cols, len(chunk)), params)
         return
+    table = TABLES[table_name]
+    pk = next(iter(table.primary_key.columns)).name
     for row in rows:  # portable fallback for other databases
         res = conn.execute(update(table).where(table.c[pk] == row[pk]).values(**row))
         if not res.rowcount:
