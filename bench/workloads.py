@@ -78,6 +78,22 @@ def rates(counters: Counters, before: tuple[int, ...], own_speech: int, seconds:
     }
 
 
+def _window_result(
+    conns: list[Conn], rec: Recorder, w0: float, duration: float, snap: dict, in_loops: int
+) -> dict[str, object]:
+    """Close the connections; the round trips, rates and usage of the window [w0, w1]."""
+    for c in conns:
+        c.close()
+    w1 = w0 + duration
+    out: dict[str, object] = {"players": len(conns), "duration_s": duration}
+    out.update(rec.summary(w0, w1))
+    out["cmds_per_s"] = round(rec.count(w0, w1) / duration, 1)
+    out.update(snap["rates"])
+    out.update(snap["usage"])
+    out["in_loops"] = in_loops
+    return out
+
+
 async def _paced_loop(
     d: Dreamer, mix: Mix, start: float, end: float, period: float, on_done: Callable[..., None]
 ) -> None:
@@ -141,15 +157,8 @@ async def paced(
     await measure
     dog.cancel()
     rss_end = probe_memory(probe)
-    for c in conns:
-        c.close()
-    out: dict[str, object] = {"players": len(conns), "duration_s": duration}
-    out.update(rec.summary(w0, w1))
-    out["cmds_per_s"] = round(rec.count(w0, w1) / duration, 1)
-    out.update(snap["rates"])  # type: ignore[arg-type]
-    out.update(snap["usage"])  # type: ignore[arg-type]
+    out = _window_result(conns, rec, w0, duration, snap, in_loops)
     out["late_sends"] = rec.late
-    out["in_loops"] = in_loops
     out["login_all_s"] = round(login_s, 2)
     out["rss_loaded_kib"] = rss_loaded
     out["rss_end_kib"] = rss_end
@@ -199,14 +208,7 @@ async def saturation(
     await asyncio.gather(*(player(d) for d in dreamers))
     await measure
     dog.cancel()
-    for c in conns:
-        c.close()
-    out: dict[str, object] = {"players": len(conns), "duration_s": duration}
-    out.update(rec.summary(w0, w1))
-    out["cmds_per_s"] = round(rec.count(w0, w1) / duration, 1)
-    out.update(snap["rates"])  # type: ignore[arg-type]
-    out.update(snap["usage"])  # type: ignore[arg-type]
-    out["in_loops"] = in_loops
+    out = _window_result(conns, rec, w0, duration, snap, in_loops)
     if mix.skipped:
         out["skipped"] = mix.skipped
     return out
