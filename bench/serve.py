@@ -2,10 +2,12 @@
 
     python -m bench.serve [--limit NAME=VALUE ...] -- run --port 0 --db FILE
 
-`--limit` overrides one of `mud.config.Limits` (e.g. the per-player command throttle, which
-otherwise caps 200 players at 200 x 20 = 4,000 commands/s whatever the server could do).
-BENCH_NO_UVLOOP=1 hides uvloop so the server falls back to asyncio's own loop. Everything
-else is server.py's own code path: same CLI, same start-up, same logging.
+`--limit` sets one of `mud.config.Limits` (e.g. the per-player command throttle, which
+otherwise caps 200 players at 200 x 20 = 4,000 commands/s whatever the server could do)
+through the server's own configuration mechanism: the environment variable
+DREAMWAVE_LIMITS__<NAME>, exactly as an admin would. BENCH_NO_UVLOOP=1 hides uvloop so the
+server falls back to asyncio's own loop. Everything else is server.py's own code path: same
+CLI, same start-up, same logging.
 """
 
 from __future__ import annotations
@@ -13,23 +15,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def parse_limits(pairs: list[str]) -> dict[str, float]:
-    from mud.config import Limits
+def limit_environment(pairs: list[str]) -> dict[str, str]:
+    """NAME=VALUE pairs as the environment variables that set those limits."""
+    from mud.config import Limits, env_name
 
-    known = {f.name: f.type for f in fields(Limits)}
-    out: dict[str, float] = {}
+    known = Limits.model_fields
+    out: dict[str, str] = {}
     for pair in pairs:
         name, _, value = pair.partition("=")
         if name not in known:
             raise SystemExit(f"bench.serve: unknown limit {name!r}; known: {', '.join(known)}")
-        number = float(value)
-        out[name] = int(number) if "int" in str(known[name]) else number
+        out[env_name(f"limits.{name}")] = value
     return out
 
 
@@ -46,19 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     if os.environ.get("BENCH_NO_UVLOOP"):
         sys.modules["uvloop"] = None  # type: ignore[assignment]  (import now raises ImportError)
-    limits = parse_limits(args.limit)
-
-    from mud.config import Settings
-
-    original = Settings.from_env.__func__  # type: ignore[attr-defined]
-
-    def from_env(cls: type[Settings], **overrides: object) -> Settings:
-        settings = original(cls, **overrides)
-        for name, value in limits.items():
-            setattr(settings.limits, name, value)
-        return settings
-
-    Settings.from_env = classmethod(from_env)  # type: ignore[method-assign,assignment]
+    limits = limit_environment(args.limit)
+    os.environ.update(limits)
     try:
         import uvloop  # type: ignore[import-not-found]  # noqa: F401
 

@@ -1,18 +1,44 @@
-"""Server settings: every limit is named here with a safe default."""
+"""Server settings: every limit is named here with a safe default.
+
+Where a value comes from, highest first: a command-line flag, an environment variable
+(`DREAMWAVE_PORT`, nested with `__`: `DREAMWAVE_LIMITS__COMMAND_BURST`), the TOML file
+(`--config FILE`, else `./dreamwave.toml` if there is one), then the default here. The comment
+beside each field is its documentation: `python server.py config --sample` prints them all as a
+commented sample file, `python server.py config` the values in force and where each came from.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields
+import inspect
+import json
+import re
+import tomllib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4000
 DEFAULT_DB = "sqlite:///dreamwave.db"
+DEFAULT_CONFIG_FILE = "dreamwave.toml"
+ENV_PREFIX = "DREAMWAVE_"
+ENV_NESTED = "__"
 
 
-@dataclass
-class Limits:
+class Limits(BaseModel):
     """Per-connection bounds. Each one protects the server from one kind of client."""
+
+    model_config = ConfigDict(extra="forbid")
 
     max_line_bytes: int = 4096  # longer input lines are refused
     max_pending_bytes: int = 65536  # bytes without a newline before the client is cut off
@@ -30,58 +56,288 @@ class Limits:
     connect_maxwait: float = 0.5  # telnet negotiation wait before the banner
 
 
-@dataclass
-class MsspInfo:
-    """What crawlers read about this server (MSSP). Override with DREAMWAVE_MSSP_<FIELD>."""
+class MsspInfo(BaseModel):
+    """What crawlers read about this server (MSSP)."""
 
-    name: str = "Dreamwave"
-    contact: str = "admin@localhost"
-    website: str = ""
-    hostname: str = ""
-    location: str = ""
-    language: str = "English"
-    created: str = "2026"
-    icon: str = ""
-    discord: str = ""
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "Dreamwave"  # the game's name
+    contact: str = "admin@localhost"  # an address for the admins
+    website: str = ""  # the game's web page
+    hostname: str = ""  # the public host name (default: the listen address)
+    location: str = ""  # where the server is (a country)
+    language: str = "English"  # the game's language
+    created: str = "2026"  # the year the game opened
+    icon: str = ""  # URL of a 32x32 icon
+    discord: str = ""  # invite URL of the game's Discord
 
 
-@dataclass
-class Settings:
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    db: str = DEFAULT_DB
-    log_level: str = "INFO"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+# The TOML file the settings being built read (set only inside Settings.load).
+_config_file: ContextVar[Path | None] = ContextVar("dreamwave_config_file", default=None)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTED, extra="forbid"
+    )
+
+    host: str | list[str] = DEFAULT_HOST  # address(es) to listen on, e.g. ["0.0.0.0", "::"]
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535)  # telnet port; 0 picks a free one
+    db: str = DEFAULT_DB  # any SQLAlchemy URL, or a file path for SQLite
+    log_level: LogLevel = "INFO"  # DEBUG, INFO, WARNING or ERROR
+    log_file: str = ""  # also append the log to this file ("" = standard error only)
     compression: bool = True  # offer MCCP2 to clients
-    time_scale: float = 1.0  # game time (and event-script waits) run this many times faster
-    limits: Limits = field(default_factory=Limits)
-    mssp: MsspInfo = field(default_factory=lambda: MsspInfo())
+    time_scale: float = Field(1.0, gt=0, le=100_000)  # game time (and event waits) run N x faster
+    limits: Limits = Field(default_factory=Limits)
+    mssp: MsspInfo = Field(default_factory=MsspInfo)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # flag > environment > file > default
+        path = _config_file.get()
+        if path is None:
+            return init_settings, env_settings
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path)
+
+    @property
+    def hosts(self) -> list[str]:
+        return [self.host] if isinstance(self.host, str) else list(self.host)
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, **overrides: object) -> Settings:
+        """The settings in force: `overrides` (flags; None means "not given", and a `Limits`
+        field name sets that limit) over the environment over the file over the defaults.
+        Raises ConfigError naming the key, and the file's line, of every problem."""
+        path = find_config_file(config_file)
+        flags = flag_values(overrides)
+        if path is not None:
+            check_toml(path)
+        token = _config_file.set(path)
+        try:
+            return cls(**flags)
+        except ValidationError as err:
+            raise ConfigError(describe_errors(err, path, flags)) from None
+        finally:
+            _config_file.reset(token)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Environment variables first, then explicit (non-None) overrides: flags win."""
-        s = cls()
-        env = os.environ
-        if env.get("DREAMWAVE_HOST"):
-            s.host = env["DREAMWAVE_HOST"]
-        if env.get("DREAMWAVE_PORT"):
-            s.port = int(env["DREAMWAVE_PORT"])
-        if env.get("DREAMWAVE_DB"):
-            s.db = env["DREAMWAVE_DB"]
-        if env.get("DREAMWAVE_TIME_SCALE"):
-            s.time_scale = float(env["DREAMWAVE_TIME_SCALE"])
-        for f in fields(MsspInfo):
-            value = env.get(f"DREAMWAVE_MSSP_{f.name.upper()}")
-            if value:
-                setattr(s.mssp, f.name, value)
-        names = {f.name for f in fields(cls)}
-        for key, value in overrides.items():
-            if value is None:
-                continue
-            if key in names:
-                setattr(s, key, value)
+        """The settings in force with the default config file (see `load`)."""
+        return cls.load(None, **overrides)
+
+
+class ConfigError(Exception):
+    """A configuration problem: each line names the key and where it was set."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def find_config_file(config_file: str | Path | None) -> Path | None:
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError([f"{path}: no such configuration file."])
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def check_toml(path: Path) -> None:
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"{path}: not valid TOML: {err}"]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError([f"{path}: can't be read: {err}"]) from None
+
+
+def flag_values(overrides: dict[str, object]) -> dict[str, Any]:
+    """Flags as init values: None is "not given"; a Limits field name is a limit."""
+    top: dict[str, Any] = {}
+    limits: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in Settings.model_fields:
+            top[key] = value
+        elif key in Limits.model_fields:
+            limits[key] = value
+        else:
+            raise TypeError(f"no setting called {key!r}")
+    if limits:
+        top["limits"] = limits
+    return top
+
+
+def toml_key_lines(path: Path) -> dict[str, int]:
+    """Where each dotted key is set in a TOML file (line numbers from 1)."""
+    lines: dict[str, int] = {}
+    table = ""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([\w.\- ]+?)\s*\]", stripped)
+        if header:
+            table = header.group(1).replace(" ", "")
+            lines.setdefault(table, number)
+            continue
+        key = re.match(r"([\w.\-]+)\s*=", stripped)
+        if key:
+            lines[f"{table}.{key.group(1)}" if table else key.group(1)] = number
+    return lines
+
+
+def env_name(dotted: str) -> str:
+    return ENV_PREFIX + dotted.replace(".", ENV_NESTED).upper()
+
+
+def describe_errors(err: ValidationError, path: Path | None, flags: dict[str, Any]) -> list[str]:
+    """One line per problem: where (flag, environment variable or file:line), key, reason."""
+    from os import environ
+
+    file_lines = toml_key_lines(path) if path is not None else {}
+    problems = []
+    for e in err.errors():
+        loc = [str(part) for part in e["loc"] if not isinstance(part, int)]
+        dotted = ".".join(loc)
+        reason = e["msg"]
+        if e["type"] == "extra_forbidden":
+            reason = "there is no such setting"
+        if _lookup(flags, loc) is not None:
+            where = f"--{loc[-1].replace('_', '-')}"
+        elif any(k.upper() == env_name(dotted) for k in environ):
+            where = env_name(dotted)
+        elif path is not None and dotted in file_lines:
+            where = f"{path}:{file_lines[dotted]}"
+        elif path is not None:
+            where = str(path)
+        else:
+            where = "settings"
+        problems.append(f"{where}: {dotted}: {reason}")
+    return problems
+
+
+def _lookup(tree: dict[str, Any], keys: list[str]) -> Any:
+    node: Any = tree
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+# -- what `python server.py config` prints ----------------------------------------------------
+def field_comments(model: type[BaseModel]) -> dict[str, str]:
+    """The comment written beside each field in this module: its documentation."""
+    comments = {}
+    for line in inspect.getsource(model).splitlines():
+        m = re.match(r"\s{4}(\w+):[^#]*#\s?(.*)$", line)
+        if m and m.group(1) in model.model_fields:
+            comments[m.group(1)] = m.group(2).strip()
+    return comments
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string
+
+
+def _sections(settings: Settings) -> Iterator[tuple[str, type[BaseModel], dict[str, Any]]]:
+    values = settings.model_dump()
+    tables = {"limits": Limits, "mssp": MsspInfo}
+    yield "", Settings, {k: v for k, v in values.items() if k not in tables}
+    for name, model in tables.items():
+        yield name, model, values[name]
+
+
+def sample_file() -> str:
+    """A commented configuration file holding every setting at its default."""
+    out = [
+        "# Dreamwave configuration (dreamwave.toml). Every setting is shown at its default;",
+        "# delete what you don't change. Environment variables (DREAMWAVE_PORT,",
+        "# DREAMWAVE_LIMITS__COMMAND_BURST, ...) override this file; command-line flags",
+        "# override both.",
+    ]
+    for table, model, values in _sections(Settings.model_construct(**_defaults())):
+        comments = field_comments(model)
+        out.append("")
+        if table:
+            out.append(f"[{table}]")
+            doc = inspect.getdoc(model)
+            if doc:
+                out.append(f"# {doc.splitlines()[0]}")
+        for key, value in values.items():
+            if key in comments:
+                out.append(f"# {comments[key]}")
+            out.append(f"{key} = {toml_value(value)}")
+    return "\n".join(out) + "\n"
+
+
+def _defaults() -> dict[str, Any]:
+    return {
+        name: f.get_default(call_default_factory=True) for name, f in Settings.model_fields.items()
+    }
+
+
+def sources(config_file: str | Path | None = None, **overrides: object) -> dict[str, str]:
+    """For every dotted key, where its value in force comes from."""
+    path = find_config_file(config_file)
+    flags = flag_values(overrides)
+    env = EnvSettingsSource(Settings, env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTED)()
+    file_values = TomlConfigSettingsSource(Settings, path)() if path is not None else {}
+    file_lines = toml_key_lines(path) if path is not None else {}
+    found: dict[str, str] = {}
+    for table, _model, values in _sections(Settings.model_construct(**_defaults())):
+        for key in values:
+            loc = [table, key] if table else [key]
+            dotted = ".".join(loc)
+            if _lookup(flags, loc) is not None:
+                found[dotted] = "flag"
+            elif _lookup(env, loc) is not None:
+                found[dotted] = f"environment {env_name(dotted)}"
+            elif _lookup(file_values, loc) is not None:
+                found[dotted] = f"{path}:{file_lines.get(dotted, '?')}"
             else:
-                setattr(s.limits, key, value)
-        return s
+                found[dotted] = "default"
+    return found
+
+
+def describe(settings: Settings, origin: dict[str, str]) -> str:
+    """The settings in force as TOML, each value with where it came from."""
+    out = ["# Dreamwave's configuration in force (flag > environment > file > default)"]
+    for table, _model, values in _sections(settings):
+        if table:
+            out += ["", f"[{table}]"]
+        for key, value in values.items():
+            dotted = f"{table}.{key}" if table else key
+            shown = hide_password(value) if key == "db" else value
+            out.append(f"{key} = {toml_value(shown)}  # {origin.get(dotted, 'default')}")
+    return "\n".join(out) + "\n"
+
+
+def hide_password(url: str) -> str:
+    """A database URL fit to print: its password replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def normalise_db_url(url: str) -> str:
