@@ -16,7 +16,7 @@ from mud.config import Settings, normalise_db_url
 from mud.dispatch import REGISTRY, Dispatcher, Registry
 from mud.events import EventService
 from mud.feed import RoomFeed
-from mud.login import LoginFlow
+from mud.login import ConnectionGate, LoginFlow
 from mud.npc_runtime import NpcDirector
 from mud.scheduler import Scheduler
 from mud.session import Session
@@ -101,7 +101,10 @@ class App:
             settings.limits.login_failures,
             settings.limits.login_failure_window,
             settings.limits.login_lockout,
+            settings.limits.login_account_failures,
+            settings.limits.login_account_window,
         )
+        self.gate = ConnectionGate(settings.limits)  # connection caps (mud.login)
         self.started_at = time.time()
         self.port: int = settings.port
         self._server: asyncio.Server | None = None
@@ -196,12 +199,18 @@ class App:
     # -- sessions -------------------------------------------------------------------------
     def new_session(self, telnet: MudTelnet, transport: asyncio.Transport) -> Session:
         session = Session(self, telnet, transport)
+        refusal = self.gate.admit(session)
+        if refusal is not None:
+            log.warning("refused a connection from %s: %s", session.address, refusal)
+            session.close(refusal)  # before the banner: one line, then the socket closes
+            return session
         self.sessions.add(session)
         log.info("connection from %s:%d", session.address, session.port)
         return session
 
     def session_closed(self, session: Session) -> None:
         self.sessions.discard(session)
+        self.gate.release(session)
 
     def begin_login(self, session: Session) -> None:
         flow = LoginFlow(self, session)
@@ -253,7 +262,9 @@ class App:
         lim = self.settings.limits
         for session in list(self.sessions):
             idle = now - session.last_input
-            if session.player is None and idle > lim.login_idle_timeout:
+            # The login screen's time counts from the connection: typing an empty line now
+            # and then doesn't keep a login screen open.
+            if session.player is None and now - session.connected_at > lim.login_idle_timeout:
                 session.close("You lingered too long at the threshold; goodbye.")
             elif session.player is not None and idle > lim.player_idle_timeout:
                 session.close("You have drifted idle too long and slip out of the dream.")
