@@ -4,6 +4,7 @@
 
 `--limit` overrides one of `mud.config.Limits` (e.g. the per-player command throttle, which
 otherwise caps 200 players at 200 x 20 = 4,000 commands/s whatever the server could do).
+The connection caps are always lifted (LOOPBACK_LIMITS): all clients share one address.
 BENCH_NO_UVLOOP=1 hides uvloop so the server falls back to asyncio's own loop. Everything
 else is server.py's own code path: same CLI, same start-up, same logging.
 """
@@ -17,6 +18,12 @@ from dataclasses import fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every benchmark client comes from 127.0.0.1, thousands at once: the connection caps meant
+# for the internet (10 per address, 500 at the login screen) are lifted unless --limit says.
+LOOPBACK_LIMITS: dict[str, float] = {
+    "max_connections_per_address": 100_000,
+    "max_unauthenticated": 100_000,
+}
 
 
 def parse_limits(pairs: list[str]) -> dict[str, float]:
@@ -46,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     if os.environ.get("BENCH_NO_UVLOOP"):
         sys.modules["uvloop"] = None  # type: ignore[assignment]  (import now raises ImportError)
-    limits = parse_limits(args.limit)
+    limits = {**LOOPBACK_LIMITS, **parse_limits(args.limit)}
 
     from mud.config import Settings
 

@@ -23,6 +23,7 @@ RESERVED_NAMES = {
 }  # fmt: skip
 MAX_TRACKED_ADDRESSES = 10_000  # addresses (and, separately, names) with failures counted
 NAME_KEY_CHARS = 32
+TURN_WAIT = 10.0  # seconds a login waits for the checks ahead of it before "busy"
 
 # OWASP's argon2id recommendation (19 MiB, 2 passes): ~15 ms of one core per hash here.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -156,11 +157,13 @@ class _Counter:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a login may not be checked now: `who` is "address" or "account" (locked out for
-    `wait` more seconds), or "busy" (too many checks under way for one of them)."""
+    """Why a login may not be checked now: the address or the account name (`who`) is
+    locked out for `wait` more seconds, or is `busy`: so many checks for it are under way
+    that they would reach the limit if they all failed."""
 
-    who: str
+    who: str  # "address" or "account"
     wait: float = 0.0
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ class FailureThrottle:
     ) -> None:
         self.addresses = _Counter(limit, window, lockout)
         self.accounts = _Counter(account_limit or limit * 2, account_window or window * 10, lockout)
+        self._waiters: dict[tuple[str, str], deque[asyncio.Future[None]]] = {}
 
     @staticmethod
     def _now(now: float | None) -> float:
@@ -213,8 +217,10 @@ class FailureThrottle:
         wait = self.accounts.locked_for(name, now)
         if wait > 0:
             return Refusal("account", wait)
-        if self.addresses.saturated(addr, now) or self.accounts.saturated(name, now):
-            return Refusal("busy")
+        if self.addresses.saturated(addr, now):
+            return Refusal("address", busy=True)
+        if self.accounts.saturated(name, now):
+            return Refusal("account", busy=True)
         self.addresses.begin(addr)
         self.accounts.begin(name)
         return None
@@ -225,16 +231,61 @@ class FailureThrottle:
         now, name = self._now(now), _name_key(name)
         self.addresses.end(addr)
         self.accounts.end(name)
+        locked = None
         if ok:
             self.accounts.forgive(name)
             self.addresses.forgive(addr, name)
-            return None
-        locked = None
-        if self.accounts.fail(name, addr, now):
-            locked = "account"
-        if self.addresses.fail(addr, name, now):
-            locked = "address"
+        else:
+            if self.accounts.fail(name, addr, now):
+                locked = "account"
+            if self.addresses.fail(addr, name, now):
+                locked = "address"
+        # the first one waiting on each (see `turn`) decides again
+        self._wake(("address", addr))
+        self._wake(("account", name))
         return locked
+
+    async def turn(self, addr: str, name: str, timeout: float = TURN_WAIT) -> Refusal | None:
+        """`begin`, but while checks in flight might still succeed, wait (up to `timeout`)
+        for them to finish rather than refuse: a parallel guess is never hashed before the
+        guesses ahead of it are counted, and logins from one busy address just queue.
+        Returns None (the check may go ahead; call `end`), or a refusal (a busy one when
+        the wait ran out)."""
+        refusal = self.begin(addr, name)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while refusal is not None and refusal.busy:
+            key = self._key(refusal, addr, name)
+            waiter = loop.create_future()
+            self._waiters.setdefault(key, deque()).append(waiter)
+            try:
+                await asyncio.wait_for(waiter, deadline - loop.time())
+            except TimeoutError:
+                return refusal
+            except BaseException:  # cancelled: whoever woke us wakes the next one
+                if waiter.done() and not waiter.cancelled():
+                    self._wake(key)
+                raise
+            refusal = self.begin(addr, name)
+            # A slot freed up but isn't ours to take (we are locked out, or wait on the
+            # other key now): pass the wake on. Still busy on this key: a newcomer took it.
+            if refusal is not None and (not refusal.busy or self._key(refusal, addr, name) != key):
+                self._wake(key)
+        return refusal
+
+    @staticmethod
+    def _key(refusal: Refusal, addr: str, name: str) -> tuple[str, str]:
+        return ("address", addr) if refusal.who == "address" else ("account", _name_key(name))
+
+    def _wake(self, key: tuple[str, str]) -> None:
+        queue = self._waiters.get(key)
+        while queue:
+            waiter = queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+        if queue is not None and not queue:
+            del self._waiters[key]
 
     def clear(self, key: str) -> bool:
         """Lift the lockout on an address or an account name; True if there was one (or

@@ -230,7 +230,7 @@ class LoginFlow:
         return False
 
     def _refuse(self, refusal: Refusal) -> None:
-        if refusal.who == "busy":
+        if refusal.busy:
             self.session.send(BUSY)
         else:
             minutes = max(1, round(refusal.wait / 60))
@@ -243,16 +243,17 @@ class LoginFlow:
 
     def _try_login(self, name: str, password: str) -> None:
         throttle, address = self.app.throttle, self.session.address
-        # Refused before any hashing: a locked address or name, or so many checks already
-        # in flight that they would reach the limit (parallel guesses).
-        refusal = throttle.begin(address, name)
-        if refusal is not None:
-            self._refuse(refusal)
-            return
         player = self.app.world.players_by_key.get(name.lower())
         stored = player.password_hash if player else None
 
         async def check() -> None:
+            # Refused before any hashing: a locked address or name. While checks in flight
+            # might reach the limit (parallel guesses), this one waits for them first.
+            refusal = await throttle.turn(address, name)
+            if refusal is not None:
+                if not self.session.closed:
+                    self._refuse(refusal)
+                return
             ok = False
             try:
                 ok = await auth.verify_password(stored, password) and player is not None

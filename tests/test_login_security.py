@@ -133,7 +133,39 @@ def test_a_success_clears_only_that_accounts_failures():
     for _ in range(3):
         assert t.begin("1.2.3.4", "victim", now=2) is None
     refusal = t.begin("1.2.3.4", "victim", now=2)
-    assert refusal is not None and refusal.who == "busy"
+    assert refusal is not None and refusal.busy and refusal.who == "address"
+
+
+async def test_a_check_waits_for_the_ones_in_flight_then_decides():
+    t = FailureThrottle(limit=5, window=60, lockout=300)
+    for _ in range(5):
+        assert t.begin("1.2.3.4", "victim") is None
+    first, second = (asyncio.ensure_future(t.turn("1.2.3.4", "victim")) for _ in range(2))
+    await asyncio.sleep(0.01)
+    assert not first.done() and not second.done()
+    t.end("1.2.3.4", "victim", ok=True)  # one succeeded: a slot for the first in line
+    assert await first is None
+    assert not second.done()
+    for _ in range(5):  # the rest fail: the address locks, and the one still waiting is told
+        t.end("1.2.3.4", "victim", ok=False)
+    refusal = await second
+    assert refusal is not None and refusal.who == "address" and refusal.wait > 0
+    assert not refusal.busy
+
+
+async def test_parallel_logins_from_one_address_all_get_in(make_server):
+    app = await make_server(max_connections_per_address=20)
+    names = [f"Crowd{chr(97 + i)}" for i in range(12)]
+    for name in names:
+        await (await login(app.port, name)).close()
+    clients = await asyncio.gather(*(Client.connect(app.port) for _ in names))
+    for c in clients:
+        await c.expect("Name: ")
+    for c, name in zip(clients, names, strict=True):  # more at once than the limit of five
+        c.send(f"connect {name} secretpass")
+    for c in clients:
+        await c.expect("You drift into", timeout=20)
+        await c.close()
 
 
 async def test_a_failed_login_logs_the_name_only_if_it_is_an_account(server, caplog):
