@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import socket
@@ -84,6 +85,19 @@ def open_world(
     return store, world
 
 
+class ListenError(Exception):
+    """The server can't listen where it was told to (the port is taken, say)."""
+
+    def __init__(self, host: str, port: int, err: OSError) -> None:
+        self.host, self.port, self.errno = host, port, err.errno
+        reason = {
+            errno.EADDRINUSE: "that port is already in use (another server?)",
+            errno.EACCES: "permission denied (ports below 1024 need privileges)",
+            errno.EADDRNOTAVAIL: "this machine has no such address",
+        }.get(err.errno or 0, err.strerror or str(err))
+        super().__init__(f"Can't listen on {host}:{port}: {reason}.")
+
+
 class App:
     def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
         self.settings = settings
@@ -122,6 +136,23 @@ class App:
 
         self.loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
+        # Bind first: a port that is taken stops the start before any database is touched.
+        # (Bound, not yet listening: connections are refused until the world is loaded.)
+        host, port = self.settings.host, self.settings.port
+        try:
+            self._server = await self.loop.create_server(
+                lambda: MudTelnet(self), host, port,
+                backlog=ACCEPT_BATCH, reuse_address=True, start_serving=False,
+            )  # fmt: skip
+        except OSError as err:
+            raise ListenError(host, port, err) from err
+        try:
+            await self._open(t0)
+        except BaseException:
+            self._server.close()
+            raise
+
+    async def _open(self, t0: float) -> None:
         # A broken NPC script stops the start (file:line problems) before the database opens.
         try:
             scripts = await self.loop.run_in_executor(None, load_npc_scripts)
@@ -155,13 +186,8 @@ class App:
         self.scheduler.every(sweep, self._sweep_idle)
         self.scheduler.every(60.0, self.throttle.prune)
         self.scheduler.every(FULL_GC_INTERVAL, self._full_gc)
-        self._server = await self.loop.create_server(
-            lambda: MudTelnet(self),
-            self.settings.host,
-            self.settings.port,
-            backlog=ACCEPT_BATCH,
-            reuse_address=True,
-        )
+        assert self._server is not None
+        await self._server.start_serving()
         for tsock in self._server.sockets:
             # a deep kernel queue, accepted ACCEPT_BATCH at a time (listen() on a dup of the
             # listening socket changes the one queue they share)
