@@ -23,22 +23,25 @@ def _left(seconds: float) -> str:
 
 @command("@lockouts", category=CATEGORY, role="admin")
 def cmd_lockouts(ctx: Ctx) -> None:
-    """List the addresses and names locked out after wrong passwords, and those with
-    failures being counted.
+    """List the addresses and names locked out after wrong passwords.
 
     Usage:
       @lockouts
-    Each line shows the time left on a lockout and the recent failures.
-    `@lockout clear <address or name>` lifts one.
+    Each line shows the time left on a lockout, or the recent wrong passwords
+    of an address or name not locked (yet). @lockout clear lifts one.
     """
     entries = _throttle(ctx).entries()
     if not entries:
         ctx.send("Nobody is locked out, and no failed logins are being counted.")
         return
+    shown = entries[:MAX_SHOWN]
+    width = max(len(e.key) for e in shown)
     lines = ["|wLogin lockouts|n"]
-    for e in entries[:MAX_SHOWN]:
-        state = f"|rlocked, {_left(e.locked_for)} left|n" if e.locked_for > 0 else "not locked"
-        lines.append(f"  {e.kind:<8} {e.key:<32} {state}, {e.failures} recent failure(s)")
+    for e in shown:
+        state = [f"|rlocked, {_left(e.locked_for)} left|n"] if e.locked_for > 0 else []
+        if e.failures:
+            state.append(f"{e.failures} recent failure{'s' if e.failures != 1 else ''}")
+        lines.append(f"  {e.kind:<8} {e.key:<{width}}  {', '.join(state)}")
     if len(entries) > MAX_SHOWN:
         lines.append(f"  ... and {len(entries) - MAX_SHOWN} more.")
     ctx.send("\n".join(lines))
@@ -53,7 +56,7 @@ def cmd_lockout(ctx: Ctx) -> None:
     Example:
       @lockout clear 203.0.113.7
       @lockout clear ada
-    `@lockouts` lists them.
+    @lockouts lists them.
     """
     words = ctx.args.split()
     if len(words) != 2 or words[0].lower() != "clear":
