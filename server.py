@@ -95,9 +95,58 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop_factory = uvloop.new_event_loop
     except ImportError:  # uvloop is optional: asyncio's own loop works, a little slower
         loop_factory = None
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(serve(settings))
+    from mud.app import ListenError
+
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(settings))
+    except ListenError as err:  # before any database was opened: nothing to undo
+        print(f"{err} Pick another port with --port (e.g. --port {err.port + 1}), or stop "
+              "whatever is using it.", file=sys.stderr)  # fmt: skip
+        return 1
     return 0
+
+
+PASSWORD_TRIES = 3  # create-admin asks this many times for a password typed twice alike
+
+
+def new_sqlite_file(db: str) -> Path | None:
+    """The SQLite file `db` names, if it doesn't exist yet (so a tool that ends up doing
+    nothing can remove what opening it created)."""
+    from sqlalchemy.engine import make_url
+
+    from mud.config import normalise_db_url
+
+    url = make_url(normalise_db_url(db))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
+def remove_sqlite_file(path: Path | None) -> None:
+    """Remove a database file this tool created, with its journal, WAL and lock files."""
+    if path is None:
+        return
+    for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def ask_new_password() -> str | None:
+    """A password typed twice alike, hidden; asked again (up to PASSWORD_TRIES) when the two
+    differ or it is too short. None if every try failed."""
+    from mud import auth
+    from mud.text import sanitize  # the same cleaning a password typed in game gets
+
+    for _ in range(PASSWORD_TRIES):
+        password = sanitize(getpass.getpass("Password: ")).strip()
+        problem = auth.check_password(password)
+        if problem is None and sanitize(getpass.getpass("Again: ")).strip() != password:
+            problem = "The passwords didn't match."
+        if problem is None:
+            return password
+        print(f"{problem} Let's try again.", file=sys.stderr)
+    return None
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
@@ -108,40 +157,57 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
     settings = Settings.from_env(db=args.db)
     name = args.name
+    problem = auth.check_name(name, set())
+    if problem:  # no account can have such a name: say so before opening any database
+        print(problem, file=sys.stderr)
+        return 2
+    created_file = new_sqlite_file(settings.db)
     store, world = open_world(settings.db)
-    existing = world.players_by_key.get(name.lower())
-    if existing is None:
-        problem = auth.check_name(name, set())
-        if problem:
-            print(problem, file=sys.stderr)
-            return 2
-    if args.password_stdin:
-        password = sanitize(sys.stdin.readline().rstrip("\r\n")).strip()
-    elif existing is not None:
-        password = ""
-    else:
-        password = sanitize(getpass.getpass("Password: ")).strip()
-        if sanitize(getpass.getpass("Again: ")).strip() != password:
-            print("The passwords didn't match.", file=sys.stderr)
-            return 2
-    if existing is None or password:
-        problem = auth.check_password(password)
-        if problem:
-            print(problem, file=sys.stderr)
-            return 2
-    if existing is None:
-        player = world.create_player(name.capitalize(), auth.hash_password_sync(password), "admin")
-        verb = "Created"
-    else:
-        player = existing
-        if password:
-            player.password_hash = auth.hash_password_sync(password)
-        world.set_role(player, "admin")
-        verb = "Promoted"
-    world.audit(None, "role", f"{player.name} (player#{player.id}): admin via create-admin")
-    store.write_now()
-    store.dispose()
-    print(f"{verb} admin {player.name}.")
+    try:
+        existing = world.players_by_key.get(name.lower())
+        if args.password_stdin:
+            password = sanitize(sys.stdin.readline().rstrip("\r\n")).strip()
+        elif existing is not None:
+            password = ""  # promoting keeps their password
+        else:
+            password = ask_new_password() or ""
+            if not password:
+                print("Nothing was changed.", file=sys.stderr)
+                remove_sqlite_file(created_file)
+                created_file = None
+                return 2
+        if existing is None or password:
+            problem = auth.check_password(password)
+            if problem:
+                print(problem, file=sys.stderr)
+                remove_sqlite_file(created_file)
+                created_file = None
+                return 2
+        if existing is None:
+            player = world.create_player(
+                name.capitalize(), auth.hash_password_sync(password), "admin"
+            )
+            message = f"Created admin {player.name}."
+            detail = "admin via create-admin"
+        elif existing.role == "admin" and not password:
+            print(f"{existing.name} is already an admin; nothing was changed.")
+            return 0
+        else:
+            player = existing
+            if password:
+                player.password_hash = auth.hash_password_sync(password)
+            if player.role == "admin":
+                message = f"{player.name} is already an admin; their password was changed."
+                detail = "password changed via create-admin"
+            else:
+                world.set_role(player, "admin")
+                message = f"Promoted admin {player.name}."
+                detail = "admin via create-admin"
+        world.audit(None, "role", f"{player.name} (player#{player.id}): {detail}")
+        store.write_now()
+    finally:
+        store.dispose()
+    print(message)
     return 0
 
 
@@ -176,7 +242,10 @@ def cmd_import_world(args: argparse.Namespace) -> int:
     from world.worldfile import ContentError, ImportRefused, import_world
 
     setup_logging(args.log_level)
+    # A new database file that ends up with nothing imported is removed again.
+    created_file = new_sqlite_file(Settings.from_env(db=args.db).db)
     store, world = open_store(args.db, lock=True)
+    imported = False
     try:
         try:
             report = import_world(world, Path(args.file), replace=args.replace)
@@ -192,8 +261,11 @@ def cmd_import_world(args: argparse.Namespace) -> int:
             print(f"Can't read {args.file}: {err.strerror}", file=sys.stderr)
             return 1
         store.write_now()  # one transaction: all of it or none of it
+        imported = True
     finally:
         store.dispose()
+        if not imported:
+            remove_sqlite_file(created_file)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"Imported {report.zones} zones, {report.rooms} rooms, {report.exits} exits and "
@@ -248,6 +320,15 @@ def cmd_check_scripts(args: argparse.Namespace) -> int:
     return 0
 
 
+# What each command refused on a database in use can do instead.
+IN_USE_INSTEAD = {
+    "run": "stop the server first, or give this one its own database with --db.",
+    "create-admin": "stop the server first, or have an admin type `@role NAME admin` in game.",
+    "import-world": "stop the server first, or build in game with @dig, @open, @desc and "
+    "@create (see docs/building.md).",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="server.py", description="Dreamwave MUD server")
     sub = parser.add_subparsers(dest="command")
@@ -297,9 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands.get(args.command, cmd_run)(args)
     except DatabaseInUse as err:
+        instead = IN_USE_INSTEAD.get(args.command, IN_USE_INSTEAD["run"])
+        if args.command == "create-admin":
+            instead = instead.replace("NAME", args.name)
         print(
-            f"{err} Only one Dreamwave process may write to a database at a time: stop the "
-            "server first (in game, admins can use @role instead of create-admin).",
+            f"{err} Only one Dreamwave process may write to a database at a time: {instead}",
             file=sys.stderr,
         )
         return 1

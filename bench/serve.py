@@ -7,7 +7,8 @@ otherwise caps 200 players at 200 x 20 = 4,000 commands/s whatever the server co
 through the server's own configuration mechanism: the environment variable
 DREAMWAVE_LIMITS__<NAME>, exactly as an admin would. BENCH_NO_UVLOOP=1 hides uvloop so the
 server falls back to asyncio's own loop. Everything else is server.py's own code path: same
-CLI, same start-up, same logging.
+CLI, same start-up, same logging. The connection caps are always lifted (LOOPBACK_LIMITS):
+all clients share one address.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every benchmark client comes from 127.0.0.1, thousands at once: the connection caps meant
+# for the internet (10 per address, 500 at the login screen) are lifted unless --limit says.
+LOOPBACK_LIMITS: dict[str, float] = {
+    "max_connections_per_address": 100_000,
+    "max_unauthenticated": 100_000,
+}
 
 
 def limit_environment(pairs: list[str]) -> dict[str, str]:
@@ -47,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     if os.environ.get("BENCH_NO_UVLOOP"):
         sys.modules["uvloop"] = None  # type: ignore[assignment]  (import now raises ImportError)
-    limits = limit_environment(args.limit)
+    limits = limit_environment([f"{k}={v}" for k, v in LOOPBACK_LIMITS.items()] + args.limit)
     os.environ.update(limits)
     try:
         import uvloop  # type: ignore[import-not-found]  # noqa: F401

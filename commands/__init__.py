@@ -9,6 +9,7 @@ from commands import (  # noqa: F401
     events,
     general,
     items,
+    moderation,
     movement,
     npcs,
     orientation,

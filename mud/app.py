@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import socket
@@ -16,7 +17,7 @@ from mud.config import Settings, normalise_db_url
 from mud.dispatch import REGISTRY, Dispatcher, Registry
 from mud.events import EventService
 from mud.feed import RoomFeed
-from mud.login import LoginFlow
+from mud.login import ConnectionGate, LoginFlow
 from mud.npc_runtime import NpcDirector
 from mud.scheduler import Scheduler
 from mud.session import Session
@@ -84,6 +85,19 @@ def open_world(
     return store, world
 
 
+class ListenError(Exception):
+    """The server can't listen where it was told to (the port is taken, say)."""
+
+    def __init__(self, host: str, port: int, err: OSError) -> None:
+        self.host, self.port, self.errno = host, port, err.errno
+        reason = {
+            errno.EADDRINUSE: "that port is already in use (another server?)",
+            errno.EACCES: "permission denied (ports below 1024 need privileges)",
+            errno.EADDRNOTAVAIL: "this machine has no such address",
+        }.get(err.errno or 0, err.strerror or str(err))
+        super().__init__(f"Can't listen on {host}:{port}: {reason}.")
+
+
 class App:
     def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
         self.settings = settings
@@ -101,7 +115,10 @@ class App:
             settings.limits.login_failures,
             settings.limits.login_failure_window,
             settings.limits.login_lockout,
+            settings.limits.login_account_failures,
+            settings.limits.login_account_window,
         )
+        self.gate = ConnectionGate(settings.limits)  # connection caps (mud.login)
         self.started_at = time.time()
         self.port: int = settings.port
         self._server: asyncio.Server | None = None
@@ -119,6 +136,23 @@ class App:
 
         self.loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
+        # Bind first: a port that is taken stops the start before any database is touched.
+        # (Bound, not yet listening: connections are refused until the world is loaded.)
+        host, port = self.settings.host, self.settings.port
+        try:
+            self._server = await self.loop.create_server(
+                lambda: MudTelnet(self), host, port,
+                backlog=ACCEPT_BATCH, reuse_address=True, start_serving=False,
+            )  # fmt: skip
+        except OSError as err:
+            raise ListenError(host, port, err) from err
+        try:
+            await self._open(t0)
+        except BaseException:
+            self._server.close()
+            raise
+
+    async def _open(self, t0: float) -> None:
         # A broken NPC script stops the start (file:line problems) before the database opens.
         try:
             scripts = await self.loop.run_in_executor(None, load_npc_scripts)
@@ -152,13 +186,8 @@ class App:
         self.scheduler.every(sweep, self._sweep_idle)
         self.scheduler.every(60.0, self.throttle.prune)
         self.scheduler.every(FULL_GC_INTERVAL, self._full_gc)
-        self._server = await self.loop.create_server(
-            lambda: MudTelnet(self),
-            self.settings.host,
-            self.settings.port,
-            backlog=ACCEPT_BATCH,
-            reuse_address=True,
-        )
+        assert self._server is not None
+        await self._server.start_serving()
         for tsock in self._server.sockets:
             # a deep kernel queue, accepted ACCEPT_BATCH at a time (listen() on a dup of the
             # listening socket changes the one queue they share)
@@ -196,12 +225,18 @@ class App:
     # -- sessions -------------------------------------------------------------------------
     def new_session(self, telnet: MudTelnet, transport: asyncio.Transport) -> Session:
         session = Session(self, telnet, transport)
+        refusal = self.gate.admit(session)
+        if refusal is not None:
+            log.warning("refused a connection from %s: %s", session.address, refusal)
+            session.close(refusal)  # before the banner: one line, then the socket closes
+            return session
         self.sessions.add(session)
         log.info("connection from %s:%d", session.address, session.port)
         return session
 
     def session_closed(self, session: Session) -> None:
         self.sessions.discard(session)
+        self.gate.release(session)
 
     def begin_login(self, session: Session) -> None:
         flow = LoginFlow(self, session)
@@ -253,7 +288,9 @@ class App:
         lim = self.settings.limits
         for session in list(self.sessions):
             idle = now - session.last_input
-            if session.player is None and idle > lim.login_idle_timeout:
+            # The login screen's time counts from the connection: typing an empty line now
+            # and then doesn't keep a login screen open.
+            if session.player is None and now - session.connected_at > lim.login_idle_timeout:
                 session.close("You lingered too long at the threshold; goodbye.")
             elif session.player is not None and idle > lim.player_idle_timeout:
                 session.close("You have drifted idle too long and slip out of the dream.")

@@ -54,6 +54,12 @@ class Limits(BaseModel):
     login_failure_window: float = 60.0  # ... within this many seconds ...
     login_lockout: float = 300.0  # ... lock that address out for this long
     connect_maxwait: float = 0.5  # telnet negotiation wait before the banner
+    # Connection caps and per-account login throttling. Tests and the benchmark that open
+    # many loopback connections raise the caps explicitly.
+    max_connections_per_address: int = 10  # simultaneous connections from one address
+    max_unauthenticated: int = 500  # connections not yet logged in, from all addresses
+    login_account_failures: int = 10  # wrong passwords for one name, from any addresses ...
+    login_account_window: float = 600.0  # ... within this many seconds lock it (login_lockout)
 
 
 class MsspInfo(BaseModel):

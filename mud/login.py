@@ -6,9 +6,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from mud import auth
+from mud.auth import Refusal
 
 if TYPE_CHECKING:
     from mud.app import App
+    from mud.config import Limits
     from mud.session import Session
 
 log = logging.getLogger("dreamwave.login")
@@ -22,6 +24,64 @@ BANNER = """\
   or just type a name to begin, and |wquit|n to leave."""
 
 WRONG = "That name and password don't match. Try again, or type a new name to create a dreamer."
+PASSWORD_STATES = ("password", "new_password", "new_password_again")
+REFUSED = {
+    "address": "Too many failed logins from your address.",
+    "account": "Too many failed logins for that name.",
+}
+BUSY = (
+    "Too many logins are being checked for that name or from your address; "
+    "wait a moment and try again."
+)
+LOCKED_NOW = {
+    "address": "Too many failed logins from your address; wait a while.",
+    "account": "Too many failed logins for that name; it is locked for a while.",
+}
+
+
+class ConnectionGate:
+    """Who may reach the login screen: at most `max_connections_per_address` connections
+    from one address at a time, and at most `max_unauthenticated` not yet logged in, from
+    everywhere (each one can cost a password hash; a flood of them is not players)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._admitted: set[Session] = set()
+        self._waiting: set[Session] = set()  # admitted, not logged in yet
+        self._per_address: dict[str, int] = {}
+
+    def admit(self, session: Session) -> str | None:
+        """Count the new connection in, or say in one sentence why it is refused."""
+        address, lim = session.address, self.limits
+        if self._per_address.get(address, 0) >= lim.max_connections_per_address:
+            return (
+                f"There are already {lim.max_connections_per_address} connections from your "
+                "address; close one and try again."
+            )
+        if len(self._waiting) >= lim.max_unauthenticated:
+            return "Too many people are at the login screen right now; try again in a minute."
+        self._admitted.add(session)
+        self._waiting.add(session)
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+        return None
+
+    def logged_in(self, session: Session) -> None:
+        self._waiting.discard(session)
+
+    def release(self, session: Session) -> None:
+        if session not in self._admitted:
+            return
+        self._admitted.discard(session)
+        self._waiting.discard(session)
+        left = self._per_address.get(session.address, 1) - 1
+        if left > 0:
+            self._per_address[session.address] = left
+        else:
+            self._per_address.pop(session.address, None)
+
+    @property
+    def unauthenticated(self) -> int:
+        return len(self._waiting)
 
 
 class LoginFlow:
@@ -48,7 +108,7 @@ class LoginFlow:
             "new_password": "Choose a password (at least 8 characters): ",
             "new_password_again": "Type the password again: ",
         }[self.state]
-        if self.state in ("password", "new_password", "new_password_again"):
+        if self.state in PASSWORD_STATES:
             self._hide_input()
         self.session.send_prompt(text)
 
@@ -72,7 +132,14 @@ class LoginFlow:
 
     # -- input ----------------------------------------------------------------------------
     def on_line(self, line: str) -> None:
-        if self.state in ("password", "new_password", "new_password_again"):
+        if self.state in PASSWORD_STATES:
+            if not line:
+                # An empty Enter is "ask again", never a try: echo stays hidden, and the
+                # password typed next still goes to the password prompt.
+                self.session.write_raw(b"\r\n")
+                self.session._at_prompt = False
+                self.prompt()
+                return
             self._show_input()
         handler = getattr(self, f"_on_{self.state}")
         handler(line)
@@ -107,6 +174,10 @@ class LoginFlow:
         if self._locked_out():
             return
         if self.app.world.players_by_key.get(name.lower()) is not None:
+            wait = self.app.throttle.account_locked_for(name)
+            if wait > 0:
+                self._refuse(Refusal("account", wait))
+                return
             self.name = name.capitalize()
             self.state = "password"
         else:
@@ -154,36 +225,57 @@ class LoginFlow:
     def _locked_out(self) -> bool:
         wait = self.app.throttle.locked_for(self.session.address)
         if wait > 0:
-            minutes = max(1, round(wait / 60))
-            self.session.send(
-                "Too many failed logins from your address. Please wait about "
-                f"{minutes} minute{'s' if minutes != 1 else ''} and try again."
-            )
-            self.state = "name"
-            self.prompt()
+            self._refuse(Refusal("address", wait))
             return True
         return False
 
+    def _refuse(self, refusal: Refusal) -> None:
+        if refusal.busy:
+            self.session.send(BUSY)
+        else:
+            minutes = max(1, round(refusal.wait / 60))
+            self.session.send(
+                f"{REFUSED[refusal.who]} Please wait about "
+                f"{minutes} minute{'s' if minutes != 1 else ''} and try again."
+            )
+        self.state = "name"
+        self.prompt()
+
     def _try_login(self, name: str, password: str) -> None:
-        if self._locked_out():
-            return
+        throttle, address = self.app.throttle, self.session.address
         player = self.app.world.players_by_key.get(name.lower())
         stored = player.password_hash if player else None
 
         async def check() -> None:
-            ok = await auth.verify_password(stored, password)
+            # Refused before any hashing: a locked address or name. While checks in flight
+            # might reach the limit (parallel guesses), this one waits for them first.
+            refusal = await throttle.turn(address, name)
+            if refusal is not None:
+                if not self.session.closed:
+                    self._refuse(refusal)
+                return
+            ok = False
+            try:
+                ok = await auth.verify_password(stored, password) and player is not None
+            finally:
+                # counted even if the client hung up meanwhile
+                locked = throttle.end(address, name, ok)
             if self.session.closed:
                 return
             if ok and player is not None:
-                self.app.throttle.succeeded(self.session.address)
-                log.info("login %s from %s", player.name, self.session.address)
+                log.info("login %s from %s", player.name, address)
+                self.app.gate.logged_in(self.session)
                 self.app.enter_game(self.session, player)
                 return
-            log.info("failed login for %r from %s", name[:20], self.session.address)
+            # Only an existing account's name is logged: what is typed as a name may be a
+            # password typed in the wrong place.
+            who = player.name if player is not None else "an unknown name"
+            log.info("failed login for %s from %s", who, address)
             self.session.send(WRONG)
-            if self.app.throttle.failed(self.session.address):
-                log.warning("locking out %s after repeated failures", self.session.address)
-                self.session.send("Too many failed logins from your address; wait a while.")
+            if locked is not None:
+                target = address if locked == "address" else (who if player else "a name")
+                log.warning("locking out %s after repeated failures", target)
+                self.session.send(LOCKED_NOW[locked])
             self.state = "name"
             self.prompt()
 
@@ -215,6 +307,7 @@ class LoginFlow:
                 return
             log.info("created account %s from %s", player.name, self.session.address)
             self.session.send(f"|gWelcome, {player.name}. Your dreamer has been created.|n")
+            self.app.gate.logged_in(self.session)
             self.app.enter_game(self.session, player)
 
         self.session.run_task(create())

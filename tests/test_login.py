@@ -65,10 +65,10 @@ async def test_interactive_create_and_login_hide_the_password(server):
 
 
 async def test_echo_restored_when_login_times_out(make_server):
-    app = await make_server(login_idle_timeout=0.4)
-    c = await Client.connect(app.port)
+    app = await make_server(login_idle_timeout=1.0)
+    await (await login(app.port, "Cleo")).close()
+    c = await Client.connect(app.port)  # the login screen's time counts from here
     await c.expect("Name: ")
-    await login(app.port, "Cleo")
     c.send("cleo")
     await c.expect("Password: ")
     await c.expect("lingered too long", timeout=5)
@@ -128,8 +128,9 @@ async def test_takeover_keeps_the_place(server):
     await b.close()
 
 
-async def test_login_storm_hashes_off_the_loop(server):
+async def test_login_storm_hashes_off_the_loop(make_server):
     """While 20 accounts are created at once, a logged-in player still gets answers."""
+    server = await make_server(max_connections_per_address=30)  # all from 127.0.0.1
     watcher = await login(server.port, "Hana")
     clients = await asyncio.gather(*(Client.connect(server.port) for _ in range(20)))
     for i, c in enumerate(clients):
@@ -141,3 +142,77 @@ async def test_login_storm_hashes_off_the_loop(server):
         await c.expect("Exits:", timeout=20)
         await c.close()
     await watcher.close()
+
+
+def last_echo(c: Client) -> int:
+    """WILL or WONT: the server's last word on ECHO so far."""
+    will, wont = c.raw.rfind(bytes([IAC, WILL, ECHO])), c.raw.rfind(bytes([IAC, WONT, ECHO]))
+    return WILL if will > wont else WONT
+
+
+async def test_empty_enter_at_password_asks_again_with_echo_still_hidden(server):
+    await (await login(server.port, "Iris")).close()
+    c = await Client.connect(server.port)
+    await c.expect("Name: ")
+    c.send("iris")
+    await c.expect("Password: ")
+    for _ in range(6):  # more than the lockout's five: none of them is a try
+        mark = len(c.raw)
+        c.send("")
+        await c.expect("Password: ")
+        assert bytes([IAC, WONT, ECHO]) not in c.raw[mark:]  # still hidden
+        assert last_echo(c) == WILL
+    assert "don't match" not in c.text and "Name: " not in c.text[c.text.find("Password") :]
+    c.send("secretpass")  # the password typed next still goes to the password prompt
+    await c.expect("You drift into the Dreamwave, Iris")
+    assert last_echo(c) == WONT
+    await c.close()
+
+
+async def test_empty_enter_while_choosing_a_password_asks_again(server):
+    c = await Client.connect(server.port)
+    await c.expect("Name: ")
+    c.send("Juno")
+    await c.expect(r"\(yes/no\)")
+    c.send("yes")
+    await c.expect("Choose a password")
+    c.send("")
+    await c.expect("Choose a password")
+    c.send("dreamily")
+    await c.expect("Type the password again")
+    c.send("")
+    await c.expect("Type the password again")
+    assert "didn't match" not in c.text and last_echo(c) == WILL
+    c.send("dreamily")
+    await c.expect("Your dreamer has been created")
+    assert last_echo(c) == WONT
+    await c.close()
+
+
+async def test_echo_is_back_on_every_way_out_of_the_password_prompt(server):
+    await (await login(server.port, "Kit")).close()
+    c = await Client.connect(server.port)
+    await c.expect("Name: ")
+    for _ in range(5):  # wrong, wrong, ... locked out: each time back at Name: with echo on
+        c.send("kit")
+        await c.expect("Password: ")
+        assert last_echo(c) == WILL
+        c.send("wrongpassword")
+        await c.expect("Name: ")
+        assert last_echo(c) == WONT
+    assert "Too many failed logins" in c.text
+    c.send("kit")  # locked: refused at the name, the password prompt never opens
+    await c.expect("Please wait")
+    await c.expect("Name: ")
+    assert last_echo(c) == WONT
+    await c.close()
+
+
+async def test_a_line_that_cant_be_a_name_is_never_offered_for_creation(server):
+    c = await Client.connect(server.port)
+    await c.expect("Name: ")
+    for line in ("Hunter2pass", "p@ss-word!", "correct horse battery"):
+        c.send(line)
+        await c.expect("Name: ")
+    assert "Create a new dreamer" not in c.text
+    await c.close()
