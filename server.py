@@ -45,7 +45,10 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    stopping = [loop.create_task(stop.wait()), loop.create_task(app.stop_requested.wait())]
+    await asyncio.wait(stopping, return_when=asyncio.FIRST_COMPLETED)
+    for task in stopping:
+        task.cancel()
     await app.stop()
 
 

@@ -20,6 +20,7 @@ from mud.login import LoginFlow
 from mud.npc_runtime import NpcDirector
 from mud.scheduler import Scheduler
 from mud.session import Session
+from mud.shutdown import ShutdownTimer
 from mud.store import Store
 from mud.telnet import MudTelnet
 from mud.text import render
@@ -103,6 +104,8 @@ class App:
             settings.limits.login_lockout,
         )
         self.started_at = time.time()
+        # Set when the server should stop by itself (an admin's @shutdown ran out).
+        self.stop_requested = asyncio.Event()
         self.port: int = settings.port
         self._server: asyncio.Server | None = None
         self._reserved: set[str] | None = None
@@ -112,6 +115,7 @@ class App:
         self.scheduler: Scheduler
         self.events: EventService
         self.npc_director: NpcDirector
+        self.shutdown: ShutdownTimer
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -152,6 +156,8 @@ class App:
         self.scheduler.every(sweep, self._sweep_idle)
         self.scheduler.every(60.0, self.throttle.prune)
         self.scheduler.every(FULL_GC_INTERVAL, self._full_gc)
+        self.scheduler.every(60.0, self.world.moderation.prune)
+        self.shutdown = ShutdownTimer(self.scheduler, self.wall, self.stop_requested.set)
         self._server = await self.loop.create_server(
             lambda: MudTelnet(self),
             self.settings.host,
@@ -204,11 +210,22 @@ class App:
         self.sessions.discard(session)
 
     def begin_login(self, session: Session) -> None:
+        ban = self.world.moderation.bans.for_address(session.address)
+        if ban is not None:
+            log.info("refused %s: address banned (ban #%d)", session.address, ban.id)
+            session.close("Connections from your address are not accepted here.")
+            return
         flow = LoginFlow(self, session)
         session.handler = flow
         flow.greet()
 
     def enter_game(self, session: Session, player: Player) -> None:
+        ban = self.world.moderation.bans.for_name(player.key)
+        if ban is not None:
+            log.info("refused %s from %s: banned (ban #%d)", player.name, session.address, ban.id)
+            why = f": {ban.reason}" if ban.reason else "."
+            session.close(f"{player.name} is banned {ban.remaining(time.time())}{why}")
+            return
         old = player.session
         session.player = player
         arriving = not (isinstance(old, Session) and old is not session)
@@ -232,6 +249,10 @@ class App:
             self.world.emit("login", player=player, room=player.room)
         session.handler.prompt()
         session.notify("login")
+
+    def wall(self, text: str) -> None:
+        """A line to everyone in the game, whatever they ignore (admins' announcements)."""
+        self.fanout([p.session for p in self.world.online.values() if p.session is not None], text)
 
     def player_left(self, player: Player, session: Session) -> None:
         if player.session is session:
