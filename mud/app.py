@@ -160,7 +160,7 @@ class App:
         self.shutdown = ShutdownTimer(self.scheduler, self.wall, self.stop_requested.set)
         self._server = await self.loop.create_server(
             lambda: MudTelnet(self),
-            self.settings.host,
+            self.settings.hosts,
             self.settings.port,
             backlog=ACCEPT_BATCH,
             reuse_address=True,
@@ -175,10 +175,18 @@ class App:
                 dup.close()
         self.port = self._server.sockets[0].getsockname()[1]
         log.info(
-            "Dreamwave listening on %s:%d (%d rooms, %d accounts, ready in %.2fs, %s loop)",
-            self.settings.host, self.port, len(self.world.rooms), len(self.world.players),
+            "Dreamwave listening on %s (%d rooms, %d accounts, ready in %.2fs, %s loop)",
+            self.listening_on(), len(self.world.rooms), len(self.world.players),
             time.perf_counter() - t0, type(self.loop).__module__.split(".")[0],
         )  # fmt: skip
+
+    def listening_on(self) -> str:
+        """Every address:port listened on, IPv6 in brackets (IPv4 first)."""
+        assert self._server is not None
+        names = sorted(
+            {s.getsockname()[:2] for s in self._server.sockets}, key=lambda a: ":" in a[0]
+        )
+        return ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in names)
 
     async def stop(self) -> None:
         """Tell everyone, save everything, close every socket."""
@@ -291,7 +299,7 @@ class App:
             "CODEBASE": "Dreamwave 0.1",
             "CONTACT": info.contact,
             "CRAWL DELAY": "-1",
-            "HOSTNAME": info.hostname or self.settings.host,
+            "HOSTNAME": info.hostname or self.settings.hosts[0],
             "PORT": str(self.port),
             "CREATED": info.created,
             "LANGUAGE": info.language,
