@@ -7,6 +7,9 @@ python server.py export-world FILE.yaml [--db URL]        (FILE - writes to stdo
 python server.py import-world FILE.yaml [--replace] [--db URL]   (stop the server first)
 python server.py check-scripts [FILE ...] [--db URL]   validate event (and NPC) script files
 python server.py run --time-scale 120    game time and event waits run 120x faster (demos)
+python server.py config [--sample]      the configuration in force and where each value came from
+
+Every command takes --config FILE (default ./dreamwave.toml if it exists); see mud/config.py.
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from typing import Any
 from mud.config import Settings
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(settings: Settings) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if settings.log_file:
+        handlers.append(logging.FileHandler(settings.log_file, encoding="utf-8"))
     logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, level.upper(), logging.INFO),
+        handlers=handlers,
+        level=getattr(logging, settings.log_level, logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     # telnetlib3 logs every connection at INFO and every odd client byte at WARNING; our
@@ -45,7 +51,10 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    stopping = [loop.create_task(stop.wait()), loop.create_task(app.stop_requested.wait())]
+    await asyncio.wait(stopping, return_when=asyncio.FIRST_COMPLETED)
+    for task in stopping:
+        task.cancel()
     await app.stop()
 
 
@@ -83,11 +92,24 @@ NO_AUTOMATIC_FULL_GC = 1_000_000_000  # middle-generation passes before a full o
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 
 
+def settings_from(args: argparse.Namespace, **flags: object) -> Settings:
+    """The settings in force for this command: its flags over the environment over the
+    configuration file over the defaults."""
+    return Settings.load(args.config, db=args.db, log_level=args.log_level, **flags)
+
+
+def run_flags(args: argparse.Namespace) -> dict[str, object]:
+    hosts = args.host or None
+    return {
+        "host": hosts[0] if hosts and len(hosts) == 1 else hosts,
+        "port": args.port,
+        "time_scale": args.time_scale,
+    }
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(
-        host=args.host, port=args.port, db=args.db, time_scale=args.time_scale
-    )
-    setup_logging(args.log_level)
+    settings = settings_from(args, **run_flags(args))
+    setup_logging(settings)
     tune_process()
     try:
         import uvloop  # type: ignore[import-not-found]
@@ -154,8 +176,8 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     from mud.app import open_world
     from mud.text import sanitize  # the same cleaning a password typed in game gets
 
-    setup_logging(args.log_level)
-    settings = Settings.from_env(db=args.db)
+    settings = settings_from(args)
+    setup_logging(settings)
     name = args.name
     problem = auth.check_name(name, set())
     if problem:  # no account can have such a name: say so before opening any database
@@ -211,20 +233,33 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_store(db: str | None, lock: bool = False) -> tuple[Any, Any]:
+def open_store(args: argparse.Namespace, lock: bool = False) -> tuple[Any, Any]:
     """The database, migrated and loaded, without seeding a default world. `lock`: as its
     one writer (refused while a server runs on it)."""
     from mud.app import load_world
 
-    store, world, _rows = load_world(Settings.from_env(db=db).db, lock=lock)
+    store, world, _rows = load_world(settings_from(args).db, lock=lock)
     return store, world
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the configuration in force (with where each value came from), or a sample."""
+    from mud import config
+
+    if args.sample:
+        sys.stdout.write(config.sample_file())
+        return 0
+    flags = {"db": args.db, "log_level": args.log_level, **run_flags(args)}
+    settings = Settings.load(args.config, **flags)
+    sys.stdout.write(config.describe(settings, config.sources(args.config, **flags)))
+    return 0
 
 
 def cmd_export_world(args: argparse.Namespace) -> int:
     from world.worldfile import export_world
 
-    setup_logging(args.log_level)
-    store, world = open_store(args.db)
+    setup_logging(settings_from(args))
+    store, world = open_store(args)
     try:
         if not world.rooms:
             print("This database has no world yet; there is nothing to export.", file=sys.stderr)
@@ -241,10 +276,11 @@ def cmd_export_world(args: argparse.Namespace) -> int:
 def cmd_import_world(args: argparse.Namespace) -> int:
     from world.worldfile import ContentError, ImportRefused, import_world
 
-    setup_logging(args.log_level)
+    settings = settings_from(args)
+    setup_logging(settings)
     # A new database file that ends up with nothing imported is removed again.
-    created_file = new_sqlite_file(Settings.from_env(db=args.db).db)
-    store, world = open_store(args.db, lock=True)
+    created_file = new_sqlite_file(settings.db)
+    store, world = open_store(args, lock=True)
     imported = False
     try:
         try:
@@ -284,7 +320,7 @@ def cmd_check_scripts(args: argparse.Namespace) -> int:
     if args.db:  # also accept rooms builders made in that database
         from mud.events import live_facts
 
-        store, world = open_store(args.db)
+        store, world = open_store(args)
         store.engine.dispose()
         facts = facts.merged(live_facts(world))
     files = [Path(f) for f in args.files]
@@ -335,16 +371,30 @@ def main(argv: list[str] | None = None) -> int:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", help="SQLAlchemy URL or SQLite file (env DREAMWAVE_DB)")
-        p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+        p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+        p.add_argument(
+            "--config", metavar="FILE", help="settings file (default ./dreamwave.toml if present)"
+        )
+
+    def listening(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--host", action="append",
+            help="address to listen on; repeat for more, e.g. --host 0.0.0.0 --host :: "
+            "(env DREAMWAVE_HOST)",
+        )  # fmt: skip
+        p.add_argument("--port", type=int, help="port; 0 picks a free one (env DREAMWAVE_PORT)")
+        p.add_argument(
+            "--time-scale", type=positive, metavar="N",
+            help="game time and event waits run N times faster (env DREAMWAVE_TIME_SCALE)",
+        )  # fmt: skip
 
     run = sub.add_parser("run", help="run the server (the default)")
-    run.add_argument("--host", help="address to listen on (env DREAMWAVE_HOST)")
-    run.add_argument("--port", type=int, help="port; 0 picks a free one (env DREAMWAVE_PORT)")
-    run.add_argument(
-        "--time-scale", type=positive, metavar="N",
-        help="game time and event waits run N times faster (env DREAMWAVE_TIME_SCALE)",
-    )  # fmt: skip
+    listening(run)
     common(run)
+    conf = sub.add_parser("config", help="print the configuration in force, or a sample file")
+    conf.add_argument("--sample", action="store_true", help="a commented file of every setting")
+    listening(conf)
+    common(conf)
     admin = sub.add_parser("create-admin", help="create or promote an admin account")
     admin.add_argument("name")
     admin.add_argument("--password-stdin", action="store_true", help="read one line as password")
@@ -366,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = parser.parse_args(argv)
+    from mud.config import ConfigError
     from mud.store import DatabaseInUse
     from world.yamlsrc import ContentError
 
@@ -374,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         "export-world": cmd_export_world,
         "import-world": cmd_import_world,
         "check-scripts": cmd_check_scripts,
+        "config": cmd_config,
     }
     try:
         return commands.get(args.command, cmd_run)(args)
@@ -386,6 +438,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        print("Fix the configuration above; `python server.py config --sample` shows every "
+              "setting with its default.", file=sys.stderr)  # fmt: skip
+        return 2
     except ContentError as err:  # a content or script file is broken: say where, no traceback
         for problem in err.problems:
             print(problem, file=sys.stderr)

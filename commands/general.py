@@ -73,7 +73,7 @@ def cmd_examine(ctx: Ctx) -> None:
     ctx.send(describe_target(ctx, ctx.args.strip()))
 
 
-@command("say", category="Communication")
+@command("say", category="Communication", speech=True)
 def cmd_say(ctx: Ctx) -> None:
     """Speak aloud to everyone in the room.
 
@@ -87,7 +87,7 @@ def cmd_say(ctx: Ctx) -> None:
     ctx.world.say(ctx.player, text)
 
 
-@command("emote", aliases=("pose",), category="Communication")
+@command("emote", aliases=("pose",), category="Communication", speech=True)
 def cmd_emote(ctx: Ctx) -> None:
     """Show the room what you are doing.
 
@@ -101,7 +101,7 @@ def cmd_emote(ctx: Ctx) -> None:
     ctx.world.emote(ctx.player, text)
 
 
-@command("tell", aliases=("page",), category="Communication")
+@command("tell", aliases=("page",), category="Communication", speech=True)
 def cmd_tell(ctx: Ctx) -> None:
     """Send a private message to a dreamer anywhere in the world.
 

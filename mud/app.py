@@ -21,6 +21,7 @@ from mud.login import ConnectionGate, LoginFlow
 from mud.npc_runtime import NpcDirector
 from mud.scheduler import Scheduler
 from mud.session import Session
+from mud.shutdown import ShutdownTimer
 from mud.store import Store
 from mud.telnet import MudTelnet
 from mud.text import render
@@ -120,8 +121,11 @@ class App:
         )
         self.gate = ConnectionGate(settings.limits)  # connection caps (mud.login)
         self.started_at = time.time()
+        # Set when the server should stop by itself (an admin's @shutdown ran out).
+        self.stop_requested = asyncio.Event()
         self.port: int = settings.port
-        self._server: asyncio.Server | None = None
+        self._server: asyncio.Server | None = None  # the first of _servers
+        self._servers: list[asyncio.Server] = []  # one per listen address
         self._reserved: set[str] | None = None
         self.loop: asyncio.AbstractEventLoop
         self.store: Store
@@ -129,6 +133,7 @@ class App:
         self.scheduler: Scheduler
         self.events: EventService
         self.npc_director: NpcDirector
+        self.shutdown: ShutdownTimer
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -138,19 +143,28 @@ class App:
         t0 = time.perf_counter()
         # Bind first: a port that is taken stops the start before any database is touched.
         # (Bound, not yet listening: connections are refused until the world is loaded.)
-        host, port = self.settings.host, self.settings.port
-        try:
-            self._server = await self.loop.create_server(
-                lambda: MudTelnet(self), host, port,
-                backlog=ACCEPT_BATCH, reuse_address=True, start_serving=False,
-            )  # fmt: skip
-        except OSError as err:
-            raise ListenError(host, port, err) from err
+        port = self.settings.port
+        for host in self.settings.hosts:
+            try:
+                server = await self.loop.create_server(
+                    lambda: MudTelnet(self), host, port,
+                    backlog=ACCEPT_BATCH, reuse_address=True, start_serving=False,
+                )  # fmt: skip
+            except OSError as err:
+                self._close_servers()
+                raise ListenError(host, port, err) from err
+            self._servers.append(server)
+            port = server.sockets[0].getsockname()[1]  # port 0: every address shares the one picked
+        self._server = self._servers[0]
         try:
             await self._open(t0)
         except BaseException:
-            self._server.close()
+            self._close_servers()
             raise
+
+    def _close_servers(self) -> None:
+        for server in self._servers:
+            server.close()
 
     async def _open(self, t0: float) -> None:
         # A broken NPC script stops the start (file:line problems) before the database opens.
@@ -186,9 +200,11 @@ class App:
         self.scheduler.every(sweep, self._sweep_idle)
         self.scheduler.every(60.0, self.throttle.prune)
         self.scheduler.every(FULL_GC_INTERVAL, self._full_gc)
-        assert self._server is not None
-        await self._server.start_serving()
-        for tsock in self._server.sockets:
+        self.scheduler.every(60.0, self.world.moderation.prune)
+        self.shutdown = ShutdownTimer(self.scheduler, self.wall, self.stop_requested.set)
+        for server in self._servers:
+            await server.start_serving()
+        for tsock in self.listen_sockets():
             # a deep kernel queue, accepted ACCEPT_BATCH at a time (listen() on a dup of the
             # listening socket changes the one queue they share)
             dup = socket.fromfd(tsock.fileno(), tsock.family, tsock.type)
@@ -198,16 +214,25 @@ class App:
                 dup.close()
         self.port = self._server.sockets[0].getsockname()[1]
         log.info(
-            "Dreamwave listening on %s:%d (%d rooms, %d accounts, ready in %.2fs, %s loop)",
-            self.settings.host, self.port, len(self.world.rooms), len(self.world.players),
+            "Dreamwave listening on %s (%d rooms, %d accounts, ready in %.2fs, %s loop)",
+            self.listening_on(), len(self.world.rooms), len(self.world.players),
             time.perf_counter() - t0, type(self.loop).__module__.split(".")[0],
         )  # fmt: skip
+
+    def listen_sockets(self) -> list[socket.socket]:
+        return [sock for server in self._servers for sock in server.sockets]  # type: ignore[misc]
+
+    def listening_on(self) -> str:
+        """Every address:port listened on, IPv6 in brackets (IPv4 first)."""
+        names = sorted(
+            {s.getsockname()[:2] for s in self.listen_sockets()}, key=lambda a: ":" in a[0]
+        )
+        return ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in names)
 
     async def stop(self) -> None:
         """Tell everyone, save everything, close every socket."""
         log.info("shutting down")
-        if self._server is not None:
-            self._server.close()
+        self._close_servers()
         for session in list(self.sessions):
             session.close(SHUTDOWN_MESSAGE)
         self.npc_director.stop()
@@ -218,8 +243,8 @@ class App:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.store.close()
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in self._servers:
+            await server.wait_closed()
         log.info("shutdown complete")
 
     # -- sessions -------------------------------------------------------------------------
@@ -229,6 +254,11 @@ class App:
         if refusal is not None:
             log.warning("refused a connection from %s: %s", session.address, refusal)
             session.close(refusal)  # before the banner: one line, then the socket closes
+            return session
+        ban = self.world.moderation.bans.for_address(session.address)
+        if ban is not None:
+            log.info("refused %s: address banned (ban #%d)", session.address, ban.id)
+            session.close("Connections from your address are not accepted here.")
             return session
         self.sessions.add(session)
         log.info("connection from %s:%d", session.address, session.port)
@@ -244,6 +274,12 @@ class App:
         flow.greet()
 
     def enter_game(self, session: Session, player: Player) -> None:
+        ban = self.world.moderation.bans.for_name(player.key)
+        if ban is not None:
+            log.info("refused %s from %s: banned (ban #%d)", player.name, session.address, ban.id)
+            why = f": {ban.reason}" if ban.reason else "."
+            session.close(f"{player.name} is banned {ban.remaining(time.time())}{why}")
+            return
         old = player.session
         session.player = player
         arriving = not (isinstance(old, Session) and old is not session)
@@ -267,6 +303,10 @@ class App:
             self.world.emit("login", player=player, room=player.room)
         session.handler.prompt()
         session.notify("login")
+
+    def wall(self, text: str) -> None:
+        """A line to everyone in the game, whatever they ignore (admins' announcements)."""
+        self.fanout([p.session for p in self.world.online.values() if p.session is not None], text)
 
     def player_left(self, player: Player, session: Session) -> None:
         if player.session is session:
@@ -307,7 +347,7 @@ class App:
             "CODEBASE": "Dreamwave 0.1",
             "CONTACT": info.contact,
             "CRAWL DELAY": "-1",
-            "HOSTNAME": info.hostname or self.settings.host,
+            "HOSTNAME": info.hostname or self.settings.hosts[0],
             "PORT": str(self.port),
             "CREATED": info.created,
             "LANGUAGE": info.language,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mud.text import escape_stray_pipes
 from world.dreams import DreamError
 from world.model import ABBREVIATION_OF, DIRECTIONS
+from world.moderation import MUTE_KEY, muted_message
 
 if TYPE_CHECKING:
     from mud.session import Session
@@ -58,6 +59,7 @@ class Command:
     role: str = "player"
     hidden: bool = False
     help_text: str = ""
+    speech: bool = False  # others hear it: refused while the speaker is muted
     summary: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -118,9 +120,10 @@ def command(
     category: str = "General",
     role: str = "player",
     hidden: bool = False,
+    speech: bool = False,
 ) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
     def deco(func: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
-        REGISTRY.add(Command(key, func, tuple(aliases), category, role, hidden))
+        REGISTRY.add(Command(key, func, tuple(aliases), category, role, hidden, speech=speech))
         return func
 
     return deco
@@ -174,6 +177,11 @@ class Dispatcher:
         if cmd is None or not player.has_role(cmd.role):
             self._unknown(low, cmd)
             return
+        if cmd.speech and player.settings.get(MUTE_KEY) is not None:
+            refusal = muted_message(player)
+            if refusal is not None:
+                self.session.send(refusal)
+                return
         ctx = Ctx(player, self.session, self.app.world, self.app, cmd, args, word)
         try:
             cmd.func(ctx)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mud.telnet import gmcp
 from mud.telnet.mtts import ClientInfo, parse_ttypes
 from mud.text import render, sanitize
+from world.moderation import normalise_address
 
 if TYPE_CHECKING:
     from mud.app import App
@@ -45,7 +46,7 @@ class Session:
         self.transport = transport
         self.limits = app.settings.limits
         peer = transport.get_extra_info("peername") or ("?", 0)
-        self.address: str = str(peer[0])
+        self.address: str = normalise_address(str(peer[0]))  # ::ffff:1.2.3.4 as 1.2.3.4
         self.port: int = int(peer[1]) if len(peer) > 1 else 0
         self.player: Player | None = None
         self.handler: Any = None  # object with on_line(text)

@@ -17,6 +17,7 @@ from world.building import BuildingMixin
 from world.clock import WorldClock
 from world.dreams import Dreamscape
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
+from world.moderation import Moderation
 from world.npcs import Npc, NpcMixin
 
 log = logging.getLogger("dreamwave.world")
@@ -59,6 +60,7 @@ class World(BuildingMixin, NpcMixin):
         self.audit_log: deque[AuditEntry] = deque(maxlen=AUDIT_MEMORY)
         self.clock = WorldClock()
         self.dreams = Dreamscape(self)
+        self.moderation = Moderation(stage)
         self.event_rows: list[dict[str, Any]] = []  # saved event-script state, for the runtime
         self._next_id: dict[str, int] = {
             "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1, "npc": 1,
@@ -156,6 +158,7 @@ class World(BuildingMixin, NpcMixin):
         self.load_npcs(rows.get("npc", []))
         self.dreams.load(rows)
         self.event_rows = rows.get("event_state", [])
+        self.moderation.load(rows.get("ban", []))
 
     def _add_room(self, room: Room) -> None:
         self.rooms[room.id] = room
@@ -246,6 +249,14 @@ class World(BuildingMixin, NpcMixin):
 
     def set_setting(self, p: Player, key: str, value: Any) -> int:
         p.settings[key] = value
+        return self.save(p)
+
+    def clear_setting(self, p: Player, key: str) -> int:
+        p.settings.pop(key, None)
+        return self.save(p)
+
+    def set_password(self, p: Player, password_hash: str) -> int:
+        p.password_hash = password_hash
         return self.save(p)
 
     # -- hooks: who reacts to what happens ------------------------------------------------

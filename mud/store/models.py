@@ -147,9 +147,22 @@ class EventState(SQLModel, table=True):
     updated_at: float = 0.0
 
 
+class Ban(SQLModel, table=True):
+    """A ban in force: of a dreamer's name, or of an address or network (CIDR)."""
+
+    id: int = Field(primary_key=True)
+    kind: str = Field(max_length=16)  # "name" or "address"
+    target: str = Field(max_length=64, index=True)
+    by: str = Field(max_length=40)
+    reason: str = Field(default="", max_length=200)
+    created_at: float = 0.0
+    expires_at: float | None = None  # None: until lifted
+
+
 # The order the writer applies upserts in (deletes run first, in reverse).
 TABLE_ORDER = [
     Meta, Zone, Account, Room, Exit, Item, Audit, Dream, Loop, Narrative, Npc, EventState,
+    Ban,
 ]  # fmt: skip
 # Tables that grow without bound: start-up loads only their newest rows (by id).
 LOAD_RECENT = {"audit": 1000}
