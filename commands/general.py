@@ -20,6 +20,8 @@ def cmd_look(ctx: Ctx) -> None:
     Usage:
       look              the room you are in
       look <thing>      an item here or in your hands, a dreamer, an exit, or |wme|n
+      look 2.<thing>    the second of several things that fit the word (what
+                        you carry comes first; a word that fits several lists them)
     """
     room = ctx.player.room
     if room is None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from mud.dispatch import LANDINGS, CommandError, Ctx
 from mud.text import capitalise_first, list_words
+from world.dreams import plural
 from world.model import Item, Player, Room
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def render_room(world: World, p: Player, room: Room) -> str:
                 if len(shown) == MAX_NAMES_SHOWN:
                     break
         if count > len(shown):
-            shown.append(f"{count - len(shown)} other dreamers")
+            shown.append(plural(count - len(shown), "other dreamer"))
         verb = "is" if count == 1 else "are"
         lines.append(f"|c{list_words(shown)}|n {verb} here.")
     return "\n".join(lines)

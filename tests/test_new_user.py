@@ -293,3 +293,28 @@ async def test_many_echoes_are_summed_up(server):
     assert flat.count("an echo of") == 3 and "crane 2 and 9 more echoes." in flat
     await a.close()
     await b.close()
+
+
+# -- the pure pieces ----------------------------------------------------------------------------
+
+
+def test_words_and_numbers():
+    from commands.targets import numbered
+    from commands.util import a_or_an, presence
+    from mud.dispatch import REGISTRY
+    from world.dreams import plural
+    from world.model import Player
+
+    assert numbered("2.thread") == (2, "thread")
+    assert numbered("thread") == (None, "thread")
+    assert numbered("2.") == (None, "2.")
+    words = [a_or_an(w) for w in ("exit", "item", "room", "admin", "npc")]
+    assert words == ["an exit", "an item", "a room", "an admin", "an npc"]
+    assert presence("lyra Kinsey, a Dream Weaver") == "Lyra Kinsey, a Dream Weaver,"
+    assert presence("a moth") == "A moth"
+    assert (plural(1, "motif"), plural(5, "added room")) == ("1 motif", "5 added rooms")
+    import commands  # noqa: F401  (registers every command)
+
+    pell = Player(1, "Pell", "x")
+    assert REGISTRY.nearest("lok", pell)[0] == "look"
+    assert all(not w.startswith("@") for w in REGISTRY.nearest("destory", pell))
