@@ -179,11 +179,12 @@ def _anywhere(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thin
     return out
 
 
-def _ambiguous(text: str, found: list[Thing]) -> CommandError:
-    shown = ", ".join(f"{i}. {label(o)}" for i, o in enumerate(found[:MAX_LISTED], 1))
+def _ambiguous(text: str, found: list[Thing], by_name: bool = False) -> CommandError:
+    shown = ", ".join(label(o) for o in found[:MAX_LISTED])
     more = f" and {len(found) - MAX_LISTED} more" if len(found) > MAX_LISTED else ""
+    second = f" or 2.{text} (the second, in this order)" if by_name else ""
     return CommandError(
-        f"'{text}' could be any of: {shown}{more}. Say which, e.g. {ref(found[0])} or 2.{text}."
+        f"'{text}' could be any of: {shown}{more}. Say which, e.g. {ref(found[0])}{second}."
     )
 
 
@@ -270,7 +271,7 @@ def resolve(
     if len(found) == 1:
         return found[0]
     if found:
-        raise _ambiguous(text, found)
+        raise _ambiguous(text, found, by_name=True)
     raise CommandError(f"I can't find '{text}'. Try an #id; |w@find {text}|n lists them.")
 
 

@@ -205,7 +205,7 @@ async def test_builder_targets_take_a_number_too(server):
     await b.cmd("drop lantern", "You drop")
     await b.cmd("@create a blue lantern", "in your hands")
     out = await said(b, "@name lantern = a lamp")
-    assert "could be any of: 1. a blue lantern" in out and "2.lantern" in out
+    assert "could be any of: a blue lantern" in out and "2.lantern (the second" in out
     await b.cmd("@name 2.lantern = a green lamp", "Renamed")
     names = sorted(it.name for it in server.world.items.values() if "lamp" in it.name)
     assert names == ["a green lamp"]
