@@ -222,9 +222,11 @@ def cmd_desc(ctx: Ctx) -> None:
 
     Usage:
       @desc <target> = <text>   set it in one line (empty text clears it)
-      @desc <target>            open the editor: type lines, then |w.|n alone
-                                to save, |w.q|n to quit without saving, |w.p|n to
-                                see the text so far
+      @desc <target>            open the editor on the current text: lines you
+                                type are added, |w.|n alone saves, |w.q|n quits
+                                without saving, |w.p|n shows it numbered, |w.d <n>|n
+                                deletes line n, |w.c|n clears it to start afresh
+                                (saving an empty text asks first)
     Targets: here, me, an exit, an item, or an #id.
     Example:
       @desc here = Lanterns sway over a floor of warm sand.

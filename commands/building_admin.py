@@ -10,10 +10,12 @@ from commands.building import CATEGORY, audit, split_assign, still_there
 from commands.items import MAX_CARRIED
 from commands.npcs import send_npc
 from commands.targets import ALL_KINDS, destination_object, kind_name, label, ref, resolve
-from commands.util import render_room
+from commands.util import a_or_an, render_room
 from mud.dispatch import CommandError, Ctx, command
+from mud.text import capitalise_first
 from world import locks
 from world.attrs import ATTRIBUTES, parse_value
+from world.dreams import plural
 from world.model import ROLES, Exit, Item, Player, Room
 from world.npcs import Npc
 
@@ -49,8 +51,9 @@ def cmd_destroy(ctx: Ctx) -> None:
         into = [e for e in w.exits.values() if e.dest_id == target.id and e.room is not target]
         people = [p.name for p in target.players.values()]
         question += (
-            f"\nThat removes its {len(target.exits)} exit(s), {len(into)} exit(s) leading to it"
-            f" and {len(target.items)} item(s) in it."
+            f"\nThat removes its {plural(len(target.exits), 'exit')}, "
+            f"{plural(len(into), 'exit')} leading to it and {plural(len(target.items), 'item')}"
+            " in it."
         )
         if people:
             question += f"\n{', '.join(people)} will be sent to the Nexus."
@@ -60,8 +63,7 @@ def cmd_destroy(ctx: Ctx) -> None:
             raise CommandError("It is already gone.")
         what = label(target)
         if isinstance(target, Room):
-            for p in w.destroy_room(target):
-                p.send(render_room(w, p, w.nexus))
+            w.destroy_room(target)  # whoever was inside is shown the Nexus (World.landed)
         elif isinstance(target, Exit):
             w.destroy_exit(target)
         else:
@@ -111,10 +113,11 @@ def cmd_tel(ctx: Ctx) -> None:
             raise CommandError("That dreamer is nowhere at all right now.")
         if target.room is room:
             raise CommandError(f"{target.name} is already in {room.name}.")
-        w.teleport(target, room, actor=ctx.player)
-        if target is not ctx.player:
+        if target is not ctx.player:  # then the move shows them where (World.landed)
             target.send(f"|y{ctx.player.name} pulls you through the dreamscape.|n")
-        target.send(render_room(w, target, room))
+        w.teleport(target, room, actor=ctx.player)
+        if target is ctx.player:
+            ctx.send(render_room(w, target, room))
         where_to = room
     else:
         assert isinstance(target, Item)
@@ -158,7 +161,10 @@ def cmd_set(ctx: Ctx) -> None:
         return
     spec = specs.get(name)
     if spec is None:
-        raise CommandError(f"A {kind} has no attribute '{name}'; it has {', '.join(specs)}.")
+        raise CommandError(
+            f"{capitalise_first(a_or_an(kind))} has no attribute '{name}'; "
+            f"it has {', '.join(specs)}."
+        )
     if value is None:
         ctx.send(f"{ref(target)}/{name} = {escape(show_value(current(target, name)))}")
         return
@@ -288,7 +294,7 @@ def cmd_role(ctx: Ctx) -> None:
     if target is None:
         raise CommandError(f"There is no dreamer called '{words[0]}'.")
     if len(words) == 1:
-        ctx.send(f"{target.name} is a {target.role}.")
+        ctx.send(f"{target.name} is {a_or_an(target.role)}.")
         return
     role = words[1].lower()
     if role not in ROLES:
@@ -296,12 +302,12 @@ def cmd_role(ctx: Ctx) -> None:
     if target is ctx.player:
         raise CommandError("You can't change your own role; ask another admin.")
     if target.role == role:
-        raise CommandError(f"{target.name} is already a {role}.")
+        raise CommandError(f"{target.name} is already {a_or_an(role)}.")
     old = target.role
     ctx.world.set_role(target, role)
     audit(ctx, "role", f"{target.name} ({ref(target)}): {old} -> {role}")
-    target.send(f"|y{ctx.player.name} has made you a {role}.|n")
-    ctx.send(f"{target.name} is now a {role} (was {old}).")
+    target.send(f"|y{ctx.player.name} has made you {a_or_an(role)}.|n")
+    ctx.send(f"{target.name} is now {a_or_an(role)} (was {old}).")
 
 
 @command("@audit", category=CATEGORY, role="builder")
@@ -320,7 +326,7 @@ def cmd_audit(ctx: Ctx) -> None:
     if not entries:
         ctx.send("Nothing has been built yet.")
         return
-    lines = [f"|wThe last {len(entries)} building change(s), oldest first:|n"]
+    lines = [f"|wThe last {plural(len(entries), 'building change')}, oldest first:|n"]
     for e in entries:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
         detail = e.detail.replace("|", "||")

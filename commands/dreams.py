@@ -7,8 +7,8 @@ import time
 from commands.util import room_view
 from mud.dispatch import CommandError, Ctx, command
 from mud.text import list_words
-from world.dreams import DreamError, Dreamscape, Loop
-from world.model import Player
+from world.dreams import DreamError, Dreamscape, Loop, plural
+from world.model import ABBREVIATION_OF, DIRECTIONS, Player
 
 
 def _dreams(ctx: Ctx) -> Dreamscape:
@@ -50,7 +50,7 @@ def cmd_dream(ctx: Ctx) -> None:
       dream describe <text>          describe the dream room you are in
       dream name <text>              rename it
       dream motif <item name>        dream up a small personal object (at most 12)
-      dream dig <name> = <exit>, <exit back>   add a room (at most 5)
+      dream dig <name> = <exit>, <exit back>   add a room (at most 5 added rooms)
       dream invite <dreamer>         let someone visit your dream
       dream uninvite <dreamer>       take it back (they are shown out if inside)
       dream visit <dreamer>          visit a dream you were invited into
@@ -87,8 +87,9 @@ def cmd_dream(ctx: Ctx) -> None:
             there, _, back = exits.partition(",")
             if not eq or not name.strip() or not there.strip() or not back.strip():
                 raise CommandError("Usage: dream dig <name> = <exit>, <exit back>")
-            room = ds.dig(p, name.strip()[:80], there.strip().lower(), back.strip().lower())
-            ctx.send(f"Your dream unfolds a new place, |c{room.name}|n, {there.strip()} of here.")
+            there = _exit_word(there)
+            room = ds.dig(p, name.strip()[:80], there, _exit_word(back))
+            ctx.send(f"Your dream unfolds a new place, |c{room.name}|n, {_whereabouts(there)}.")
         elif sub == "invite":
             guest = _player(ctx, rest)
             ds.invite(p, guest)
@@ -122,6 +123,24 @@ def cmd_dream(ctx: Ctx) -> None:
         raise CommandError(str(err)) from None
 
 
+def _exit_word(text: str) -> str:
+    """An exit's name as typed: 'N' -> 'north' (as @dig does), 'Garden Gate' -> 'garden gate'."""
+    word = text.strip().lower()
+    return ABBREVIATION_OF.get(word, word)
+
+
+def _whereabouts(exit_name: str) -> str:
+    """Where a room reached by `exit_name` lies: 'above here', 'north of here', ..."""
+    if exit_name in WHEREABOUTS:
+        return WHEREABOUTS[exit_name]
+    if exit_name in DIRECTIONS:
+        return f"{exit_name} of here"
+    return f"through the way |w{exit_name}|n from here"
+
+
+WHEREABOUTS = {"up": "above here", "down": "below here"}
+
+
 def _journal(ctx: Ctx, arg: str) -> None:
     loops = _dreams(ctx).journal(ctx.player)
     if not loops:
@@ -134,7 +153,7 @@ def _journal(ctx: Ctx, arg: str) -> None:
             who = list_words([names[x].name for x in lp.former if x in names])
             lines.append(
                 f"  {i:>2}. {_when(lp.started_at)}  {lp.end_reason:<9} "
-                f"{len(lp.narrative)} lines  with {who}"
+                f"{plural(len(lp.narrative), 'line')}  with {who}"
             )
         ctx.send("\n".join(lines))
         return
@@ -264,7 +283,7 @@ def cmd_loop(ctx: Ctx) -> None:
     loop = _loop_here(ctx)
     names = [ctx.world.players[i].name for i in loop.participants]
     lines = [
-        f"|wThe loop|n — {len(names)} dreamer{'s' if len(names) != 1 else ''}: {list_words(names)}",
+        f"|wThe loop|n — {plural(len(names), 'dreamer')}: {list_words(names)}",
         f"  running for {_ago(ds.now() - loop.started_at)}, stability |y{loop.stability}|n/100",
     ]
     recent = loop.narrative[-5:]

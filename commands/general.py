@@ -5,17 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from commands.util import (
-    item_view,
-    match_item,
-    match_player_here,
-    npc_view,
-    player_view,
-    require,
-    room_view,
-)
+from commands.targets import match
+from commands.util import item_view, npc_view, player_view, require, room_view
 from mud.dispatch import CommandError, Ctx, command
 from mud.text import render
+from world.model import Exit, Item, Player
+from world.npcs import Npc
 
 
 @command("look", aliases=("l",), category="General")
@@ -25,6 +20,8 @@ def cmd_look(ctx: Ctx) -> None:
     Usage:
       look              the room you are in
       look <thing>      an item here or in your hands, a dreamer, an exit, or |wme|n
+      look 2.<thing>    the second of several things that fit the word (what
+                        you carry comes first; a word that fits several lists them)
     """
     room = ctx.player.room
     if room is None:
@@ -44,21 +41,23 @@ def describe_target(ctx: Ctx, target: str) -> str:
     assert room is not None
     if target.lower() in ("me", "self", p.key):
         return player_view(ctx, p)
-    item = match_item(room.items, target) or match_item(p.inventory, target)
-    if item is not None:
-        return item_view(ctx, item)
-    other = match_player_here(room, target)
-    if other is not None:
-        return player_view(ctx, other)
-    npc = ctx.world.find_npc(target, room)
-    if npc is not None:
-        return npc_view(ctx, npc)
-    ex = room.find_exit(target)
-    if ex is not None:
-        dest = ctx.world.exit_destination(ex)
+    others = [q for q in room.players.values() if q is not p]
+    places = [
+        ("in your hands", p.inventory), ("here", room.items), ("here", others),
+        ("here", room.npcs.values()), ("a way out", room.exits),
+    ]  # fmt: skip
+    thing = match(target, places, f"{ctx.word.lower()} {{}}")
+    if isinstance(thing, Item):
+        return item_view(ctx, thing)
+    if isinstance(thing, Player):
+        return player_view(ctx, thing)
+    if isinstance(thing, Npc):
+        return npc_view(ctx, thing)
+    if isinstance(thing, Exit):
+        dest = ctx.world.exit_destination(thing)
         where = dest.name if dest else "nowhere you can reach"
-        text = f"The way {ex.name} leads to |c{where}|n."
-        return f"{ex.description}\n{text}" if ex.description else text
+        text = f"The way {thing.name} leads to |c{where}|n."
+        return f"{thing.description}\n{text}" if thing.description else text
     raise CommandError(f"You don't see '{target}' here.")
 
 

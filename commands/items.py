@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from commands.util import match_item, match_player_here, require
+from commands.targets import match
+from commands.util import require
 from mud.dispatch import CommandError, Ctx, command
 from mud.text import list_words
+from world.model import Item, Player
 
 MAX_CARRIED = 100  # items one dreamer may hold
 
@@ -36,8 +38,8 @@ def cmd_get(ctx: Ctx) -> None:
         if not items:
             raise CommandError("There is nothing here to pick up.")
     else:
-        item = match_item(room.items, word)
-        if item is None:
+        item = match(word, [("here", room.items)], "get {}")
+        if not isinstance(item, Item):
             raise CommandError(f"You don't see '{word}' here.")
         items = [item]
     if len(p.inventory) + len(items) > MAX_CARRIED:
@@ -66,8 +68,8 @@ def cmd_drop(ctx: Ctx) -> None:
         if not items:
             raise CommandError("You aren't carrying anything.")
     else:
-        item = match_item(p.inventory, word)
-        if item is None:
+        item = match(word, [("in your hands", p.inventory)], "drop {}")
+        if not isinstance(item, Item):
             raise CommandError(f"You aren't carrying '{word}'.")
         items = [item]
     for item in items:
@@ -83,23 +85,20 @@ def cmd_give(ctx: Ctx) -> None:
 
     Usage:
       give <item> to <dreamer>
+      give <item> <dreamer>      (the last word is the dreamer)
+    Example:
+      give map to ada
     """
-    args = ctx.args
-    low = args.lower()
-    if " to " not in low:
-        raise CommandError("Usage: give <item> to <dreamer>")
-    cut = low.rindex(" to ")
-    what, who = args[:cut].strip(), args[cut + 4 :].strip()
-    if not what or not who:
-        raise CommandError("Usage: give <item> to <dreamer>")
+    what, who = _give_args(ctx.args)
     p = ctx.player
     room = p.room
     assert room is not None
-    item = match_item(p.inventory, what)
-    if item is None:
+    item = match(what, [("in your hands", p.inventory)], f"give {{}} to {who}")
+    if not isinstance(item, Item):
         raise CommandError(f"You aren't carrying '{what}'.")
-    target = match_player_here(room, who, exclude=p)
-    if target is None:
+    others = [q for q in room.players.values() if q is not p]
+    target = match(who, [("here", others)], f"give {what} to {{}}")
+    if not isinstance(target, Player):
         raise CommandError(f"There is no dreamer called '{who}' here.")
     if len(target.inventory) >= MAX_CARRIED:
         raise CommandError(f"{target.name}'s hands are full.")
@@ -109,3 +108,17 @@ def cmd_give(ctx: Ctx) -> None:
         room, f"|c{p.name}|n gives {item.name} to |c{target.name}|n.", exclude=(p, target)
     )
     ctx.send(f"You give {item.name} to {target.name}.")
+
+
+def _give_args(args: str) -> tuple[str, str]:
+    """'map to ada' or 'map ada' -> ('map', 'ada'); an item's own name may hold 'to'."""
+    args = " ".join(args.split())
+    low = args.lower()
+    if " to " in low:
+        cut = low.rindex(" to ")
+        what, who = args[:cut], args[cut + 4 :]
+    else:
+        what, _, who = args.rpartition(" ")
+    if not what.strip() or not who.strip():
+        raise CommandError("Usage: give <item> to <dreamer> (or give <item> <dreamer>)")
+    return what.strip(), who.strip()

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mud.dispatch import CommandError, Ctx
+from mud.dispatch import LANDINGS, CommandError, Ctx
 
 MAX_EDITOR_LINES = 200
 MAX_DESCRIPTION_CHARS = 4000
 EDITOR_PROMPT = "edit> "
+CLEAR_PROMPT = "Clear the text? Type |wyes|n to clear it, anything else to keep it: "
 EDITOR_HELP = (
-    "|wEditor:|n type lines of text. |w.|n alone saves, |w.q|n quits without saving, "
-    "|w.p|n shows the text so far, |w.c|n clears it."
+    "|wEditor:|n type lines to add them. |w.|n alone saves, |w.q|n quits without saving, "
+    "|w.p|n shows the text with line numbers, |w.d <n>|n deletes line n, |w.c|n clears it "
+    "all to start afresh."
 )
 
 
@@ -46,10 +48,13 @@ class Modal:
             self.parent.prompt()
 
     def run(self, action: Callable[[], None]) -> None:
+        LANDINGS.begin(self.session.player)  # like a command: whoever it moves sees where
         try:
             action()
         except CommandError as err:
             self.session.send(str(err))
+        finally:
+            LANDINGS.end()
 
 
 def begin(ctx: Ctx, handler: Modal) -> None:
@@ -83,30 +88,42 @@ class Confirm(Modal):
 
 
 class Editor(Modal):
-    """Collect lines until `.` alone; `.q` aborts, `.p` prints, `.c` clears."""
+    """Edit a text, starting from what it says now: lines typed are added; `.` alone saves
+    (an unchanged text is left alone, an empty one is cleared only after a `yes`), `.q`
+    aborts, `.p` prints with line numbers, `.c` clears the buffer, `.d <n>` deletes line n."""
 
     def __init__(self, title: str, current: str, save: Callable[[str], None]) -> None:
         super().__init__()
         self.title = title
         self.current = current
         self.save = save
-        self.lines: list[str] = []
+        self.lines: list[str] = current.splitlines()
+        self.confirming = False  # asked whether to clear the text
 
     def start(self) -> None:
         text = f"|wEditing {self.title}.|n\n{EDITOR_HELP}"
-        if self.current:
-            text += "\n|wThe description now:|n\n" + self.current
+        if self.lines:
+            text += "\n|wThe text now (new lines are added at the end):|n\n" + self.preview()
         self.session.send(text)
         self.prompt()
 
     def prompt(self) -> None:
-        self.session.send_prompt(EDITOR_PROMPT)
+        if self.confirming:
+            self.session.send_prompt(CLEAR_PROMPT)
+        else:
+            self.session.send_prompt(EDITOR_PROMPT)
 
     def on_line(self, line: str) -> None:
         cmd = line.strip().lower()
-        if cmd == ".":
-            self.run(lambda: self.save("\n".join(self.lines)))
+        if self.confirming:
+            self.confirming = False
+            if cmd in ("yes", "y"):
+                self.run(lambda: self.save(""))
+            else:
+                self.session.send("Nothing was changed; the text stays as it was.")
             self.done()
+        elif cmd == ".":
+            self.finish()
         elif cmd == ".q":
             self.session.send("You leave the editor; nothing was changed.")
             self.done()
@@ -116,6 +133,9 @@ class Editor(Modal):
         elif cmd == ".c":
             self.lines.clear()
             self.session.send("The text is cleared.")
+            self.prompt()
+        elif cmd == ".d" or cmd.startswith(".d "):
+            self.delete(cmd[2:].strip())
             self.prompt()
         elif cmd in (".h", ".?"):
             self.session.send(EDITOR_HELP)
@@ -129,6 +149,30 @@ class Editor(Modal):
         else:
             self.lines.append(line)
             self.prompt()
+
+    def finish(self) -> None:
+        text = "\n".join(self.lines)
+        if text == "\n".join(self.current.splitlines()):
+            self.session.send("The text is unchanged; nothing was saved.")
+            self.done()
+        elif not text.strip():
+            self.confirming = True  # a lone `.` must never wipe a description unasked
+            self.session.send("|yThe text is empty: saving clears it.|n")
+            self.prompt()
+        else:
+            self.run(lambda: self.save(text))
+            self.done()
+
+    def delete(self, arg: str) -> None:
+        if not arg.isdigit() or not 1 <= int(arg) <= len(self.lines):
+            self.session.send(
+                f"Say which line to delete, 1 to {len(self.lines)}: |w.d 2|n."
+                if self.lines
+                else "There are no lines to delete."
+            )
+            return
+        gone = self.lines.pop(int(arg) - 1)
+        self.session.send(f"Deleted line {arg}: {gone}")
 
     def preview(self) -> str:
         if not self.lines:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from commands.util import room_view
 from mud.dispatch import CommandError, Ctx, command
+from world.dreams import DreamError
 
 
 @command("go", aliases=("walk",), category="Movement")
@@ -33,3 +34,18 @@ def cmd_go(ctx: Ctx) -> None:
         raise CommandError(ex.attrs.get("fail") or f"The way {ex.name} is sealed.")
     ctx.world.move(p, dest, via=ex)
     ctx.send(room_view(ctx, dest))
+
+
+@command("home", category="Movement")
+def cmd_home(ctx: Ctx) -> None:
+    """Go home at once, wherever you are stranded.
+
+    Awake, it takes you to the Nexus; dreaming, to the entrance of the dream you
+    are in. In a loop, |wunmerge|n first (or |wwake|n).
+    """
+    try:
+        room = ctx.world.dreams.home(ctx.player)
+    except DreamError as err:
+        raise CommandError(str(err)) from None
+    ctx.send("|mYou close your eyes, think of home, and are there.|n")
+    ctx.send(room_view(ctx, room))

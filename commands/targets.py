@@ -9,12 +9,16 @@ equally good match is an error that lists them.
 
 Characters (NPCs) are found only by commands that ask for them (@tel, @examine, @npc): by
 key or name word, near first, then anywhere; by id only as `npc#3`, never by a bare `#3`.
+
+Players' commands (look, examine, get, drop, give) use `match`: what you carry first, then
+what is in the room. Everywhere, a word that fits several things equally well lists them in
+that order, and `2.thread` picks the second (the numbered choice MUD players know).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mud.dispatch import CommandError
@@ -28,6 +32,7 @@ ALL_KINDS: tuple[type, ...] = (Room, Exit, Item, Player)  # NPCs only where aske
 MAX_LISTED = 10  # candidates shown when a name is ambiguous
 ARTICLES = ("a ", "an ", "the ")
 _ID = re.compile(r"^(room|exit|item|player|npc)?#(\d{1,12})$", re.I)
+_NUMBERED = re.compile(r"^(\d{1,3})\.(\S.*)$")  # 2.thread
 
 EXACT, PARTIAL = 2, 1
 
@@ -131,11 +136,9 @@ def _near(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thing]:
     out: list[Thing] = []
     if room is None:
         return out
-    if Exit in kinds:
-        out.extend(room.exits)
     if Item in kinds:
+        out.extend(actor.inventory)  # what you carry comes first (and is 1.word)
         out.extend(room.items)
-        out.extend(actor.inventory)
         for other in room.players.values():
             if other is not actor:
                 out.extend(other.inventory)
@@ -143,6 +146,8 @@ def _near(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thing]:
         out.extend(p for p in room.players.values())
     if Npc in kinds:
         out.extend(room.npcs.values())
+    if Exit in kinds:
+        out.extend(room.exits)
     return out
 
 
@@ -174,11 +179,68 @@ def _anywhere(world: World, actor: Player, kinds: tuple[type, ...]) -> list[Thin
     return out
 
 
-def _ambiguous(text: str, found: list[Thing]) -> CommandError:
+def _ambiguous(text: str, found: list[Thing], by_name: bool = False) -> CommandError:
     shown = ", ".join(label(o) for o in found[:MAX_LISTED])
     more = f" and {len(found) - MAX_LISTED} more" if len(found) > MAX_LISTED else ""
+    second = f" or 2.{text} (the second, in this order)" if by_name else ""
     return CommandError(
-        f"'{text}' could be any of: {shown}{more}. Say which, e.g. {ref(found[0])}."
+        f"'{text}' could be any of: {shown}{more}. Say which, e.g. {ref(found[0])}{second}."
+    )
+
+
+def numbered(text: str) -> tuple[int | None, str]:
+    """'2.thread' -> (2, 'thread'); 'thread' -> (None, 'thread')."""
+    text = text.strip()
+    m = _NUMBERED.match(text)
+    return (int(m.group(1)), m.group(2).strip()) if m else (None, text)
+
+
+def _nth(found: Sequence[Thing], n: int, word: str) -> Thing:
+    if not 1 <= n <= len(found):
+        there = "is only one" if len(found) == 1 else f"are only {len(found)}"
+        raise CommandError(f"There {there} '{word}' here; |w1.{word}|n is the first.")
+    return found[n - 1]
+
+
+def display(obj: Thing) -> str:
+    """How players see a thing named in a list: 'a silver thread', 'Ada', 'the way north'."""
+    return f"the way {obj.name}" if isinstance(obj, Exit) else obj.name
+
+
+def match(
+    text: str, places: Sequence[tuple[str, Iterable[Thing]]], example: str = "{}"
+) -> Thing | None:
+    """The one thing `text` means among `places` ((where, things), searched in order: what
+    you carry, then the room), or None if nothing fits.
+
+    Whole-word matches beat prefixes; `2.thread` takes the second of the best matches; if
+    several different things fit equally well, a CommandError lists them, numbered, with how
+    to pick one (`example` shows the command: 'look {}' -> 'look 2.thread')."""
+    n, word = numbered(text)
+    low = word.lower()
+    if not low:
+        return None
+    best: list[tuple[Thing, str]] = []
+    top = 0
+    for where, things in places:
+        for obj in things:
+            score = _score(obj, low)
+            if score > top:
+                best, top = [(obj, where)], score
+            elif score and score == top:
+                best.append((obj, where))
+    if not best:
+        return None
+    if n is not None:
+        return _nth([obj for obj, _ in best], n, word)
+    first, where0 = best[0]
+    if all(where == where0 and obj.name == first.name for obj, where in best):
+        return first  # alike as two drops of dream: any will do
+    shown = [f"{i}. {display(obj)} ({where})" for i, (obj, where) in enumerate(best, 1)]
+    more = f" and {len(best) - MAX_LISTED} more" if len(best) > MAX_LISTED else ""
+    pick = example.format(f"2.{word}")
+    raise CommandError(
+        f"Which '{word}'? {'; '.join(shown[:MAX_LISTED])}{more}. Type |w{pick}|n, for example."
     )
 
 
@@ -202,11 +264,14 @@ def resolve(
         if found:
             raise _ambiguous(text, found)
         raise CommandError(f"Nothing with the id {text} can be used here. |w@find|n lists ids.")
-    found = _best(_near(world, actor, kinds), low) or _best(_anywhere(world, actor, kinds), low)
+    n, word = numbered(low)
+    found = _best(_near(world, actor, kinds), word) or _best(_anywhere(world, actor, kinds), word)
+    if n is not None and found:
+        return _nth(found, n, word)
     if len(found) == 1:
         return found[0]
     if found:
-        raise _ambiguous(text, found)
+        raise _ambiguous(text, found, by_name=True)
     raise CommandError(f"I can't find '{text}'. Try an #id; |w@find {text}|n lists them.")
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mud.dispatch import CommandError, Ctx
+from mud.dispatch import LANDINGS, CommandError, Ctx
 from mud.text import capitalise_first, list_words
+from world.dreams import plural
 from world.model import Item, Player, Room
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from world.world import World
 
 MAX_NAMES_SHOWN = 12  # dreamers named in a room before the rest are counted
+MAX_ECHOES_SHOWN = 3  # a loop's motif echoes named before the rest are counted
 
 
 def match_item(items: Iterable[Item], word: str) -> Item | None:
@@ -39,6 +41,12 @@ def match_player_here(room: Room, word: str, exclude: Player | None = None) -> P
     return starts[0] if len(starts) == 1 else None
 
 
+def a_or_an(word: str) -> str:
+    """'a room', 'an exit', 'an item', 'an admin' (and 'an NPC', said en-pee-see)."""
+    low = word.lower()
+    return f"an {word}" if low[:1] in "aeiou" or low == "npc" else f"a {word}"
+
+
 def require(args: str, usage: str) -> str:
     if not args:
         raise CommandError(f"Usage: {usage}")
@@ -51,6 +59,7 @@ def room_view(ctx: Ctx, room: Room) -> str:
 
 def render_room(world: World, p: Player, room: Room) -> str:
     """What `p` sees on looking around `room` (also sent after a teleport)."""
+    LANDINGS.viewed(p, room)  # a mover who shows the room needn't have it shown again
     dreams = world.dreams
     notes = dreams.take_admin_visits(p)
     title = "".join(f"|y[{note}]|n\n" for note in notes) + f"|h|c{room.name}|n"
@@ -70,9 +79,12 @@ def render_room(world: World, p: Player, room: Room) -> str:
         lines.append("|wYou see|n " + list_words([it.name for it in room.items]) + ".")
     echoes = dreams.echoes(room)
     if echoes:
+        if len(echoes) > MAX_ECHOES_SHOWN + 1:  # "and 1 more echo" would save no space
+            more = len(echoes) - MAX_ECHOES_SHOWN
+            echoes = [*echoes[:MAX_ECHOES_SHOWN], f"{more} more echoes"]
         lines.append("|mEchoes drift here:|n " + list_words(echoes) + ".")
     for npc in room.npcs.values():
-        lines.append(f"|y{capitalise_first(npc.short)}|n is here.")
+        lines.append(f"|y{presence(npc.short)}|n is here.")
     count = len(room.players) - (1 if p.id in room.players else 0)
     if count:
         # A crowd is summed up rather than listed: a festival of 500 would be a wall of names.
@@ -83,10 +95,17 @@ def render_room(world: World, p: Player, room: Room) -> str:
                 if len(shown) == MAX_NAMES_SHOWN:
                     break
         if count > len(shown):
-            shown.append(f"{count - len(shown)} other dreamers")
+            shown.append(plural(count - len(shown), "other dreamer"))
         verb = "is" if count == 1 else "are"
         lines.append(f"|c{list_words(shown)}|n {verb} here.")
     return "\n".join(lines)
+
+
+def presence(short: str) -> str:
+    """'Lyra Kinsey, a Dream Weaver' -> 'Lyra Kinsey, a Dream Weaver,' (before 'is here'):
+    an appositive opened with a comma is closed with one."""
+    short = capitalise_first(short.strip())
+    return short + "," if "," in short and not short.endswith(",") else short
 
 
 def item_view(ctx: Ctx, item: Item) -> str:

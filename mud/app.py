@@ -14,7 +14,7 @@ from typing import Any
 
 from mud.auth import FailureThrottle
 from mud.config import Settings, normalise_db_url
-from mud.dispatch import REGISTRY, Dispatcher, Registry
+from mud.dispatch import LANDINGS, REGISTRY, Dispatcher, Registry
 from mud.events import EventService
 from mud.feed import RoomFeed
 from mud.login import ConnectionGate, LoginFlow
@@ -185,6 +185,7 @@ class App:
         self.world.room_cast = self.room_cast
         self.world.room_joined = self.room_joined
         self.world.room_left = self.room_left
+        self.world.landed = LANDINGS.landed  # whoever others move sees where they landed
         self.store.start(self.loop)
         self.scheduler = Scheduler(self.loop, lambda: self.world.clock)
         if self.settings.time_scale != 1:

@@ -4,10 +4,12 @@ A command is a plain function registered with `@command(...)`; its docstring is 
 help (first line: the summary shown in the list). Lookup order for the first word:
 an exact command name or alias, then an exit of the current room, then a unique command
 prefix (`inv` -> inventory). Prefix answers are cached, so dispatch is a couple of dict hits.
+A word that matches nothing gets the nearest commands as a hint, worked out only then.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import logging
 from collections.abc import Callable
@@ -21,13 +23,15 @@ from world.moderation import MUTE_KEY, muted_message
 
 if TYPE_CHECKING:
     from mud.session import Session
-    from world.model import Player
+    from world.model import Player, Room
     from world.world import World
 
 log = logging.getLogger("dreamwave.dispatch")
 
 # Single-character shortcuts that need no space: 'hello  :waves
 SHORTCUTS = {"'": "say", '"': "say", ":": "emote", ";": "emote"}
+SUGGESTIONS = 3  # commands suggested for a word that matches none
+SUGGEST_CUTOFF = 0.7  # how alike (difflib ratio, 0..1) a suggestion must be to the word typed
 
 
 class CommandError(Exception):
@@ -101,6 +105,19 @@ class Registry:
             self._prefix_cache[word] = result
         return result
 
+    def nearest(self, word: str, player: Player) -> list[str]:
+        """Commands this player may use whose names are close to `word` (a typo's hint).
+        Only on the miss path: it compares against every command word."""
+        usable = {
+            name: cmd for name, cmd in self._exact.items()
+            if not cmd.hidden and player.has_role(cmd.role)
+        }  # fmt: skip
+        close = difflib.get_close_matches(word, usable, n=SUGGESTIONS * 2, cutoff=SUGGEST_CUTOFF)
+        out: dict[str, str] = {}  # command key -> the word to suggest (what was typed nearest)
+        for name in close:
+            out.setdefault(usable[name].key, name)
+        return list(out.values())[:SUGGESTIONS]
+
     def candidates(self, word: str, player: Player) -> list[str]:
         return sorted(
             {
@@ -112,6 +129,80 @@ class Registry:
 
 
 REGISTRY = Registry()
+
+
+class Landings:
+    """Whoever is moved by someone or something else sees where they landed: the room, then
+    their prompt, once the move is durable (World.landed reports every move here).
+
+    While a command runs (between `begin` and `end`), moves are gathered and shown when it
+    ends, after its messages; a room view the command showed itself (`viewed`, from
+    render_room) counts, so nobody sees a room twice and the actor's own `go` costs two dict
+    writes. Outside commands (event steps, timers) a move is shown at once.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.actor: Player | None = None
+        self.moved: dict[int, tuple[Player, int]] = {}  # player id -> (player, staging seq)
+        self.shown: dict[int, Room] = {}  # player id -> the room last shown to them
+
+    def begin(self, actor: Player | None) -> None:
+        if not self.depth:
+            self.actor = actor
+        self.depth += 1
+
+    def end(self) -> None:
+        self.depth -= 1
+        if self.depth:
+            return
+        actor, self.actor = self.actor, None
+        if not self.moved:  # nearly every command: nobody was moved
+            self.shown.clear()
+            return
+        moved, shown = self.moved, self.shown
+        self.moved, self.shown = {}, {}
+        for pid, (p, seq) in moved.items():
+            if p.room is not None and shown.get(pid) is not p.room:
+                # the actor's own dispatcher prompts once their command is done
+                show_landing(p, seq, prompt=p is not actor)
+
+    def landed(self, p: Player, seq: int) -> None:
+        if self.depth:
+            self.moved[p.id] = (p, seq)
+        else:
+            show_landing(p, seq, prompt=True)
+
+    def viewed(self, p: Player, room: Room) -> None:
+        if self.depth:
+            self.shown[p.id] = room
+
+
+LANDINGS = Landings()
+
+
+def show_landing(p: Player, seq: int, prompt: bool) -> None:
+    """Show `p` the room they are in, as `look` does, then (if `prompt`) the prompt of
+    whatever has their input (the dispatcher, or an editor or question they are in)."""
+    session: Any = p.session
+    handler = getattr(session, "handler", None)
+    dispatcher = handler
+    while dispatcher is not None and not isinstance(dispatcher, Dispatcher):
+        dispatcher = getattr(dispatcher, "parent", None)
+    if dispatcher is None or session.closed:
+        return
+    look = dispatcher.registry.exact("look")
+    if look is None:
+        return
+    if prompt and seq > dispatcher.app.store.committed_seq:
+        session.hold_until(seq)  # "you are here" only once being here survives a crash
+    ctx = Ctx(p, session, dispatcher.app.world, dispatcher.app, look, "", "look")
+    try:
+        look.func(ctx)
+    except CommandError as err:
+        session.send(str(err))
+    if prompt:
+        handler.prompt()
 
 
 def command(
@@ -183,10 +274,14 @@ class Dispatcher:
                 self.session.send(refusal)
                 return
         ctx = Ctx(player, self.session, self.app.world, self.app, cmd, args, word)
+        landings = LANDINGS
+        landings.begin(player)
         try:
             cmd.func(ctx)
         except (CommandError, DreamError) as err:
             self.session.send(str(err))
+        finally:
+            landings.end()
 
     def _unknown(self, word: str, cmd: Command | None) -> None:
         if cmd is not None:  # exists, but above this player's role
@@ -198,6 +293,15 @@ class Dispatcher:
         elif len(options) > 1:
             self.session.send(f"Did you mean: {', '.join(options[:8])}?")
         else:
-            self.session.send(
-                f"Unknown command '{word[:30]}'. Type |whelp|n for a list of commands."
-            )
+            near = self.registry.nearest(word[:30], self.player)
+            hint = (
+                f"Did you mean {_either(near)}?" if near
+                else "Type |whelp|n for a list of commands."
+            )  # fmt: skip
+            self.session.send(f"Unknown command '{word[:30]}'. {hint}")
+
+
+def _either(words: list[str]) -> str:
+    """'look', 'look or lock', 'look, lock or loop' (as typed commands)."""
+    shown = [f"|w{w}|n" for w in words]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]

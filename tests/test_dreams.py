@@ -48,9 +48,9 @@ async def test_own_dream_shape_and_wake(server):
     await a.cmd("dream", "already in your own dream")
     # limits
     server.world.dreams.limits.max_motifs = 1
-    await a.cmd("dream motif a second bird", "already holds 1 motifs")
+    await a.cmd("dream motif a second bird", "already holds 1 motif, as many as it can")
     server.world.dreams.limits.max_extra_rooms = 1
-    await a.cmd("dream dig Too Many = north, south", "at most 1 more rooms")
+    await a.cmd("dream dig Too Many = north, south", r"at most 1 added room; you have 1\.")
     await a.cmd("wake", "you wake")
     await a.expect("Dreamwave Nexus")
     await a.cmd("wake", "already awake")

@@ -101,7 +101,7 @@ async def test_npcs_stand_in_their_rooms_and_can_be_looked_at(server):
     a = await login(server.port, "Ada")
     await a.cmd("up", "Festival Grounds")
     out = flat(await a.cmd("north", r"(?s)Lyra's Pavilion.*?> "))
-    assert "Lyra Kinsey, a Dream Weaver with silver thread wound about her fingers is here." in out
+    assert "Lyra Kinsey, a Dream Weaver with silver thread wound about her fingers, is here." in out
     out = flat(await run(a, "look lyra"))
     assert out.startswith("Lyra Kinsey A tall woman in a coat stitched")
     out = flat(await run(a, "look kinsey"))

@@ -234,7 +234,7 @@ async def test_give(server):
     await a.cmd("inventory", "You are carrying nothing.")
 
     await a.cmd("give map to bob", r"You aren't carrying 'map'\.")
-    await a.cmd("give map bob", r"Usage: give <item> to <dreamer>")
+    await a.cmd("give map", r"Usage: give <item> to <dreamer>")
     await a.close()
     await b.close()
     await c.close()

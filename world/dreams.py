@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mud.text import capitalise_first
 from world.dream_model import (
     Dream,
     DreamError,
@@ -38,6 +39,11 @@ DEFAULT_DREAM_DESC = (
     "beyond hearing, your own heartbeat keeps time. Nothing here exists until you "
     "dream it: |wdream describe|n, |wdream name|n and |wdream motif|n give it shape."
 )
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 motif', '5 motifs', '1 added room'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class Dreamscape(LoopsMixin):
@@ -176,6 +182,20 @@ class Dreamscape(LoopsMixin):
                 out.append(f"an echo of {owner.name if owner else 'someone'}'s {_bare(it.name)}")
         return out
 
+    def leave_motifs(self, p: Player) -> int:
+        """`p` has carried things out of the dreamscape: motifs can't exist awake, so each
+        stays behind, on the floor of its dreamer's dream (or fades if that is gone)."""
+        seq = 0
+        for it in [it for it in p.inventory if "motif" in it.attrs]:
+            dream = self.dreams.get(it.attrs["motif"])
+            home = self.world.rooms.get(dream.room_id) if dream is not None else None
+            if home is not None:
+                seq = self.world.move_item(it, home)
+                p.send(f"{capitalise_first(it.name)} fades from your hands; it stays in the dream.")
+            else:
+                seq = self.world.destroy_item(it)
+        return seq
+
     # -- private dreams ------------------------------------------------------------------------
     def ensure_dream(self, p: Player) -> Dream:
         dream = self.dreams.get(p.id)
@@ -243,6 +263,31 @@ class Dreamscape(LoopsMixin):
         p.notify("status")
         return dest
 
+    def home(self, p: Player) -> Room:
+        """`home`: the way out of anywhere. Awake: the Nexus; dreaming: the entrance of the
+        dream you are in (yours, or the one you visit). A loop is left only by |wunmerge|n,
+        since leaving it changes it for everyone else there."""
+        if self.loop_of(p) is not None:
+            raise DreamError(
+                "You are woven into a loop; |wunmerge|n returns you to your own dream "
+                "(|wwake|n to the waking world)."
+            )
+        dream = self.dream_of_room(p.room)
+        world = self.world
+        if dream is not None and dream.room_id in world.rooms:
+            dest = world.rooms[dream.room_id]
+            if p.room is dest:
+                raise DreamError("You are already at the entrance of this dream.")
+        else:
+            dest = world.nexus
+            if p.room is dest:
+                raise DreamError("You are already in the Nexus.")
+        world.move(
+            p, dest, leave_text=f"|c{p.name}|n fades away, drawn home.",
+            arrive_text=f"|c{p.name}|n appears, drawn home.",
+        )  # fmt: skip
+        return dest
+
     def _own_room(self, p: Player) -> Room:
         dream = self.dream_of_room(p.room)
         if dream is None or dream.owner_id != p.id:
@@ -261,9 +306,11 @@ class Dreamscape(LoopsMixin):
     def add_motif(self, p: Player, name: str) -> Item:
         self._own_room(p)
         if len(self.motifs_of(p.id)) >= self.limits.max_motifs:
-            raise DreamError(f"Your dream already holds {self.limits.max_motifs} motifs.")
+            most = plural(self.limits.max_motifs, "motif")
+            raise DreamError(f"Your dream already holds {most}, as many as it can.")
         words = tuple(w.lower() for w in name.replace(",", " ").split() if len(w) > 2)
-        item = self.world.create_item(name, words[-2:], f"A motif of {p.name}'s dreaming.", p)
+        desc = f"A motif of {p.name}'s dreaming. It lives only in dreams; waking, you leave it."
+        item = self.world.create_item(name, words[-2:], desc, p)
         item.attrs["motif"] = p.id
         self.world.save(item)
         return item
@@ -271,9 +318,10 @@ class Dreamscape(LoopsMixin):
     def dig(self, p: Player, name: str, exit_there: str, exit_back: str) -> Room:
         here = self._own_room(p)
         dream = self.dreams[p.id]
-        if len(dream.rooms) - 1 >= self.limits.max_extra_rooms:
+        added, most = len(dream.rooms) - 1, self.limits.max_extra_rooms
+        if added >= most:
             raise DreamError(
-                f"Your dream can hold at most {self.limits.max_extra_rooms} more rooms."
+                f"Your dream can hold at most {plural(most, 'added room')}; you have {added}."
             )
         if here.find_exit(exit_there) is not None:
             raise DreamError(f"There is already a way '{exit_there}' here.")
@@ -332,8 +380,8 @@ class Dreamscape(LoopsMixin):
     def _send_home(self, p: Player, leave_text: str) -> None:
         """Out of someone else's dream: to your own waking room, or the Nexus."""
         dest = self.waking_place(p)
+        p.send("You are returned to the waking world.")  # then the move shows them where
         self.world.move(p, dest, leave_text=leave_text, arrive_text=f"|c{p.name}|n blinks awake.")
-        p.send("You are returned to the waking world.")
 
     def note_admin_visit(self, room: Room, admin: Player) -> None:
         dream = self.dream_of_room(room)

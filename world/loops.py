@@ -242,10 +242,11 @@ class LoopsMixin:
         for pid in list(loop.participants):
             p = self.world.players[pid]
             loop.participants.remove(pid)
-            self._return_to_dream(p, f"|c{p.name}|n is flung back into their own dream.")
+            # told first: the move shows them where they landed (World.landed)
             p.send(
                 "|rThe loop collapsed. You wake inside your own dream, its story still in you.|n"
             )
+            self._return_to_dream(p, f"|c{p.name}|n is flung back into their own dream.")
         self._archive(loop, "collapsed")
 
     def unmerge(self, p: Player) -> Loop:
@@ -291,6 +292,7 @@ class LoopsMixin:
         # Whoever is still here (an admin who came to look) and whatever was dropped here
         # goes to the Nexus; then the room is unmade.
         for q in list(room.players.values()):
+            q.send("|yThe loop comes apart around you, and you drift back to the Nexus.|n")
             self.world.move(q, nexus)
         anchor = self.world.rooms.get(loop.anchor_id) if loop.anchor_id is not None else None
         for npc in list(room.npcs.values()):  # a host who stepped inside steps back out
@@ -352,11 +354,11 @@ class LoopsMixin:
             p = self.world.players[pid]
             loop.participants.remove(pid)
             dest = self.waking_place(p)
+            p.send("|mThe loop unwinds around you, and you wake where you joined it.|n")
             self.world.move(
                 p, dest, leave_text=f"|c{p.name}|n unwinds from the loop.",
                 arrive_text=f"|c{p.name}|n blinks awake, the loop's story still warm.",
             )  # fmt: skip
-            p.send("|mThe loop unwinds around you, and you wake where you joined it.|n")
             p.notify("status")
         self._archive(loop, reason)
 

@@ -74,6 +74,10 @@ class World(BuildingMixin, NpcMixin):
         ] = self._cast_direct
         self.room_joined: Callable[[Player, Room], None] = _no_op
         self.room_left: Callable[[Player, Room], None] = _no_op
+        # Told of every move of a connected dreamer, with the staging sequence that makes it
+        # durable; the engine shows whoever was moved by someone else where they landed
+        # (mud.dispatch.Landings), so no mover has to remember to.
+        self.landed: Callable[[Player, int], None] = _no_op
 
     # -- ids and staging ------------------------------------------------------------------
     def new_id(self, table: str) -> int:
@@ -402,7 +406,12 @@ class World(BuildingMixin, NpcMixin):
         seq = self.save(p)
         if p.online:
             self._join_room(p, dest)
+            # motifs live only in dreams: carried out of one, they stay behind
+            dreams = self.dreams
+            if p.inventory and dreams.is_private(src) and not dreams.is_private(dest):
+                seq = dreams.leave_motifs(p) or seq
             p.notify("room")
+            self.landed(p, seq)
             self.emit("enter", player=p, room=dest, source=src)
         return seq
 
