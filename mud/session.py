@@ -238,20 +238,21 @@ class Session:
             self.app.want_flush(self)
 
     def send_prompt(self, text: str | None = None) -> None:
-        """A prompt: `text`, or (None) the dreamer's own command prompt (config prompt).
-        For a screen reader it ends its line, so it is never read run into the next one."""
+        """A prompt: `text`, or (None) the dreamer's command prompt (config prompt), which
+        for a screen reader ends its line, so it is never read run into the next one."""
         if self.closed:
             return
         self.catch_up()
-        own_line = self.screen_reader
+        own_line = False
         if text is None:
             text = self.prompt_text()
+            own_line = self.screen_reader
         colour, _width, ascii_only = self.render_key
         body = render(text, colour, 0, ascii_only).encode(self.encoding, "replace")
         if self._escape_iac:
             body = body.replace(b"\xff", b"\xff\xff")
         if own_line:
-            body = body.rstrip() + b"\r\n"
+            body += b"\r\n"
         self._out.append(body + self.telnet.prompt_marker())
         self._at_prompt = not own_line
         self._schedule_flush()
