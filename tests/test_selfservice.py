@@ -155,7 +155,7 @@ async def test_exits_lists_each_way_and_where_it_leads(server):
 # -- the message of the day -----------------------------------------------------------------
 
 
-async def test_motd_set_by_a_builder_is_shown_at_login_and_survives_a_restart(make_server, tmp_path):
+async def test_motd_set_by_a_builder_is_shown_at_login_and_kept(make_server, tmp_path):
     db = f"sqlite:///{tmp_path / 'motd.db'}"
     server = await make_server(db)
     pell = await login(server.port, "Pell")
