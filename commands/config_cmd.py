@@ -23,7 +23,7 @@ class Setting:
     summary: str
     values: str  # what may be typed, for the usage line
     parse: Callable[[str], Any]  # typed text -> stored value, CLEAR, or CommandError
-    show: Callable[[Session], str]  # the value in effect, in words
+    show: Callable[[Session, bool], str]  # the value in effect, in words (bool: at length)
 
 
 def _on_off(name: str) -> Callable[[str], Any]:
@@ -55,12 +55,16 @@ def _parse_pager(text: str) -> Any:
     return int(word)
 
 
-def _show_pager(session: Session) -> str:
+def _show_pager(session: Session, long: bool) -> str:
     lines = page_lines(session)
     chosen = session.player is not None and "pager" in session.player.settings
-    if not lines:
-        return "off" if chosen else "off (auto: your client didn't tell us its height)"
-    return f"{lines} lines" + ("" if chosen else " (auto: your window's height)")
+    value = f"{lines} lines" if lines else "off"
+    if chosen:
+        return value
+    if not long:
+        return f"{value} (auto)"
+    why = "your window's height" if lines else "your client didn't tell us its height"
+    return f"{value} (auto: {why})"
 
 
 def _parse_screenreader(text: str) -> Any:
@@ -72,13 +76,16 @@ def _parse_screenreader(text: str) -> Any:
     return word
 
 
-def _show_screenreader(session: Session) -> str:
+def _show_screenreader(session: Session, long: bool) -> str:
     player = session.player
     choice = player.settings.get("screenreader") if player is not None else None
     if choice in ("on", "off"):
         return str(choice)
+    now = "on" if session.screen_reader else "off"
+    if not long:
+        return f"auto ({now})"
     said = "says" if session.client.screen_reader else "doesn't say"
-    return f"auto ({'on' if session.screen_reader else 'off'}: your client {said} it reads aloud)"
+    return f"auto ({now}: your client {said} it reads aloud)"
 
 
 def escape_markup(text: str) -> str:
@@ -95,7 +102,7 @@ def _parse_prompt(text: str) -> Any:
     return escape_markup(raw)
 
 
-def _show_prompt(session: Session) -> str:
+def _show_prompt(session: Session, long: bool) -> str:
     player = session.player
     own = player.settings.get("prompt") if player is not None else None
     return f'"{own}"' if own else '"> " (the default)'
@@ -105,28 +112,28 @@ SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
         Setting(
-            "colour", "colour in what you see (also the |wcolour|n command)", "on|off",
-            _on_off("colour"), lambda s: "on" if s.colour else "off",
+            "colour", "colour in what you see", "on|off",
+            _on_off("colour"), lambda s, _long: "on" if s.colour else "off",
         ),
         Setting(
-            "brief", "when you walk, room names without their descriptions", "on|off",
-            _on_off("brief"), lambda s: "on" if _flag(s, "brief", False) else "off",
+            "brief", "room names only, as you walk", "on|off",
+            _on_off("brief"), lambda s, _long: "on" if _flag(s, "brief", False) else "off",
         ),
         Setting(
             "pager", "lines per page before --More--", "<lines>|off|auto",
             _parse_pager, _show_pager,
         ),
         Setting(
-            "screenreader", "plain layout for screen readers", "on|off|auto",
+            "screenreader", "one column, no decoration", "on|off|auto",
             _parse_screenreader, _show_screenreader,
         ),
         Setting(
-            "prompt", "your prompt: %n name, %s awake or dreaming, %r room", "<text>|default",
+            "prompt", "%n name, %s awake or dreaming, %r room", "<text>|default",
             _parse_prompt, _show_prompt,
         ),
         Setting(
-            "echo", 'see your own speech ("You say ...")', "on|off",
-            _on_off("echo"), lambda s: "on" if _flag(s, "echo", True) else "off",
+            "echo", 'see "You say ..." for your own speech', "on|off",
+            _on_off("echo"), lambda s, _long: "on" if _flag(s, "echo", True) else "off",
         ),
     )
 }  # fmt: skip
@@ -137,11 +144,11 @@ def config_listing(ctx: Ctx) -> str:
     if session.screen_reader:
         lines = ["Your settings:"]
         for s in SETTINGS.values():
-            lines.append(f"{s.name}: {s.show(session)}. {s.summary}.")
+            lines.append(f"{s.name}: {s.show(session, False)}. {s.summary}.")
     else:
         lines = ["|wYour settings|n (|wconfig <name> <value>|n changes one):"]
         for s in SETTINGS.values():
-            lines.append(f"  |w{s.name:<13}|n {s.show(session):<22} {s.summary}")
+            lines.append(f"  |w{s.name:<13}|n {s.show(session, False):<16} {s.summary}")
     if session.screen_reader:
         lines.append("Type config, a name and a value to change one.")
     return "\n".join(lines)
@@ -176,12 +183,12 @@ def cmd_config(ctx: Ctx) -> None:
     if setting is None:
         raise CommandError(f"There is no setting '{name[:20]}'; |wconfig|n lists them.")
     if not value:
-        ctx.send(f"{setting.name}: {setting.show(ctx.session)}. Change it with "
+        ctx.send(f"{setting.name}: {setting.show(ctx.session, True)}. Change it with "
                  f"|wconfig {setting.name} {setting.values}|n.")  # fmt: skip
         return
     stored = setting.parse(value)
     apply_setting(ctx, setting.name, stored)
-    ctx.send(f"{setting.name} is now {setting.show(ctx.session)}.")
+    ctx.send(f"{setting.name} is now {setting.show(ctx.session, True)}.")
 
 
 def apply_setting(ctx: Ctx, name: str, stored: Any) -> None:

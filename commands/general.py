@@ -139,8 +139,10 @@ def _idle(seconds: float) -> str:
 
 @command("who", category="Communication")
 def cmd_who(ctx: Ctx) -> None:
-    """List the dreamers who are connected now: their titles, whether they are awake,
-    dreaming or away, and how long they have been idle."""
+    """List the dreamers connected now, with titles and idle times.
+
+    Shows whether each is awake, dreaming (never where) or away (afk).
+    """
     # With thousands online the list is long: build it at most once a second (idle times are
     # shown to the second anyway) and render it once per kind of client.
     now = time.monotonic()
@@ -195,7 +197,9 @@ def _who_markup(ctx: Ctx, now: float, one_column: bool = False) -> str:
 
 @command("colour", aliases=("color",), category="Settings")
 def cmd_colour(ctx: Ctx) -> None:
-    """Turn colour on or off (remembered for your dreamer; the same as config colour).
+    """Turn colour on or off (remembered for your dreamer).
+
+    The same setting as |wconfig colour|n.
 
     Usage:
       colour            show the current setting

@@ -124,8 +124,7 @@ class PasswordChange:
 
 @command("password", category="Settings")
 def cmd_password(ctx: Ctx) -> None:
-    """Change your password. You are asked for the old one, then the new one twice;
-    nothing you type is shown.
+    """Change your password: the old one, then the new one twice, hidden.
 
     Usage:
       password
@@ -237,8 +236,10 @@ def away_message(p: Player) -> str | None:
 
 @command("afk", aliases=("away",), category="Communication")
 def cmd_afk(ctx: Ctx) -> None:
-    """Say you are away from the keyboard. who shows it, and tells to you are answered
-    with your message. The next command you type brings you back.
+    """Say you are away from the keyboard, with a message if you like.
+
+    who shows it, and tells to you are answered with your message. The next command
+    you type brings you back.
 
     Usage:
       afk               away, without a message
@@ -247,10 +248,12 @@ def cmd_afk(ctx: Ctx) -> None:
     text = " ".join(strip_markup(ctx.args).split())
     if len(text) > MAX_AWAY_CHARS:
         raise CommandError(f"An away message is at most {MAX_AWAY_CHARS} characters.")
-    ctx.session.handler = Away(ctx.session, text)
+    away = Away(ctx.session, text)
+    ctx.session.handler = away
     forget_who()
     said = f": {escape(text)}" if text else ""
     ctx.send(f"You are away{said}. The next command you type brings you back.")
+    away.prompt()  # the dispatcher leaves prompting to the handler it no longer is
 
 
 # -- finger -----------------------------------------------------------------------------------
@@ -260,8 +263,7 @@ def _when(at: float) -> str:
 
 @command("finger", aliases=("whois",), category="Communication")
 def cmd_finger(ctx: Ctx) -> None:
-    """Look up a dreamer, awake or not: their title, description, role and when they were
-    last seen.
+    """Look up a dreamer: title, description, role, when last seen.
 
     Usage:
       finger <dreamer>
@@ -294,7 +296,7 @@ def cmd_finger(ctx: Ctx) -> None:
 # -- exits ------------------------------------------------------------------------------------
 @command("exits", category="Movement")
 def cmd_exits(ctx: Ctx) -> None:
-    """List the ways out of this room and where each leads, one per line."""
+    """List the ways out of here and where each leads, one per line."""
     room = ctx.player.room
     if room is None:
         raise CommandError("You are nowhere at all. Try |wquit|n and log in again.")
@@ -322,7 +324,7 @@ def cmd_motd(ctx: Ctx) -> None:
 
 @command("@motd", category="Building", role="builder")
 def cmd_set_motd(ctx: Ctx) -> None:
-    """Set the message of the day, shown to every dreamer as they log in.
+    """Set the message of the day, shown to dreamers as they log in.
 
     Usage:
       @motd             show it

@@ -46,5 +46,11 @@ def cmd_help(ctx: Ctx) -> None:
 
 @command("quit", category="System")
 def cmd_quit(ctx: Ctx) -> None:
-    """Leave the Dreamwave. Your dreamer stays where you left them."""
+    """Leave the Dreamwave. Your dreamer stays where you left them.
+
+    Type it in full: a stray |wq|n (meant for a --More-- that had already ended) doesn't
+    drop you out of the dream.
+    """
+    if ctx.word.lower() != "quit":
+        raise CommandError("To leave the Dreamwave, type |wquit|n in full.")
     ctx.session.close("|cYou slip out of the Dreamwave. May your dreams be gentle.|n")

@@ -50,7 +50,7 @@ async def test_the_same_transcript_in_both_modes(server):
     for name in ("colour", "brief", "pager", "screenreader", "prompt", "echo"):
         assert re.search(rf"\r\n  {name} +", normal["config"])
         assert re.search(rf"\r\n{name}: [^\r]+\. ", spoken["config"])
-    assert "screenreader: auto (on: your client says it reads aloud)." in spoken["config"]
+    assert "screenreader: auto (on). one column, no decoration." in spoken["config"]
     for line in normal["exits"].split("\r\n")[1:-1]:
         assert line.strip() in spoken["exits"]  # every way out, just not indented
     assert "Dreamwave Nexus" in spoken["look"] and "Exits:" in spoken["look"]

@@ -99,7 +99,7 @@ async def test_title_shows_in_who_and_finger_and_is_plain_text(server):
 async def test_afk_shows_in_who_answers_tells_and_ends_with_the_next_command(server):
     a = await login(server.port, "Ada")
     b = await login(server.port, "Bob")
-    await a.cmd("afk making tea", "You are away: making tea. The next command you type")
+    await a.cmd("afk making tea", r"You are away: making tea\. The next command .*\r\n> ")
     await b.cmd("who", r"Ada\s+away .*\[making tea\]")
     await b.cmd("tell ada are you there?", r"Ada is away: making tea")
     await a.expect(r'Bob tells you, "are you there\?"')

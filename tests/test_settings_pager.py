@@ -18,7 +18,8 @@ async def test_config_lists_every_setting_and_refuses_bad_values(server):
     out = await a.cmd("config", r"(?s)Your settings.*echo.*?> ")
     for name in SETTING_NAMES:
         assert re.search(rf"\r\n  {name} ", out), name
-    assert "off (auto: your client didn't tell us its height)" in out
+    assert re.search(r"pager +off \(auto\)", out)
+    await a.cmd("config pager", r"pager: off \(auto: your client didn't tell us its height\)\.")
     before = dict(server.world.players_by_key["ada"].settings)
     await a.cmd("config brief maybe", r"Usage: config brief on\|off")
     await a.cmd("config pager 3", r"Usage: config pager <lines>\|off\|auto")
@@ -118,6 +119,18 @@ async def test_help_pauses_a_screen_at_a_time(server):
     await a.cmd("config pager 5", "pager is now 5 lines")
     await a.cmd("help", r"page 1 of")
     await a.close()
+
+
+async def test_a_stray_q_after_the_last_page_doesnt_quit(server):
+    a = await login(server.port, "Ada", naws=(80, 12))
+    await a.cmd("help", "page 1 of")
+    out = await a.cmd("q", r"\r> ")
+    await a.cmd("q", "To leave the Dreamwave, type quit in full.")
+    await a.cmd("qui", "type quit in full")
+    assert not a.closed
+    await a.cmd("quit", "May your dreams be gentle")
+    await a.wait_closed()
+    assert "--More--" not in out
 
 
 async def test_no_window_size_no_paging(server):
