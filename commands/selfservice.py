@@ -72,6 +72,7 @@ class PasswordChange:
             self.parent.prompt()
 
     def on_line(self, line: str) -> None:
+        self._show_input()  # echo back on between answers, so each prompt starts a new line
         if self.state == "old":
             self._check_old(line)
         elif self.state == "new":

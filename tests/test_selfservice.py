@@ -28,6 +28,7 @@ async def test_password_is_changed_with_every_answer_hidden(server):
     await a.cmd("newsecret2", "The new password again: ")
     await a.cmd("newsecret2", r"(?s)Your password is changed\..*?\r\n> ")
     assert last_echo(a) == (WONT, ECHO)  # echo is back on
+    assert a.commands.count((WILL, ECHO)) == 3  # hidden for each answer, shown between
     assert "newsecret2" not in a.text and "oldsecret1" not in a.text
     await a.cmd("look", "Dreamwave Nexus")
     await a.cmd("quit", "May your dreams be gentle")
