@@ -281,7 +281,7 @@ def cmd_newpassword(ctx: Ctx) -> None:
 
     async def reset() -> None:
         hashed = await auth.hash_password(password)
-        world.set_password(target, hashed)
+        world.set_password_hash(target, hashed)
         world.audit(ctx.player, "newpassword", target.name)
         await store.durable()
         session.send(f"{target.name}'s new password is |w{password}|n. Tell them privately.")

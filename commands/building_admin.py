@@ -331,4 +331,4 @@ def cmd_audit(ctx: Ctx) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
         detail = e.detail.replace("|", "||")
         lines.append(f"  |x{stamp}|n |c{e.actor_name}|n {e.action}: {detail}")
-    ctx.send("\n".join(lines))
+    ctx.page("\n".join(lines))

@@ -166,7 +166,7 @@ def _journal(ctx: Ctx, arg: str) -> None:
         f"{lp.end_reason}."
     )
     body = [f"  {ln.author}: {ln.text}" for ln in lp.narrative] or ["  (nothing was woven)"]
-    ctx.send("\n".join([head, *body]))
+    ctx.page("\n".join([head, *body]))
 
 
 @command("wake", category="Dreams")
@@ -324,7 +324,7 @@ def cmd_narrative(ctx: Ctx) -> None:
     lines, page, pages = _dreams(ctx).narrative_page(loop, int(arg) if arg else None)
     head = f"|wThe narrative|n, page {page} of {pages}:"
     body = [f"  {ln.author}: {ln.text}" for ln in lines] or ["  (nothing woven yet)"]
-    ctx.send("\n".join([head, *body]))
+    ctx.page("\n".join([head, *body]))
 
 
 @command("unmerge", category="Dreams")

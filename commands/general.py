@@ -5,8 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from commands.selfservice import away_message, presence_version, title_of
 from commands.targets import match
-from commands.util import item_view, npc_view, player_view, require, room_view
+from commands.util import (
+    item_view,
+    npc_view,
+    player_view,
+    require,
+    room_view,
+)
 from mud.dispatch import CommandError, Ctx, command
 from mud.text import render
 from world.model import Exit, Item, Player
@@ -120,6 +127,9 @@ def cmd_tell(ctx: Ctx) -> None:
     said = f'|mYou tell {target.name}, "{text}|m"|n'
     target.send(heard)
     ctx.send(said)
+    away = away_message(target)
+    if away is not None:  # an away dreamer's message answers for them
+        ctx.send(f"{target.name} is away" + (f": {away.replace('|', '||')}" if away else "."))
     target.notify("channel", {"channel": "tell", "talker": ctx.player.name, "text": heard})
     ctx.player.notify("channel", {"channel": "tell", "talker": ctx.player.name, "text": said})
 
@@ -134,39 +144,67 @@ def _idle(seconds: float) -> str:
 
 @command("who", category="Communication")
 def cmd_who(ctx: Ctx) -> None:
-    """List the dreamers who are connected now, and whether they are awake or dreaming."""
+    """List the dreamers connected now, with titles and idle times.
+
+    Shows whether each is awake, dreaming (never where) or away (afk).
+    """
     # With thousands online the list is long: build it at most once a second (idle times are
     # shown to the second anyway) and render it once per kind of client.
     now = time.monotonic()
     second = int(now)
-    if _WHO_CACHE.get("second") != (second, len(ctx.world.online)):
+    stamp = (second, len(ctx.world.online), presence_version())
+    if _WHO_CACHE.get("second") != stamp:
         _WHO_CACHE.clear()
-        _WHO_CACHE["second"] = (second, len(ctx.world.online))
-        _WHO_CACHE["markup"] = _who_markup(ctx, now)
-    key = ctx.session.out_key
+        _WHO_CACHE["second"] = stamp
+    one_column = ctx.session.screen_reader
+    markup = _WHO_CACHE.get(("markup", one_column))
+    if markup is None:
+        markup = _WHO_CACHE[("markup", one_column)] = _who_markup(ctx, now, one_column)
+    key = (ctx.session.out_key, one_column)
     rendered = _WHO_CACHE.get(key)
     if rendered is None:
-        rendered = _WHO_CACHE[key] = render(_WHO_CACHE["markup"], *ctx.session.render_key)
+        rendered = _WHO_CACHE[key] = render(markup, *ctx.session.render_key)
     ctx.session.write_rendered(rendered)
 
 
 _WHO_CACHE: dict[object, Any] = {}
+WHO_NAME_WIDTH = 20  # a name (and title) is padded to this many columns in the table
 
 
-def _who_markup(ctx: Ctx, now: float) -> str:
+def _who_markup(ctx: Ctx, now: float, one_column: bool = False) -> str:
     online = sorted(ctx.world.online.values(), key=lambda q: q.key)
     lines = [f"|wDreamers in the Dreamwave ({len(online)}):|n"]
     for q in online:
-        tag = "" if q.role == "player" else f" |y({q.role})|n"
         idle = _idle(now - q.session.last_input) if q.session is not None else "-"
         state = ctx.world.dream_state(q)  # never where: a dream is private
-        lines.append(f"  |c{q.name:<20}|n {state:<9} idle {idle:>4}{tag}")
+        title = title_of(q)
+        away = away_message(q)
+        if one_column:  # a screen reader: words in order, no padding to line things up
+            parts = [f"|c{q.name}|n" + (f" {title}" if title else ""), state, f"idle {idle}"]
+            if q.role != "player":
+                parts.append(q.role)
+            if away is not None:
+                parts.append("away" + (f": {away.replace('|', '||')}" if away else ""))
+            lines.append(", ".join(parts) + ".")
+            continue
+        tag = "" if q.role == "player" else f" |y({q.role})|n"
+        if away is not None:
+            state = "away"
+        shown = f"{q.name} {q.settings.get('title', '')}".rstrip()
+        pad = " " * max(0, WHO_NAME_WIDTH - len(shown))
+        named = f"|c{q.name}|n {title}".rstrip()
+        line = f"  {named}{pad} {state:<9} idle {idle:>4}{tag}"
+        if away:
+            line += f"  |x[{away.replace('|', '||')}]|n"
+        lines.append(line)
     return "\n".join(lines)
 
 
 @command("colour", aliases=("color",), category="Settings")
 def cmd_colour(ctx: Ctx) -> None:
     """Turn colour on or off (remembered for your dreamer).
+
+    The same setting as |wconfig colour|n.
 
     Usage:
       colour            show the current setting

@@ -92,6 +92,8 @@ class Editor(Modal):
     (an unchanged text is left alone, an empty one is cleared only after a `yes`), `.q`
     aborts, `.p` prints with line numbers, `.c` clears the buffer, `.d <n>` deletes line n."""
 
+    max_chars = MAX_DESCRIPTION_CHARS  # a subclass may hold more (a letter)
+
     def __init__(self, title: str, current: str, save: Callable[[str], None]) -> None:
         super().__init__()
         self.title = title
@@ -143,8 +145,8 @@ class Editor(Modal):
         elif len(self.lines) >= MAX_EDITOR_LINES:
             self.session.send(f"That's {MAX_EDITOR_LINES} lines, the most; save with |w.|n")
             self.prompt()
-        elif sum(len(x) + 1 for x in self.lines) + len(line) > MAX_DESCRIPTION_CHARS:
-            self.session.send(f"That would pass {MAX_DESCRIPTION_CHARS} characters; not added.")
+        elif sum(len(x) + 1 for x in self.lines) + len(line) > self.max_chars:
+            self.session.send(f"That would pass {self.max_chars} characters; not added.")
             self.prompt()
         else:
             self.lines.append(line)

@@ -33,7 +33,7 @@ def cmd_go(ctx: Ctx) -> None:
     if not ctx.world.may_pass(p, ex):
         raise CommandError(ex.attrs.get("fail") or f"The way {ex.name} is sealed.")
     ctx.world.move(p, dest, via=ex)
-    ctx.send(room_view(ctx, dest))
+    ctx.send(room_view(ctx, dest, walking=True))
 
 
 @command("home", category="Movement")

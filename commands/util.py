@@ -53,11 +53,13 @@ def require(args: str, usage: str) -> str:
     return args
 
 
-def room_view(ctx: Ctx, room: Room) -> str:
-    return render_room(ctx.world, ctx.player, room)
+def room_view(ctx: Ctx, room: Room, walking: bool = False) -> str:
+    """`walking`: arriving on foot, where `config brief` leaves the description out."""
+    brief = walking and bool(ctx.player.settings.get("brief"))
+    return render_room(ctx.world, ctx.player, room, brief)
 
 
-def render_room(world: World, p: Player, room: Room) -> str:
+def render_room(world: World, p: Player, room: Room, brief: bool = False) -> str:
     """What `p` sees on looking around `room` (also sent after a teleport)."""
     LANDINGS.viewed(p, room)  # a mover who shows the room needn't have it shown again
     dreams = world.dreams
@@ -66,7 +68,7 @@ def render_room(world: World, p: Player, room: Room) -> str:
     if p.has_role("builder"):
         title += f" |X[#{room.id}]|n"
     lines = [title]
-    if room.description:
+    if room.description and not brief:
         lines.append(room.description)
     if room.exits:
         # a way an event has severed is still there to see, marked so nobody walks into it

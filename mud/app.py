@@ -26,6 +26,7 @@ from mud.store import Store
 from mud.telnet import MudTelnet
 from mud.text import render
 from world.content import load_world_spec, seed
+from world.mail import login_notices
 from world.model import Player, Room
 from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
 from world.world import World
@@ -299,6 +300,8 @@ class App:
         session.handler = Dispatcher(self, session, player)
         session.decide_capabilities()
         session.send(f"|cYou drift into the Dreamwave, {player.name}.|n")
+        for notice in login_notices(self.world, player):  # the message of the day, letters
+            session.send(notice)
         session.handler.run("look")
         if arriving:  # hooks (NPC greetings, event triggers) see the dreamer once in the room
             self.world.emit("login", player=player, room=player.room)

@@ -53,6 +53,12 @@ class Ctx:
     def send(self, text: str) -> None:
         self.session.send(text)
 
+    def page(self, text: str) -> None:
+        """Like send, but a screen at a time when it is longer (mud.pager)."""
+        from mud.pager import page
+
+        page(self.session, text)
+
 
 @dataclass
 class Command:

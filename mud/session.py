@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mud.telnet import gmcp
 from mud.telnet.mtts import ClientInfo, parse_ttypes
-from mud.text import render, sanitize
+from mud.text import render, sanitize, strip_markup
 from world.moderation import normalise_address
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ DEFAULT_WIDTH = 80
 MIN_WIDTH = 20
 MAX_WIDTH = 250
 PROMPT = "> "
+MAX_PROMPT_CHARS = 60  # a dreamer's own prompt (config prompt), before its tokens expand
+PROMPT_TOKEN = re.compile(r"%(.)")
 
 
 # Every distinct (colour, width, ascii, encoding) seen, numbered. Bounded in practice by the
@@ -235,17 +238,56 @@ class Session:
             self._flush_pending = True
             self.app.want_flush(self)
 
-    def send_prompt(self, text: str = PROMPT) -> None:
+    def send_prompt(self, text: str | None = None) -> None:
+        """A prompt: `text`, or (None) the dreamer's command prompt (config prompt), which
+        for a screen reader ends its line, so it is never read run into the next one."""
         if self.closed:
             return
         self.catch_up()
+        own_line = False
+        if text is None:
+            text = self.prompt_text()
+            own_line = self.screen_reader
         colour, _width, ascii_only = self.render_key
         body = render(text, colour, 0, ascii_only).encode(self.encoding, "replace")
         if self._escape_iac:
             body = body.replace(b"\xff", b"\xff\xff")
+        if own_line:
+            body += b"\r\n"
         self._out.append(body + self.telnet.prompt_marker())
-        self._at_prompt = True
+        self._at_prompt = not own_line
         self._schedule_flush()
+
+    @property
+    def screen_reader(self) -> bool:
+        """Screen-reader mode: the dreamer's `config screenreader on|off`, else (auto) what
+        the client said (MTTS bit 64). The one place every command and layer asks."""
+        if self.player is not None:
+            choice = self.player.settings.get("screenreader", "auto")
+            if choice in ("on", "off"):
+                return choice == "on"
+        return self.client.screen_reader
+
+    def prompt_text(self) -> str:
+        """The command prompt: the dreamer's `config prompt` with its tokens filled in
+        (%n name, %s awake/dreaming/in loop, %r room, %% a percent sign), or "> "."""
+        p = self.player
+        own = p.settings.get("prompt") if p is not None else None
+        if not own or p is None:
+            return PROMPT
+        state = self.app.world.dream_state(p) if "%s" in own else ""
+        room = strip_markup(p.room.name) if "%r" in own and p.room is not None else ""
+        values = {"n": p.name, "s": state, "r": room}
+
+        def fill(m: re.Match[str]) -> str:
+            code = m.group(1)
+            if code == "%":
+                return "%"
+            # the template was stored with its markup escaped; what fills it is escaped too
+            return values[code].replace("|", "||") if code in values else m.group(0)
+
+        out = PROMPT_TOKEN.sub(fill, own)
+        return out + " "
 
     def write_raw(self, data: bytes) -> None:
         """Bytes that bypass rendering (telnet commands), kept in order with text."""

@@ -139,6 +139,7 @@ async def test_naws_width_wraps_and_rewraps(server):
     assert any(len(ln) > 80 for ln in lines)  # wider than the default too
 
     c.send_naws(30, 24)
+    await c.cmd("config pager off", r"(?s)pager is now off.*?> ")  # the whole list at once
     out = await c.cmd("help", r"(?s)Commands.*quit.*> ")
     assert max(len(ln) for ln in visible_lines(out)) <= 30
     await c.close()

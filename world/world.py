@@ -16,6 +16,7 @@ from typing import Any
 from world.building import BuildingMixin
 from world.clock import WorldClock
 from world.dreams import Dreamscape
+from world.mail import PostOffice
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 from world.moderation import Moderation
 from world.npcs import Npc, NpcMixin
@@ -62,6 +63,8 @@ class World(BuildingMixin, NpcMixin):
         self.dreams = Dreamscape(self)
         self.moderation = Moderation(stage)
         self.event_rows: list[dict[str, Any]] = []  # saved event-script state, for the runtime
+        self.meta: dict[str, str] = {}  # the meta table (seeded_at, motd, ...)
+        self.mail = PostOffice(stage)
         self._next_id: dict[str, int] = {
             "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1, "npc": 1,
         }  # fmt: skip
@@ -103,6 +106,7 @@ class World(BuildingMixin, NpcMixin):
         return self._stage(type(obj).__name__.lower(), obj.id, None)
 
     def save_meta(self, key: str, value: str) -> int:
+        self.meta[key] = value
         return self._stage("meta", key, {"key": key, "value": value})
 
     # -- loading --------------------------------------------------------------------------
@@ -163,6 +167,8 @@ class World(BuildingMixin, NpcMixin):
         self.dreams.load(rows)
         self.event_rows = rows.get("event_state", [])
         self.moderation.load(rows.get("ban", []))
+        self.meta = {r["key"]: r["value"] for r in rows.get("meta", [])}
+        self.mail.load(rows.get("mail", []))
 
     def _add_room(self, room: Room) -> None:
         self.rooms[room.id] = room
@@ -259,7 +265,7 @@ class World(BuildingMixin, NpcMixin):
         p.settings.pop(key, None)
         return self.save(p)
 
-    def set_password(self, p: Player, password_hash: str) -> int:
+    def set_password_hash(self, p: Player, password_hash: str) -> int:
         p.password_hash = password_hash
         return self.save(p)
 
@@ -285,7 +291,7 @@ class World(BuildingMixin, NpcMixin):
         channel = {"channel": "say", "talker": speaker.name}
         exclude = speaker if isinstance(speaker, Player) else None
         self.broadcast(room, f'{name} says, "{text}|n"', exclude=exclude, channel=channel)
-        if isinstance(speaker, Player):
+        if isinstance(speaker, Player) and speaker.settings.get("echo", True):
             speaker.send(f'You say, "{text}|n"')
             speaker.notify("channel", {**channel, "text": f'You say, "{text}"'})
         self.emit("say", speaker=speaker, room=room, text=text)
@@ -323,6 +329,8 @@ class World(BuildingMixin, NpcMixin):
     def leave_game(self, p: Player) -> None:
         if self.online.pop(p.id, None) is None:
             return
+        p.settings["last_seen"] = time.time()  # for finger; saved with the account row
+        self.save(p)
         room = p.room
         if room is not None:
             self._leave_room(p, room)

@@ -167,3 +167,20 @@ TABLE_ORDER = [
 # Tables that grow without bound: start-up loads only their newest rows (by id).
 LOAD_RECENT = {"audit": 1000}
 TABLES = {model.__tablename__: model.__table__ for model in TABLE_ORDER}
+
+
+class Mail(SQLModel, table=True):
+    """A letter in a dreamer's mailbox (world/mail.py bounds how many and how long)."""
+
+    id: int = Field(primary_key=True)
+    to_id: int = Field(index=True)
+    from_id: int | None = None
+    from_name: str = Field(max_length=40)
+    subject: str = Field(default="", max_length=80)
+    body: str = ""
+    sent_at: float = 0.0
+    read: bool = False
+
+
+TABLE_ORDER.append(Mail)
+TABLES[Mail.__tablename__] = Mail.__table__

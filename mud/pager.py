@@ -1,0 +1,122 @@
+"""Output longer than a screen, a page at a time: `--More-- (Enter, q)`.
+
+A command calls `page(session, text)` (or `ctx.page(text)`) instead of `send`. Text that fits
+the screen goes out as usual. Longer text is rendered once, cut into pages of the dreamer's
+height (`config pager`, else the client's NAWS height; no NAWS and no setting: no paging),
+and a small handler borrows the input: Enter shows the next page, `q` stops. Anything else
+typed stops the pager and runs as a command, so nobody is ever stuck in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mud.text import render
+
+MORE_PROMPT = "|w--More--|n (Enter, q) page {page} of {pages} "
+MIN_PAGE_LINES = 5  # the smallest page `config pager` accepts
+MAX_PAGE_LINES = 200  # ... and the largest
+MAX_PAGED_LINES = 2000  # lines one paged text may hold; the rest is cut with a note
+
+
+def page_lines(session: Any) -> int:
+    """Lines per page for this session; 0 means "don't page"."""
+    player = session.player
+    chosen = player.settings.get("pager") if player is not None else None
+    if isinstance(chosen, int):
+        return chosen
+    if "NAWS" not in session.telnet.options_on():
+        return 0  # we don't know the window's height: never guess it
+    return max(MIN_PAGE_LINES, min(MAX_PAGE_LINES, session.height - 1))
+
+
+def page(session: Any, text: str) -> None:
+    """Send markup `text` to `session`, paused a screen at a time when it is longer."""
+    size = page_lines(session)
+    if size <= 0 or text.count("\n") + 1 <= size:
+        session.send(text)
+        return
+    colour, width, ascii_only = session.render_key
+    lines = render(text, colour, width, ascii_only).split("\r\n")
+    if len(lines) <= size:
+        session.write_rendered("\r\n".join(lines))
+        return
+    handler = session.handler
+    if isinstance(handler, Pager):  # a second long text from one command: after the first
+        handler.extend(lines)
+        return
+    pager = Pager(session, [], size)
+    pager.extend(lines)
+    pager.start()
+
+
+class Pager:
+    """Borrows the session's input while there are pages left; then gives it back."""
+
+    def __init__(self, session: Any, lines: list[str], size: int) -> None:
+        self.session = session
+        self.parent = session.handler
+        self.lines = lines
+        self.size = size
+        self.pos = 0
+
+    def extend(self, lines: list[str]) -> None:
+        room = MAX_PAGED_LINES - len(self.lines)
+        if room <= 0:
+            return
+        if len(lines) > room:
+            cut = len(lines) - room + 1
+            lines = lines[: room - 1]
+            colour, width, ascii_only = self.session.render_key
+            lines.append(render(f"({cut} more lines not shown.)", colour, width, ascii_only))
+        self.lines.extend(lines)
+
+    @property
+    def pages(self) -> int:
+        return -(-len(self.lines) // self.size)
+
+    def start(self) -> None:
+        self.session.handler = self
+        self._show()
+
+    def _show(self) -> None:
+        chunk = self.lines[self.pos : self.pos + self.size]
+        self.pos += len(chunk)
+        self.session.write_rendered("\r\n".join(chunk))
+        if self.pos >= len(self.lines):
+            self._finish()
+        else:
+            self.prompt()
+
+    def prompt(self) -> None:
+        page = self.pos // self.size
+        self.session.send_prompt(MORE_PROMPT.format(page=page, pages=self.pages))
+
+    def _finish(self, prompt: bool = False) -> None:
+        self.lines = []
+        if self.session.handler is self:
+            self.session.handler = self.parent
+            if prompt and self.parent is not None:
+                self.parent.prompt()
+
+    def on_line(self, line: str) -> None:
+        word = line.strip().lower()
+        if not word:
+            self._show()
+            if self.session.handler is not self and self.parent is not None:
+                self.parent.prompt()  # the last page went out: back to the usual prompt
+        elif word == "q":
+            self._finish(prompt=True)
+        else:  # something else typed: the pager steps aside and it runs as a command
+            self._finish()
+            if self.parent is not None:
+                self.parent.on_line(line)
+
+    def on_close(self) -> None:
+        if self.parent is not None and hasattr(self.parent, "on_close"):
+            self.parent.on_close()
+
+    def on_closing(self) -> None:
+        closing = getattr(self.parent, "on_closing", None)
+        if closing is not None:
+            closing()
