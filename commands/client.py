@@ -26,7 +26,10 @@ def cmd_client(ctx: Ctx) -> None:
             ctx.send(f"Charset is back to what your client negotiated: {s.encoding}.")
             return
         if not s.set_encoding(name):
-            raise CommandError(f"I don't know the charset '{name}'. Try utf-8, latin-1 or ascii.")
+            raise CommandError(
+                f"I can't use '{name}' as a charset (it must be a text encoding that keeps "
+                "plain ASCII as it is). Try utf-8, latin-1 or ascii."
+            )
         ctx.world.set_setting(ctx.player, "charset", s.encoding)
         ctx.send(f"Charset set to {s.encoding}.")
         return

@@ -375,11 +375,20 @@ class App:
                 key = s.out_key
                 got = cache.get(key)
                 if got is None:
-                    got = cache[key] = s.encode_line(render(text, *s.render_key))
+                    try:
+                        got = cache[key] = s.encode_line(render(text, *s.render_key))
+                    except Exception:  # one connection's trouble stays its own
+                        s.output_failed()
+                        key = -1
+                        continue
                 data = got
             if s.closed:
                 continue
-            s.catch_up()  # the room's earlier lines first
+            try:
+                s.catch_up()  # the room's earlier lines first
+            except Exception:
+                s.output_failed()
+                continue
             out = s._out
             if s._at_prompt:
                 out.append(b"\r\n")
@@ -426,17 +435,24 @@ class App:
             for player in list(feed.room.players.values()):
                 s = player.session
                 if s.feed_pos != end:
-                    feed.drain(s)
-                    if not s._held:
-                        s.flush()
-                        written += 1
+                    try:
+                        feed.drain(s)
+                        if not s._held:
+                            s.flush()
+                            written += 1
+                    except Exception:  # one connection's trouble stays its own
+                        s.output_failed()
             if feed.end == end:
                 feed.reset()
             else:  # a line came in meanwhile (e.g. "X fades" for a dropped client)
                 feeds.append(feed)
         dirty = self._run_dirty
         while dirty and written < PUMP_SLICE:
-            dirty.popleft().flush()
+            s = dirty.popleft()
+            try:
+                s.flush()
+            except Exception:
+                s.output_failed()
             written += 1
         self._pump_written += written
         if feeds or dirty:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from mud.telnet import gmcp
+from mud.telnet.charset import usable_charset
 from mud.telnet.mtts import ClientInfo, parse_ttypes
 from mud.text import render, sanitize
 
@@ -67,6 +68,7 @@ class Session:
         self._flush_pending = False
         self._held = 0  # >0 while output waits for a commit
         self._at_prompt = False
+        self._output_broken = False  # see output_failed
         # the room feed this dreamer reads (mud.feed) and how far they have read it
         self.feed: RoomFeed | None = None
         self.feed_pos = 0
@@ -98,7 +100,11 @@ class Session:
         self.client = parse_ttypes(self.telnet.ttypes())
         settings = self.player.settings if self.player is not None else {}
         self.colour = bool(settings["colour"]) if "colour" in settings else self.client.has_colour
-        self.set_encoding(settings.get("charset") or self._negotiated_charset())
+        # A stored charset the server no longer accepts (saved before it checked) is ignored.
+        stored = settings.get("charset")
+        if not (isinstance(stored, str) and self.set_encoding(stored)):
+            if not self.set_encoding(self._negotiated_charset()):
+                self.set_encoding("utf-8")
         cols = self.telnet.get_extra_info("cols") or DEFAULT_WIDTH
         self.on_resize(cols, self.telnet.get_extra_info("rows") or 25)
 
@@ -116,14 +122,12 @@ class Session:
         return "ascii" if state == "rejected" else "utf-8"
 
     def set_encoding(self, name: str) -> bool:
-        """Use charset `name` for this connection; False if Python doesn't know it."""
-        import codecs
-
-        try:
-            codec = codecs.lookup(name.strip().lower().replace("_", "-"))
-        except LookupError:
+        """Use charset `name` for this connection; False (nothing changed) unless it is a
+        text encoding that keeps ASCII as it is (mud.telnet.charset)."""
+        codec = usable_charset(name)
+        if codec is None:
             return False
-        self.encoding = "ascii" if codec.name in ("ascii", "us-ascii") else codec.name
+        self.encoding = codec
         self._escape_iac = self.encoding not in ("utf-8", "ascii")
         self._update_render_key()
         return True
@@ -207,10 +211,27 @@ class Session:
         self.write_line_bytes(self.encode_line(text))
 
     def encode_line(self, text: str) -> bytes:
-        data = (text + "\r\n").encode(self.encoding, "replace")
+        return self._encode(text + "\r\n")
+
+    def _encode(self, text: str) -> bytes:
+        try:
+            data = text.encode(self.encoding, "replace")
+        except Exception:  # a codec we shouldn't have taken: this connection goes back to UTF-8
+            log.exception("encoding output as %s for %r failed; using UTF-8", self.encoding, self)
+            self.set_encoding("utf-8")
+            data = text.encode("utf-8", "replace")
         if self._escape_iac:
             data = data.replace(b"\xff", b"\xff\xff")
         return data
+
+    def output_failed(self) -> None:
+        """Preparing this connection's output raised (called from an except block): log it
+        once and drop this connection alone, after the loop that was writing to everyone."""
+        if self.closed or self._output_broken:
+            return
+        self._output_broken = True
+        log.exception("output for %r failed; dropping the connection", self)
+        self.app.loop.call_soon(self.abort, "output failed")
 
     def catch_up(self) -> bool:
         """Take into the output the room feed's lines this dreamer hasn't had yet (called
@@ -239,9 +260,7 @@ class Session:
             return
         self.catch_up()
         colour, _width, ascii_only = self.render_key
-        body = render(text, colour, 0, ascii_only).encode(self.encoding, "replace")
-        if self._escape_iac:
-            body = body.replace(b"\xff", b"\xff\xff")
+        body = self._encode(render(text, colour, 0, ascii_only))
         self._out.append(body + self.telnet.prompt_marker())
         self._at_prompt = True
         self._schedule_flush()

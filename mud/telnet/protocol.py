@@ -23,6 +23,7 @@ import telnetlib3.stream_writer
 from telnetlib3.server import TelnetServer
 from telnetlib3.stream_writer import TelnetWriterUnicode
 from telnetlib3.telopt import (
+    ACCEPTED,
     BINARY,
     CHARSET,
     DO,
@@ -46,6 +47,7 @@ from telnetlib3.telopt import (
 )
 
 from mud.telnet import gmcp, mssp
+from mud.telnet.charset import usable_charset
 from mud.telnet.lines import LineReader
 from mud.telnet.mccp import CompressingTransport
 
@@ -116,6 +118,12 @@ class MudWriter(TelnetWriterUnicode):
         if opt == CHARSET and len(buf) > 1 and buf[1] == REJECTED:
             self.protocol.charset_rejected()
             return
+        if opt == CHARSET and len(buf) > 1 and buf[1] == ACCEPTED:
+            # We offer UTF-8 alone: "accepting" anything else (base64, rot13...) is ignored.
+            name = b"".join(list(buf)[2:]).decode("ascii", "replace")
+            if usable_charset(name) != "utf-8":
+                log.debug("ignoring CHARSET ACCEPTED %r: not what we offered", name[:40])
+                return
         if opt not in SUBNEGOTIATIONS:
             log.debug("ignoring subnegotiation for option %r", opt)
             return

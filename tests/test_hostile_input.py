@@ -1,0 +1,86 @@
+"""What an attacker's bytes can do to the others: nothing. Each case runs on a real
+connection to a running server while a control player in the same room keeps talking."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.client import CHARSET, IAC, SB, SE, WILL, Client, login
+
+BAD_CHARSETS = ["base64", "rot13", "idna", "hex", "utf-16", "zlib", "unicode_escape"]
+
+
+async def hears(listener: Client, speaker: Client, words: str) -> None:
+    """`speaker` says `words` and `listener`, in the same room, hears them."""
+    speaker.send(f"say {words}")
+    await speaker.expect(f'You say, "{words}')
+    await listener.expect(f'says, "{words}')
+
+
+@pytest.mark.parametrize("charset", BAD_CHARSETS)
+async def test_client_charset_takes_only_text_encodings(server, charset):
+    mallory = await login(server.port, "Mallory", ttype="xterm")
+    alice = await login(server.port, "Alice", ttype="xterm")
+    out = await mallory.cmd(f"client charset {charset}", r"(?s)can't use .*?> ")
+    assert "as a charset" in out
+    out = await mallory.cmd("client", r"GMCP packages:.*")
+    assert "charset:       utf-8" in out
+    await hears(mallory, alice, "still here")
+    await hears(alice, mallory, "and me")
+    assert "charset" not in server.world.find_online("Mallory").settings
+    for c in (mallory, alice):
+        await c.close()
+
+
+async def test_charset_accepted_for_a_charset_never_offered_is_ignored(server):
+    mallory = await Client.connect(server.port, ttype="xterm")
+    mallory.send_bytes(bytes([IAC, WILL, CHARSET]))
+    await mallory.expect("Name: ")
+    mallory.send_bytes(bytes([IAC, SB, CHARSET, 2]) + b"base64" + bytes([IAC, SE]))
+    mallory.send("create Mallory secretpass")
+    await mallory.expect(r"(?s)Exits:.*?> ")
+    out = await mallory.cmd("client", r"GMCP packages:.*")
+    assert "charset:       utf-8" in out
+    alice = await login(server.port, "Alice", ttype="xterm")
+    await hears(alice, mallory, "hello")
+    await hears(mallory, alice, "hi")
+    for c in (mallory, alice):
+        await c.close()
+
+
+async def test_a_stored_bad_charset_is_ignored_at_login(server):
+    mallory = await login(server.port, "Mallory", ttype="xterm")
+    await mallory.cmd("quit", "")
+    await mallory.wait_closed()
+    # saved by an older server that didn't check
+    player = next(p for p in server.world.players.values() if p.name == "Mallory")
+    server.world.set_setting(player, "charset", "base64")
+    alice = await login(server.port, "Alice", ttype="xterm")
+    mallory = await login(server.port, "Mallory", create=False, ttype="xterm")
+    out = await mallory.cmd("client", r"GMCP packages:.*")
+    assert "charset:       utf-8" in out
+    await hears(alice, mallory, "back again")
+    await hears(mallory, alice, "welcome")
+    for c in (mallory, alice):
+        await c.close()
+
+
+async def test_one_connections_output_failure_stays_its_own(server):
+    """A connection whose output can't be encoded (a codec that got past the checks) goes
+    back to UTF-8, logged once; the room's speech reaches everyone else as before."""
+    alice = await login(server.port, "Alice", ttype="xterm")
+    bob = await login(server.port, "Bob", ttype="xterm")
+    mallory = await login(server.port, "Mallory", ttype="xterm")
+    session = server.world.find_online("Mallory").session
+    session.encoding = "base64"  # what `client charset base64` used to store
+    session._update_render_key()
+    await hears(bob, alice, "one")
+    await hears(alice, bob, "two")
+    await mallory.expect(r'Bob\S* says, "two')
+    assert [r.levelname for r in server.errors] == ["ERROR"]
+    for r in server.errors:
+        r.expected = True
+    for c in (alice, bob, mallory):
+        await c.close()
