@@ -102,9 +102,9 @@ class Session:
         self.colour = bool(settings["colour"]) if "colour" in settings else self.client.has_colour
         # A stored charset the server no longer accepts (saved before it checked) is ignored.
         stored = settings.get("charset")
-        if not (isinstance(stored, str) and self.set_encoding(stored)):
-            if not self.set_encoding(self._negotiated_charset()):
-                self.set_encoding("utf-8")
+        taken = isinstance(stored, str) and self.set_encoding(stored)
+        if not taken and not self.set_encoding(self._negotiated_charset()):
+            self.set_encoding("utf-8")
         cols = self.telnet.get_extra_info("cols") or DEFAULT_WIDTH
         self.on_resize(cols, self.telnet.get_extra_info("rows") or 25)
 

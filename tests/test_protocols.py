@@ -308,3 +308,72 @@ async def test_refusals_and_negotiation_garbage(server):
     await c.expect("Welcome, Sturdy")
     await c.cmd("say survived", "You say")
     await c.close()
+
+
+LONE_COMMANDS = [
+    (WONT, NAWS), (DO, MCCP3), (WONT, TTYPE), (DO, SGA), (WILL, NAWS), (DONT, SGA), (DO, 1),
+    (WILL, TTYPE), (DO, BINARY), (WONT, BINARY), (DO, MCCP2), (DO, GMCP), (DO, MSSP),
+    (WILL, CHARSET),
+]  # fmt: skip
+
+
+async def test_a_lone_command_waiting_at_accept_logs_no_error(tmp_path):
+    """Bytes already waiting when the server accepts (here: the server is stopped while the
+    clients connect and send) reach telnetlib3 before its negotiation has begun; under uvloop
+    that used to log InvalidStateError from _check_negotiation_timer for most commands."""
+    import os
+    import signal
+    import socket
+
+    from tests.conftest import spawn_server
+
+    sp = await spawn_server(tmp_path / "lone.db")
+    socks = []
+    try:
+        os.kill(sp.proc.pid, signal.SIGSTOP)
+        try:
+            for verb, opt in LONE_COMMANDS:
+                s = socket.create_connection(("127.0.0.1", sp.port))
+                s.sendall(bytes([IAC, verb, opt]))
+                socks.append(s)
+        finally:
+            os.kill(sp.proc.pid, signal.SIGCONT)
+        for s in socks:  # every one of them is greeted
+            s.setblocking(False)
+        loop = asyncio.get_running_loop()
+        for s in socks:
+            got = b""
+            while b"Name: " not in got:
+                got += await asyncio.wait_for(loop.sock_recv(s, 65536), 10)
+        control = await login(sp.port, "Control", ttype="xterm")
+        await control.cmd("look", r"(?s)Exits:.*?> ")
+        await control.close()
+        assert "ERROR" not in sp.log and "Traceback" not in sp.log, sp.log
+    finally:
+        for s in socks:
+            s.close()
+        sp.proc.send_signal(signal.SIGTERM)
+        sp.proc.wait(timeout=15)
+
+
+async def test_the_error_fixture_sees_asyncio_callback_and_lost_task_errors(server):
+    """What telnetlib3 callbacks and shells raise reaches the log only through asyncio's
+    exception handler: the `server` fixture's collector must see it."""
+    from tests.conftest import ErrorCollector
+
+    def broken_callback() -> None:
+        raise RuntimeError("from a callback")
+
+    async def broken_task() -> None:
+        raise RuntimeError("from a task")
+
+    loop = asyncio.get_running_loop()
+    loop.call_soon(broken_callback)
+    loop.create_task(broken_task())  # noqa: RUF006  (nobody keeps it, nobody awaits it)
+    await asyncio.sleep(0.01)
+    await ErrorCollector.settle()
+    messages = [r.getMessage() for r in server.errors]
+    assert any(m.startswith("Exception in callback") for m in messages), messages
+    assert any(m.startswith("Task exception was never retrieved") for m in messages), messages
+    for r in server.errors:
+        r.expected = True

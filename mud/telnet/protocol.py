@@ -159,6 +159,7 @@ class MudTelnet(TelnetServer):
         self._budget = float(limits.bytes_per_second)
         self._budget_at = time.monotonic()
         self._paused = False
+        self._negotiating = False  # begin_negotiation has run
         self.charset_state = "unasked"  # unasked | requested | accepted | rejected
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -172,6 +173,19 @@ class MudTelnet(TelnetServer):
         self.reader.sink = self.session
 
     # -- negotiation ------------------------------------------------------------------------
+    def begin_negotiation(self) -> None:
+        self._negotiating = True
+        super().begin_negotiation()
+
+    def _check_negotiation_timer(self) -> None:
+        """telnetlib3 checks negotiation on every chunk with a command in it, also on bytes
+        that arrived with the connection (uvloop delivers them before `begin_negotiation`
+        runs): that check finished negotiation, then the one `begin_negotiation` schedules
+        set the finished future again and logged InvalidStateError. Check only once
+        negotiation has begun, and never after it is over."""
+        if self._negotiating and not self._waiter_connected.done():
+            super()._check_negotiation_timer()
+
     def begin_advanced_negotiation(self) -> None:
         # telnetlib3 offers MCCP2 and MCCP3 together; we offer MCCP2 alone, below.
         self._mccp2_enabled = False
