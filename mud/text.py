@@ -29,11 +29,41 @@ _STRIP[0x09] = " "
 _STRIP_TABLE = str.maketrans(_STRIP)
 
 
+# Beyond ASCII, also what a player could use to write invisibly or to break other players'
+# lines: format characters (Unicode category Cf: zero-width spaces and joiners, BOM, soft
+# hyphen, the Arabic letter mark, tag characters, interlinear annotation), line and
+# paragraph separators (Zl, Zp), the Hangul fillers that render as blank letters, and more
+# than MAX_COMBINING combining marks stacked on one character ("Zalgo" text).
+_INVISIBLE_CATEGORIES = frozenset(["Cf", "Zl", "Zp"])
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+MAX_COMBINING = 3  # combining marks kept on one character
+
+
 def sanitize(text: str) -> str:
-    """Remove control and escape characters from player-supplied text."""
-    if text.isprintable():
-        return text
-    return text.translate(_STRIP_TABLE)
+    """Remove control, escape, invisible and layout characters from player-supplied text,
+    and cap the combining marks on each character at MAX_COMBINING."""
+    if text.isascii():
+        return text if text.isprintable() else text.translate(_STRIP_TABLE)
+    text = text.translate(_STRIP_TABLE)
+    out: list[str] = []
+    marks = 0
+    category = unicodedata.category
+    for ch in text:
+        if ch.isascii():
+            marks = 0
+            out.append(ch)
+            continue
+        cat = category(ch)
+        if cat in _INVISIBLE_CATEGORIES or ch in _FILLERS:
+            continue
+        if cat[0] == "M":
+            marks += 1
+            if marks > MAX_COMBINING:
+                continue
+        else:
+            marks = 0
+        out.append(ch)
+    return "".join(out)
 
 
 def escape_stray_pipes(text: str) -> str:

@@ -84,3 +84,20 @@ async def test_one_connections_output_failure_stays_its_own(server):
         r.expected = True
     for c in (alice, bob, mallory):
         await c.close()
+
+
+async def test_invisible_and_layout_characters_never_reach_others(server):
+    alice = await login(server.port, "Alice", ttype="xterm")
+    mallory = await login(server.port, "Mallory", ttype="xterm")
+    hidden = (
+        "\u200b\u200c\u200d\u2060\ufeff\u061c\u2028\u2029\U000e0041\U000e007f\ufff9\u3164"
+        "\u115f\u1160\uffa0\u00ad"
+    )
+    mallory.send(f"say pl{hidden}ain and a" + "\u0301" * 1800 + " stack")
+    await mallory.expect("You say")
+    line = (await alice.expect(r'says, "pl.*')).group(0)
+    assert "plain and a\u0301\u0301\u0301 stack" in line
+    assert not set(hidden) & set(alice.text)
+    assert alice.text.count("\u0301") == 3
+    for c in (alice, mallory):
+        await c.close()
