@@ -352,6 +352,10 @@ class Session:
             return
         self._process(raw)
 
+    def on_flood(self) -> None:
+        self.send("Your client sent more telnet negotiation than the server takes; disconnecting.")
+        self.close()
+
     def on_overflow(self) -> None:
         self.send("You sent too much text without pressing Enter; disconnecting.")
         self.close()

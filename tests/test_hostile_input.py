@@ -101,3 +101,62 @@ async def test_invisible_and_layout_characters_never_reach_others(server):
     assert alice.text.count("\u0301") == 3
     for c in (alice, mallory):
         await c.close()
+
+
+def _negotiation_flood(n: int) -> bytes:
+    import random
+
+    rng = random.Random(n)
+    return b"".join(bytes([IAC, rng.choice((251, 252, 253, 254)), rng.randrange(256)])
+                    for _ in range(n // 3))  # fmt: skip
+
+
+FLOODS = {
+    "negotiation": _negotiation_flood(64 * 1024),
+    "iac-iac": bytes([IAC]) * (64 * 1024),
+    "subnegotiation": (bytes([IAC, SB, 201]) + b"x" * 8000 + bytes([IAC, SE])) * 8,
+}
+
+
+@pytest.mark.parametrize("kind", FLOODS)
+async def test_negotiation_floods_are_cut_off_and_others_answered(server, kind):
+    control = await login(server.port, "Control", ttype="xterm")
+    floods = [await Client.connect(server.port, answer=False) for _ in range(4)]
+    for f in floods:
+        f.send_bytes(FLOODS[kind])
+    await control.cmd("look", r"(?s)Exits:.*?> ")
+    for f in floods:
+        await f.wait_closed()
+        assert "more telnet negotiation than the server takes" in f.text
+    await control.cmd("look", r"(?s)Exits:.*?> ")
+    await control.close()
+
+
+async def test_option_commands_have_a_lifetime_budget(make_server):
+    server = await make_server(telnet_commands_per_second=1e9, telnet_command_burst=10**9)
+    control = await login(server.port, "Control", ttype="xterm")
+    slow = await Client.connect(server.port, answer=False)
+    limit = server.settings.limits.max_option_commands
+    for _ in range(limit // 100 + 1):
+        slow.send_bytes(bytes([IAC, 252, 31]) * 101)  # IAC WONT NAWS, again and again
+        await asyncio.sleep(0)
+    await slow.wait_closed()
+    await control.cmd("look", r"(?s)Exits:.*?> ")
+    await control.close()
+
+
+def test_the_budget_counts_commands_and_subnegotiation_bytes_across_chunks():
+    from mud.telnet.budget import NegotiationBudget
+
+    b = NegotiationBudget(10, 20, 100, 1000, now=0.0)
+    assert b.charge(b"plain text costs nothing\r\n" * 100, 0.0)
+    assert b.charge(bytes([IAC, SB, 201]) + b"y" * 500, 0.0)  # 1 IAC, 501 bytes so far
+    assert b.charge(b"z" * 400 + bytes([IAC]), 0.0)  # still inside: 901 ... and an IAC
+    assert b.charge(bytes([SE]) + b"after", 0.0)  # ... that ends it
+    assert (b.commands, b.sb_bytes) == (18, 1000 - 902)  # (the split IAC counted inside)
+    assert not b.charge(b"w" * 10 + bytes([IAC, SB, 24]) + b"v" * 200, 0.0)
+    b = NegotiationBudget(10, 20, 100, 1000, now=0.0)
+    assert not b.charge(bytes([IAC, IAC]) * 11, 0.0)
+    b = NegotiationBudget(10, 20, 100, 1000, now=0.0)
+    assert b.charge(bytes([IAC, IAC]) * 10, 0.0)
+    assert b.charge(bytes([IAC, IAC]) * 5, 1.0)  # refilled 10 a second
