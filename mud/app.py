@@ -260,6 +260,9 @@ class App:
 
     # -- what crawlers see (MSSP) ------------------------------------------------------------
     def mssp_table(self) -> dict[str, str | list[str]]:
+        """What crawlers read. Every field is true of this server as it runs: optional
+        facts nobody configured (website, location, hostname...) are left out rather than
+        sent empty or guessed (the address we listen on is no hostname)."""
         info = self.settings.mssp
         world = self.world
         zones = {r.zone for r in world.rooms.values()}
@@ -268,26 +271,23 @@ class App:
             "PLAYERS": str(len(world.online)),
             "UPTIME": str(int(self.started_at)),
             "CODEBASE": "Dreamwave 0.1",
-            "CONTACT": info.contact,
             "CRAWL DELAY": "-1",
-            "HOSTNAME": info.hostname or self.settings.host,
             "PORT": str(self.port),
-            "CREATED": info.created,
-            "LANGUAGE": info.language,
-            "LOCATION": info.location,
-            "WEBSITE": info.website,
             "FAMILY": "Custom",
             "GENRE": "Science Fiction",
             "GAMEPLAY": ["Roleplaying", "Social"],
             "STATUS": "Alpha",
             "GAMESYSTEM": "None",
-            "INTERMUD": "",
             "SUBGENRE": "Dreams",
             "AREAS": str(len(zones)),
             "ROOMS": str(len(world.rooms)),
             "OBJECTS": str(len(world.items)),
             "MOBILES": str(len(getattr(world, "npcs", {}))),
             "HELPFILES": str(len(self.registry.commands)),
+            # What the telnet layer and mud.text really do: 16-colour ANSI SGR only (no
+            # 256-colour or truecolor codes, whatever the client could show), UTF-8 by
+            # default and by CHARSET, MCCP2 when compression is on, GMCP; no VT100 cursor
+            # control, MSDP, MSP, MXP, Pueblo or TLS.
             "ANSI": "1",
             "UTF-8": "1",
             "MCCP": "1" if self.settings.compression else "0",
@@ -301,6 +301,13 @@ class App:
             "PUEBLO": "0",
             "SSL": "0",
         }
+        for key, value in (
+            ("CONTACT", info.contact), ("HOSTNAME", info.hostname), ("CREATED", info.created),
+            ("LANGUAGE", info.language), ("LOCATION", info.location), ("WEBSITE", info.website),
+            ("ICON", info.icon), ("DISCORD", info.discord),
+        ):  # fmt: skip
+            if value:
+                table[key] = value
         return table
 
     def mssp_text(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 
 from tests.client import (
@@ -30,10 +31,11 @@ from tests.client import (
 )
 
 MSSP_KEYS = [
-    "NAME", "PLAYERS", "UPTIME", "CODEBASE", "CONTACT", "CRAWL DELAY", "HOSTNAME", "PORT",
-    "CREATED", "LANGUAGE", "LOCATION", "WEBSITE", "FAMILY", "GENRE", "GAMEPLAY", "STATUS",
-    "GAMESYSTEM", "INTERMUD", "SUBGENRE", "AREAS", "ROOMS", "OBJECTS", "MOBILES", "ANSI",
-    "UTF-8", "MCCP", "GMCP", "MSDP", "MXP", "VT100", "XTERM 256 COLORS",
+    "NAME", "PLAYERS", "UPTIME", "CODEBASE", "CONTACT", "CRAWL DELAY", "PORT",
+    "CREATED", "LANGUAGE", "FAMILY", "GENRE", "GAMEPLAY", "STATUS",
+    "GAMESYSTEM", "SUBGENRE", "AREAS", "ROOMS", "OBJECTS", "MOBILES", "ANSI",
+    "UTF-8", "MCCP", "GMCP", "MSDP", "MXP", "VT100", "XTERM 256 COLORS", "XTERM TRUE COLORS",
+    "SSL",
 ]  # fmt: skip
 
 
@@ -188,6 +190,51 @@ async def test_mssp_table_and_plain_text_request(server):
     assert "\nNAME\tDreamwave" in reply.group(0).replace("\r", "")
     assert "ROOMS\t" in reply.group(0)
     await c.close()
+
+
+async def mssp_of(port: int) -> dict[str, list[str]]:
+    c = await Client.connect(port, ttype="xterm", agree={BINARY, MSSP})
+    await c.expect("Name: ")
+    deadline = asyncio.get_running_loop().time() + 3
+    while not any(p[:1] == bytes([MSSP]) for p in c.subnegotiations):
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    await c.close()
+    return parse_mssp(next(p for p in c.subnegotiations if p[:1] == bytes([MSSP])))
+
+
+async def test_mssp_tells_the_truth_about_every_field(server):
+    """Each field against what the server does: no empty or guessed values, colour depth
+    as mud.text renders it (16-colour SGR, also for a client that could show truecolor)."""
+    import re
+
+    rich = await login(server.port, "Rich", ttype="MTTS 269")  # ANSI, UTF-8, 256, truecolor
+    rich.send("say caf\u00e9")
+    await rich.expect("You say")
+    await rich.cmd("look", r"(?s)Exits:.*?> ")
+    table = await mssp_of(server.port)
+    assert all(v and all(x for x in v) for v in table.values()), table
+    assert "HOSTNAME" not in table  # not configured; the address we listen on is no hostname
+    assert "INTERMUD" not in table and "WEBSITE" not in table and "LOCATION" not in table
+    assert table["PLAYERS"] == ["1"]
+    sgr = set(re.findall(r"\x1b\[([0-9;]*)m", rich.text))
+    assert sgr and all(int(p) in ANSI_16 for code in sgr for p in code.split(";") if p), sgr
+    assert table["ANSI"] == ["1"]
+    assert table["XTERM 256 COLORS"] == ["0"] and table["XTERM TRUE COLORS"] == ["0"]
+    assert table["UTF-8"] == ["1"] and "caf\u00e9".encode() in rich.raw
+    assert table["VT100"] == ["0"] and table["SSL"] == ["0"]
+    assert table["MCCP"] == ["1"] and (WILL, MCCP2) in rich.commands
+    assert table["GMCP"] == ["1"] and (WILL, GMCP) in rich.commands
+    assert table["MSDP"] == table["MXP"] == table["MSP"] == table["PUEBLO"] == ["0"]
+    assert int(table["UPTIME"][0]) <= time.time()
+    server.settings.compression = False
+    server.settings.mssp.hostname = "dreamwave.example"
+    table = await mssp_of(server.port)
+    assert table["MCCP"] == ["0"] and table["HOSTNAME"] == ["dreamwave.example"]
+    await rich.close()
+
+
+ANSI_16 = {0, 1, 4, *range(30, 38), *range(90, 98)}
 
 
 async def test_gmcp_core_room_char_and_channels(server):
