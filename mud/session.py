@@ -34,9 +34,9 @@ MAX_WIDTH = 250
 PROMPT = "> "
 
 
-# Every distinct (colour, width, ascii, encoding) seen, numbered. Bounded in practice by the
-# widths clients report (MIN_WIDTH..MAX_WIDTH) times a handful of charsets.
-_OUT_KEYS: dict[tuple[bool, int, bool, str], int] = {}
+# Every distinct (colour, width, ascii, screen reader, encoding) seen, numbered. Bounded in
+# practice by the widths clients report (MIN_WIDTH..MAX_WIDTH) times a handful of charsets.
+_OUT_KEYS: dict[tuple[bool, int, bool, bool, str], int] = {}
 
 
 class Session:
@@ -55,13 +55,15 @@ class Session:
         # rendering capabilities (decided after negotiation; see decide_capabilities)
         self.client = ClientInfo()
         self.colour = False
+        self.screen_reader = False  # plain output: no decoration, sentences for maps
         self.width = DEFAULT_WIDTH
         self.height = 25
         self.encoding = "utf-8"
         self._escape_iac = False
         self.gmcp = gmcp.GmcpState()
         self.wants_oob = False  # the client enabled GMCP packages
-        self.render_key: tuple[bool, int, bool] = (False, DEFAULT_WIDTH, False)
+        # the arguments of mud.text.render after the text: colour, width, ascii, screen reader
+        self.render_key: tuple[bool, int, bool, bool] = (False, DEFAULT_WIDTH, False, False)
         self.out_key = 0
         # output
         self._out: list[bytes] = []
@@ -100,6 +102,8 @@ class Session:
         self.client = parse_ttypes(self.telnet.ttypes())
         settings = self.player.settings if self.player is not None else {}
         self.colour = bool(settings["colour"]) if "colour" in settings else self.client.has_colour
+        reader = settings.get("screen_reader")
+        self.screen_reader = bool(reader) if reader is not None else self.client.screen_reader
         # A stored charset the server no longer accepts (saved before it checked) is ignored.
         stored = settings.get("charset")
         taken = isinstance(stored, str) and self.set_encoding(stored)
@@ -152,7 +156,7 @@ class Session:
         self._update_render_key()
 
     def _update_render_key(self) -> None:
-        self.render_key = (self.colour, self.width, self.encoding == "ascii")
+        self.render_key = (self.colour, self.width, self.encoding == "ascii", self.screen_reader)
         # What makes two sessions' bytes for one message identical (see App.fanout), as a
         # small int: it is hashed once per recipient of every broadcast.
         self.out_key = _OUT_KEYS.setdefault((*self.render_key, self.encoding), len(_OUT_KEYS))
@@ -204,8 +208,7 @@ class Session:
         """Queue markup text as one or more lines."""
         if self.closed:
             return
-        colour, width, ascii_only = self.render_key
-        self.write_rendered(render(text, colour, width, ascii_only))
+        self.write_rendered(render(text, *self.render_key))
 
     def write_rendered(self, text: str) -> None:
         self.write_line_bytes(self.encode_line(text))
@@ -259,8 +262,8 @@ class Session:
         if self.closed:
             return
         self.catch_up()
-        colour, _width, ascii_only = self.render_key
-        body = self._encode(render(text, colour, 0, ascii_only))
+        colour, _width, ascii_only, screen_reader = self.render_key
+        body = self._encode(render(text, colour, 0, ascii_only, screen_reader))
         self._out.append(body + self.telnet.prompt_marker())
         self._at_prompt = True
         self._schedule_flush()
