@@ -4,10 +4,21 @@ connection to a running server while a control player in the same room keeps tal
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tests.client import CHARSET, IAC, SB, SE, WILL, Client, login
+from tests.client import ANSI_RE, CHARSET, IAC, SB, SE, WILL, Client, login
+
+
+@pytest.fixture
+async def server(make_server):
+    """The usual server, without the command throttle: the property tests below have the
+    same players type many lines quickly (the throttle has its own tests)."""
+    return await make_server(commands_per_second=1000.0, command_burst=1000)
+
 
 BAD_CHARSETS = ["base64", "rot13", "idna", "hex", "utf-16", "zlib", "unicode_escape"]
 
@@ -160,3 +171,130 @@ def test_the_budget_counts_commands_and_subnegotiation_bytes_across_chunks():
     b = NegotiationBudget(10, 20, 100, 1000, now=0.0)
     assert b.charge(bytes([IAC, IAC]) * 10, 0.0)
     assert b.charge(bytes([IAC, IAC]) * 5, 1.0)  # refilled 10 a second
+
+
+# -- property tests: each example on a real connection, one server for all of a test's ----
+# examples (hence the function-scoped fixture check is off), a control player who must
+# answer after every one of them, and the fixture failing the test on any logged ERROR.
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+OPTIONS = st.sampled_from([0, 1, 3, 24, 31, 39, 42, 69, 70, 86, 87, 91, 201, 255]) | st.integers(
+    0, 255
+)
+VERBS = st.sampled_from([251, 252, 253, 254])
+PIECES = st.one_of(
+    st.builds(lambda v, o: bytes([IAC, v, o]), VERBS, OPTIONS),  # IAC DO/DONT/WILL/WONT
+    st.builds(  # a subnegotiation, ended or not, its payload raw
+        lambda o, body, end: bytes([IAC, SB, o]) + body + (bytes([IAC, SE]) if end else b""),
+        OPTIONS,
+        st.binary(max_size=300),
+        st.booleans(),
+    ),
+    st.just(bytes([IAC, IAC])),
+    st.builds(lambda b: bytes([IAC, b]), st.integers(0, 255)),  # IAC and anything
+    st.sampled_from([b"\r\n", b"\r", b"\n", b"\r\x00", b"look\r\n", b"say hi\r\n"]),
+    st.binary(max_size=64),
+)
+KNOWN_CHARSETS = [
+    "base64", "rot13", "idna", "hex", "utf-16", "utf-7", "punycode", "cp037", "zlib", "bz2",
+    "uu", "quopri", "unicode_escape", "undefined", "mbcs", "latin-1", "cp437", "ascii",
+    "utf-8", "koi8-r", "x" * 300, "",
+]  # fmt: skip
+CHARSET_NAMES = st.sampled_from(KNOWN_CHARSETS) | st.text(max_size=40)
+
+
+@pytest.fixture
+async def control(server):
+    c = await login(server.port, "Control", ttype="xterm")
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+async def mallory_account(server):
+    await (await login(server.port, "Mallory", ttype="xterm")).close()
+    return "Mallory"
+
+
+@pytest.fixture
+async def talker(server):
+    c = await login(server.port, "Talker", ttype="xterm")
+    yield c
+    await c.close()
+
+
+async def still_answers(c: Client) -> None:
+    await c.cmd("look", r"(?s)Exits:.*?> ", timeout=10)
+
+
+async def attack(port: int, data: bytes, as_player: str | None = None) -> None:
+    """Connect (and log in as `as_player`), send `data` in two packets split anywhere,
+    then hang up."""
+    if as_player:
+        c = await login(port, as_player, create=False, answer=False)
+    else:
+        c = await Client.connect(port, answer=False)
+    cut = len(data) // 2
+    c.send_bytes(data[:cut])
+    await asyncio.sleep(0)
+    c.send_bytes(data[cut:])
+    await asyncio.sleep(0.01)
+    await c.close()
+
+
+@FUZZ
+@given(data=st.binary(max_size=4096))
+async def test_fuzz_arbitrary_bytes(server, control, data):
+    await attack(server.port, data)
+    await still_answers(control)
+
+
+@FUZZ
+@given(pieces=st.lists(PIECES, max_size=30), logged_in=st.booleans())
+async def test_fuzz_telnet_commands_and_subnegotiations(
+    server, control, mallory_account, pieces, logged_in
+):
+    await attack(server.port, b"".join(pieces), mallory_account if logged_in else None)
+    await still_answers(control)
+
+
+@FUZZ
+@given(name=CHARSET_NAMES, raw=st.binary(max_size=40))
+async def test_fuzz_charsets_by_command_and_by_charset_accepted(server, control, talker, name, raw):
+    """Whatever charset a player names or their client "accepts", speech still flows both
+    ways. (One connection for all examples: logging in costs a password hash. A stored
+    value at login has its own test above.)"""
+    payload = raw.replace(bytes([IAC]), bytes([IAC, IAC]))
+    talker.send_bytes(bytes([IAC, SB, CHARSET, 2]) + payload + bytes([IAC, SE]))
+    talker.send(f"client charset {name}".strip())
+    await talker.expect(r"(?s)(Charset set to|can't use|Usage: client|Charset is back).*?> ")
+    talker.send("say still talking")
+    await control.expect('says, "still talking')
+    control.send("say heard you")
+    await talker.expect("heard you")
+    talker.send("client charset auto")
+    await talker.expect(r"(?s)Charset is back.*?> ")
+    await still_answers(control)
+
+
+INVISIBLE_OR_MARKS = st.characters(categories=["Cf", "Zl", "Zp", "Mn", "Me", "Mc", "Zs", "Co"])
+SPOKEN = st.text(st.characters(codec="utf-8") | INVISIBLE_OR_MARKS, min_size=1, max_size=200)
+
+
+@FUZZ
+@given(text=SPOKEN, n=st.integers(0, 10**9))
+async def test_fuzz_unicode_reaches_others_clean(server, control, talker, text, n):
+    marker = f"m{n}k"
+    talker.send(f"say {marker} {text}")
+    await control.expect(f'says, "{marker}')
+    line = (await control.expect(r"[^\n]*\n")).group(0)
+    seen = ANSI_RE.sub("", line)
+    assert not any(unicodedata.category(ch) in ("Cf", "Zl", "Zp") for ch in seen), ascii(seen)
+    run = 0
+    for ch in seen:
+        run = run + 1 if unicodedata.category(ch)[0] == "M" else 0
+        assert run <= 3, ascii(seen)
+    await still_answers(control)
