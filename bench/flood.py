@@ -1,12 +1,13 @@
 """Telnet floods against one control player: how long does their `look` take meanwhile?
 
-    python -m bench.flood [--attackers 20] [--kib 256] [--floods negotiation,iac-iac,...]
+    python -m bench.flood [--attackers 20] [--kib 256] [--seconds 5] [--floods a,b,...]
 
 For each kind of flood, a fresh server (`python server.py run`, through bench.serve) gets a
 control player who types `look` every LOOK_INTERVAL seconds, and ATTACKERS connections that
-each send KiB kibibytes of the flood as fast as the socket takes it. The table shows the
-control player's round trips (p50, p99, max) during the flood, how many attackers the
-server cut off, and the server's CPU. Numbers, not a test: tests/test_hostile_input.py
+each send KiB kibibytes of the flood as fast as the socket takes it, reconnecting to flood
+again when cut off, for SECONDS. The table shows the control player's round trips (p50,
+p99, max) during the flood, how many of the attackers' connections the server cut off, and
+the server's CPU. Numbers, not a test: tests/test_hostile_input.py
 checks the behaviour (flooders cut or ignored, the control player answered) without timing.
 """
 
