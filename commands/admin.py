@@ -52,7 +52,7 @@ def _duration_and_reason(words: list[str]) -> tuple[float | None, str, bool]:
 
 
 def _because(reason: str) -> str:
-    """": the reason." (or just "."), to end a sentence."""
+    """ ": the reason." (or just "."), to end a sentence."""
     if not reason:
         return "."
     return f": {reason}" if reason[-1] in ".!?" else f": {reason}."

@@ -199,3 +199,5 @@ def apply_setting(ctx: Ctx, name: str, stored: Any) -> None:
         ctx.world.set_setting(ctx.player, name, stored)
     if name == "colour":
         ctx.session.set_colour(bool(stored))
+    elif name == "screenreader":
+        ctx.session.decide_capabilities()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mud.dispatch import CommandError, Ctx, command
 from world.clock import PHASE_NAMES
-from world.mapview import render_map
+from world.mapview import describe_map, render_map
 from world.model import Room
 
 PHASE_MOOD = {
@@ -22,7 +22,9 @@ def cmd_map(ctx: Ctx) -> None:
     """Draw a map of the rooms around you.
 
     Rooms are laid out by their compass exits, a few steps out; |w*|n marks
-    where you are, and ^ v + mark rooms with ways up, down or both.
+    where you are, and ^ v + mark rooms with ways up, down or both. With a
+    screen reader (your client's MTTS, or |wclient screenreader on|n) you get
+    sentences instead: where each exit leads, and what lies beyond.
     """
     room = ctx.player.room
     if room is None:
@@ -35,7 +37,10 @@ def cmd_map(ctx: Ctx) -> None:
             if dest is not None:
                 yield ex.name, dest
 
-    lines = render_map(room, exits, lambda r: r.name)
+    if ctx.session.screen_reader:  # sentences instead of a drawing
+        lines = describe_map(room, exits, lambda r: r.name)
+    else:
+        lines = render_map(room, exits, lambda r: r.name)
     # The map is drawn with | and friends: escape them so they aren't read as colour codes.
     ctx.send("\n".join(line.replace("|", "||") for line in lines))
 

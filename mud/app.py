@@ -341,6 +341,9 @@ class App:
 
     # -- what crawlers see (MSSP) ------------------------------------------------------------
     def mssp_table(self) -> dict[str, str | list[str]]:
+        """What crawlers read. Every field is true of this server as it runs: optional
+        facts nobody configured (website, location, hostname...) are left out rather than
+        sent empty or guessed (the address we listen on is no hostname)."""
         info = self.settings.mssp
         world = self.world
         zones = {r.zone for r in world.rooms.values()}
@@ -349,26 +352,23 @@ class App:
             "PLAYERS": str(len(world.online)),
             "UPTIME": str(int(self.started_at)),
             "CODEBASE": "Dreamwave 0.1",
-            "CONTACT": info.contact,
             "CRAWL DELAY": "-1",
-            "HOSTNAME": info.hostname or self.settings.hosts[0],
             "PORT": str(self.port),
-            "CREATED": info.created,
-            "LANGUAGE": info.language,
-            "LOCATION": info.location,
-            "WEBSITE": info.website,
             "FAMILY": "Custom",
             "GENRE": "Science Fiction",
             "GAMEPLAY": ["Roleplaying", "Social"],
             "STATUS": "Alpha",
             "GAMESYSTEM": "None",
-            "INTERMUD": "",
             "SUBGENRE": "Dreams",
             "AREAS": str(len(zones)),
             "ROOMS": str(len(world.rooms)),
             "OBJECTS": str(len(world.items)),
             "MOBILES": str(len(getattr(world, "npcs", {}))),
             "HELPFILES": str(len(self.registry.commands)),
+            # What the telnet layer and mud.text really do: 16-colour ANSI SGR only (no
+            # 256-colour or truecolor codes, whatever the client could show), UTF-8 by
+            # default and by CHARSET, MCCP2 when compression is on, GMCP; no VT100 cursor
+            # control, MSDP, MSP, MXP, Pueblo or TLS.
             "ANSI": "1",
             "UTF-8": "1",
             "MCCP": "1" if self.settings.compression else "0",
@@ -382,6 +382,13 @@ class App:
             "PUEBLO": "0",
             "SSL": "0",
         }
+        for key, value in (
+            ("CONTACT", info.contact), ("HOSTNAME", info.hostname), ("CREATED", info.created),
+            ("LANGUAGE", info.language), ("LOCATION", info.location), ("WEBSITE", info.website),
+            ("ICON", info.icon), ("DISCORD", info.discord),
+        ):  # fmt: skip
+            if value:
+                table[key] = value
         return table
 
     def mssp_text(self) -> str:
@@ -456,11 +463,20 @@ class App:
                 key = s.out_key
                 got = cache.get(key)
                 if got is None:
-                    got = cache[key] = s.encode_line(render(text, *s.render_key))
+                    try:
+                        got = cache[key] = s.encode_line(render(text, *s.render_key))
+                    except Exception:  # one connection's trouble stays its own
+                        s.output_failed()
+                        key = -1
+                        continue
                 data = got
             if s.closed:
                 continue
-            s.catch_up()  # the room's earlier lines first
+            try:
+                s.catch_up()  # the room's earlier lines first
+            except Exception:
+                s.output_failed()
+                continue
             out = s._out
             if s._at_prompt:
                 out.append(b"\r\n")
@@ -507,17 +523,24 @@ class App:
             for player in list(feed.room.players.values()):
                 s = player.session
                 if s.feed_pos != end:
-                    feed.drain(s)
-                    if not s._held:
-                        s.flush()
-                        written += 1
+                    try:
+                        feed.drain(s)
+                        if not s._held:
+                            s.flush()
+                            written += 1
+                    except Exception:  # one connection's trouble stays its own
+                        s.output_failed()
             if feed.end == end:
                 feed.reset()
             else:  # a line came in meanwhile (e.g. "X fades" for a dropped client)
                 feeds.append(feed)
         dirty = self._run_dirty
         while dirty and written < PUMP_SLICE:
-            dirty.popleft().flush()
+            s = dirty.popleft()
+            try:
+                s.flush()
+            except Exception:
+                s.output_failed()
             written += 1
         self._pump_written += written
         if feeds or dirty:

@@ -48,6 +48,13 @@ class Limits(BaseModel):
     command_burst: int = 40
     throttle_notice_interval: float = 2.0  # seconds between "slow down" notices
     bytes_per_second: int = 64 * 1024  # raw input rate before input is paused
+    # telnet negotiation costs ~100x what text does to parse (mud/telnet/budget.py); over
+    # any of these the connection is cut
+    telnet_commands_per_second: float = 50.0  # IAC bytes a second, sustained ...
+    telnet_command_burst: int = 400  # ... and at once
+    subnegotiation_bytes_per_second: int = 4096  # bytes inside IAC SB ... IAC SE, sustained
+    subnegotiation_burst: int = 20 * 1024  # ... and at once
+    max_option_commands: int = 2000  # DO/DONT/WILL/WONT over a connection's lifetime
     login_idle_timeout: float = 120.0  # seconds at the login screen before disconnect
     player_idle_timeout: float = 3600.0  # seconds of silence from a logged-in player
     login_failures: int = 5  # wrong passwords from one address ...

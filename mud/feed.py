@@ -9,8 +9,8 @@ yet when their output goes out: at the next output pump, or earlier when somethi
 order things happened.
 
 Per pump window, a feed keeps each line's markup and, per kind of client (`Session.out_key`:
-colour, width, charset), the encoded bytes of every line plus all of them joined: the
-dreamers who saw none of the window yet and are excluded from none of it (nearly all of
+colour, width, charset, screen reader), the encoded bytes of every line plus all of them
+joined: the dreamers who saw none of the window yet and are excluded from none of it (nearly all of
 them) get that one joined chunk. Only the actor of a line (excluded from it: they got "You
 say" instead), someone who was already caught up mid-window, or a GMCP client that wants
 speech out of band takes the per-line path.
@@ -65,9 +65,9 @@ class RoomFeed:
         if got is None:
             got = self.lines[key] = []
         if len(got) < len(self.texts):
-            colour, width, ascii_only = s.render_key
+            args = s.render_key
             encode = s.encode_line
-            got.extend(encode(render(t, colour, width, ascii_only)) for t in self.texts[len(got) :])
+            got.extend(encode(render(t, *args)) for t in self.texts[len(got) :])
         return got
 
     def drain(self, s: Session) -> None:

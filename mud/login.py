@@ -16,12 +16,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("dreamwave.login")
 
 BANNER = """\
-|c~ ~ ~  D R E A M W A V E  ~ ~ ~|n
+|c|[~ ~ ~  D R E A M W A V E  ~ ~ ~|]|n
 |bThe year is 2147. Behind your eyelids the network hums, waiting to carry you under.|n
 
   |wconnect <name> <password>|n   return to your dream
   |wcreate <name> <password>|n    become a new dreamer
   or just type a name to begin, and |wquit|n to leave."""
+# The same for screen readers: a title read as a word, whole sentences, no alignment.
+SCREEN_READER_BANNER = """\
+|cWelcome to Dreamwave.|n
+|bThe year is 2147. Behind your eyelids the network hums, waiting to carry you under.|n
+To return to your dream, type |wconnect|n, your name and your password.
+To become a new dreamer, type |wcreate|n, a name and a password, or just type a name.
+Type |wquit|n to leave."""
 
 WRONG = "That name and password don't match. Try again, or type a new name to create a dreamer."
 PASSWORD_STATES = ("password", "new_password", "new_password_again")
@@ -97,7 +104,7 @@ class LoginFlow:
 
     # -- screen ---------------------------------------------------------------------------
     def greet(self) -> None:
-        self.session.send(BANNER)
+        self.session.send(SCREEN_READER_BANNER if self.session.screen_reader else BANNER)
         self.prompt()
 
     def prompt(self) -> None:

@@ -36,8 +36,7 @@ def page(session: Any, text: str) -> None:
     if size <= 0 or text.count("\n") + 1 <= size:
         session.send(text)
         return
-    colour, width, ascii_only = session.render_key
-    lines = render(text, colour, width, ascii_only).split("\r\n")
+    lines = render(text, *session.render_key).split("\r\n")
     if len(lines) <= size:
         session.write_rendered("\r\n".join(lines))
         return
@@ -67,8 +66,7 @@ class Pager:
         if len(lines) > room:
             cut = len(lines) - room + 1
             lines = lines[: room - 1]
-            colour, width, ascii_only = self.session.render_key
-            lines.append(render(f"({cut} more lines not shown.)", colour, width, ascii_only))
+            lines.append(render(f"({cut} more lines not shown.)", *self.session.render_key))
         self.lines.extend(lines)
 
     @property

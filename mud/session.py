@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from mud.telnet import gmcp
+from mud.telnet.charset import usable_charset
 from mud.telnet.mtts import ClientInfo, parse_ttypes
 from mud.text import render, sanitize, strip_markup
 from world.moderation import normalise_address
@@ -37,9 +38,9 @@ MAX_PROMPT_CHARS = 60  # a dreamer's own prompt (config prompt), before its toke
 PROMPT_TOKEN = re.compile(r"%(.)")
 
 
-# Every distinct (colour, width, ascii, encoding) seen, numbered. Bounded in practice by the
-# widths clients report (MIN_WIDTH..MAX_WIDTH) times a handful of charsets.
-_OUT_KEYS: dict[tuple[bool, int, bool, str], int] = {}
+# Every distinct (colour, width, ascii, screen reader, encoding) seen, numbered. Bounded in
+# practice by the widths clients report (MIN_WIDTH..MAX_WIDTH) times a handful of charsets.
+_OUT_KEYS: dict[tuple[bool, int, bool, bool, str], int] = {}
 
 
 class Session:
@@ -58,19 +59,22 @@ class Session:
         # rendering capabilities (decided after negotiation; see decide_capabilities)
         self.client = ClientInfo()
         self.colour = False
+        self.screen_reader = False  # plain output: no decoration, sentences for maps
         self.width = DEFAULT_WIDTH
         self.height = 25
         self.encoding = "utf-8"
         self._escape_iac = False
         self.gmcp = gmcp.GmcpState()
         self.wants_oob = False  # the client enabled GMCP packages
-        self.render_key: tuple[bool, int, bool] = (False, DEFAULT_WIDTH, False)
+        # the arguments of mud.text.render after the text: colour, width, ascii, screen reader
+        self.render_key: tuple[bool, int, bool, bool] = (False, DEFAULT_WIDTH, False, False)
         self.out_key = 0
         # output
         self._out: list[bytes] = []
         self._flush_pending = False
         self._held = 0  # >0 while output waits for a commit
         self._at_prompt = False
+        self._output_broken = False  # see output_failed
         # the room feed this dreamer reads (mud.feed) and how far they have read it
         self.feed: RoomFeed | None = None
         self.feed_pos = 0
@@ -102,7 +106,16 @@ class Session:
         self.client = parse_ttypes(self.telnet.ttypes())
         settings = self.player.settings if self.player is not None else {}
         self.colour = bool(settings["colour"]) if "colour" in settings else self.client.has_colour
-        self.set_encoding(settings.get("charset") or self._negotiated_charset())
+        # Screen-reader mode, the one place every command and layer asks: the dreamer's
+        # `config screenreader on|off`, else (auto) what the client said (MTTS bit 64).
+        choice = settings.get("screenreader")
+        chosen = choice in ("on", "off")
+        self.screen_reader = choice == "on" if chosen else self.client.screen_reader
+        # A stored charset the server no longer accepts (saved before it checked) is ignored.
+        stored = settings.get("charset")
+        taken = isinstance(stored, str) and self.set_encoding(stored)
+        if not taken and not self.set_encoding(self._negotiated_charset()):
+            self.set_encoding("utf-8")
         cols = self.telnet.get_extra_info("cols") or DEFAULT_WIDTH
         self.on_resize(cols, self.telnet.get_extra_info("rows") or 25)
 
@@ -120,14 +133,12 @@ class Session:
         return "ascii" if state == "rejected" else "utf-8"
 
     def set_encoding(self, name: str) -> bool:
-        """Use charset `name` for this connection; False if Python doesn't know it."""
-        import codecs
-
-        try:
-            codec = codecs.lookup(name.strip().lower().replace("_", "-"))
-        except LookupError:
+        """Use charset `name` for this connection; False (nothing changed) unless it is a
+        text encoding that keeps ASCII as it is (mud.telnet.charset)."""
+        codec = usable_charset(name)
+        if codec is None:
             return False
-        self.encoding = "ascii" if codec.name in ("ascii", "us-ascii") else codec.name
+        self.encoding = codec
         self._escape_iac = self.encoding not in ("utf-8", "ascii")
         self._update_render_key()
         return True
@@ -152,7 +163,7 @@ class Session:
         self._update_render_key()
 
     def _update_render_key(self) -> None:
-        self.render_key = (self.colour, self.width, self.encoding == "ascii")
+        self.render_key = (self.colour, self.width, self.encoding == "ascii", self.screen_reader)
         # What makes two sessions' bytes for one message identical (see App.fanout), as a
         # small int: it is hashed once per recipient of every broadcast.
         self.out_key = _OUT_KEYS.setdefault((*self.render_key, self.encoding), len(_OUT_KEYS))
@@ -204,17 +215,33 @@ class Session:
         """Queue markup text as one or more lines."""
         if self.closed:
             return
-        colour, width, ascii_only = self.render_key
-        self.write_rendered(render(text, colour, width, ascii_only))
+        self.write_rendered(render(text, *self.render_key))
 
     def write_rendered(self, text: str) -> None:
         self.write_line_bytes(self.encode_line(text))
 
     def encode_line(self, text: str) -> bytes:
-        data = (text + "\r\n").encode(self.encoding, "replace")
+        return self._encode(text + "\r\n")
+
+    def _encode(self, text: str) -> bytes:
+        try:
+            data = text.encode(self.encoding, "replace")
+        except Exception:  # a codec we shouldn't have taken: this connection goes back to UTF-8
+            log.exception("encoding output as %s for %r failed; using UTF-8", self.encoding, self)
+            self.set_encoding("utf-8")
+            data = text.encode("utf-8", "replace")
         if self._escape_iac:
             data = data.replace(b"\xff", b"\xff\xff")
         return data
+
+    def output_failed(self) -> None:
+        """Preparing this connection's output raised (called from an except block): log it
+        once and drop this connection alone, after the loop that was writing to everyone."""
+        if self.closed or self._output_broken:
+            return
+        self._output_broken = True
+        log.exception("output for %r failed; dropping the connection", self)
+        self.app.loop.call_soon(self.abort, "output failed")
 
     def catch_up(self) -> bool:
         """Take into the output the room feed's lines this dreamer hasn't had yet (called
@@ -248,25 +275,13 @@ class Session:
         if text is None:
             text = self.prompt_text()
             own_line = self.screen_reader
-        colour, _width, ascii_only = self.render_key
-        body = render(text, colour, 0, ascii_only).encode(self.encoding, "replace")
-        if self._escape_iac:
-            body = body.replace(b"\xff", b"\xff\xff")
+        colour, _width, ascii_only, screen_reader = self.render_key
+        body = self._encode(render(text, colour, 0, ascii_only, screen_reader))
         if own_line:
             body += b"\r\n"
         self._out.append(body + self.telnet.prompt_marker())
         self._at_prompt = not own_line
         self._schedule_flush()
-
-    @property
-    def screen_reader(self) -> bool:
-        """Screen-reader mode: the dreamer's `config screenreader on|off`, else (auto) what
-        the client said (MTTS bit 64). The one place every command and layer asks."""
-        if self.player is not None:
-            choice = self.player.settings.get("screenreader", "auto")
-            if choice in ("on", "off"):
-                return choice == "on"
-        return self.client.screen_reader
 
     def prompt_text(self) -> str:
         """The command prompt: the dreamer's `config prompt` with its tokens filled in
@@ -375,6 +390,10 @@ class Session:
             self._queue.append(raw)
             return
         self._process(raw)
+
+    def on_flood(self) -> None:
+        self.send("Your client sent more telnet negotiation than the server takes; disconnecting.")
+        self.close()
 
     def on_overflow(self) -> None:
         self.send("You sent too much text without pressing Enter; disconnecting.")

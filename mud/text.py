@@ -4,6 +4,10 @@ Markup is `|` followed by one letter: |r |g |y |b |m |c |w |x set a colour
 (upper case for the bright variant), |h bold, |u underline, |n reset, and ||
 a literal pipe. Markup renders to ANSI SGR for clients with colour and is
 stripped for the rest, so the same string serves every client.
+
+`|[` and `|]` mark decoration (rules, flourishes, letter-spaced titles): shown to everyone
+except screen-reader clients (MTTS bit 64), who get the text without it. Players can't
+type these two (`escape_stray_pipes` doubles them).
 """
 
 from __future__ import annotations
@@ -29,11 +33,41 @@ _STRIP[0x09] = " "
 _STRIP_TABLE = str.maketrans(_STRIP)
 
 
+# Beyond ASCII, also what a player could use to write invisibly or to break other players'
+# lines: format characters (Unicode category Cf: zero-width spaces and joiners, BOM, soft
+# hyphen, the Arabic letter mark, tag characters, interlinear annotation), line and
+# paragraph separators (Zl, Zp), the Hangul fillers that render as blank letters, and more
+# than MAX_COMBINING combining marks stacked on one character ("Zalgo" text).
+_INVISIBLE_CATEGORIES = frozenset(["Cf", "Zl", "Zp"])
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+MAX_COMBINING = 3  # combining marks kept on one character
+
+
 def sanitize(text: str) -> str:
-    """Remove control and escape characters from player-supplied text."""
-    if text.isprintable():
-        return text
-    return text.translate(_STRIP_TABLE)
+    """Remove control, escape, invisible and layout characters from player-supplied text,
+    and cap the combining marks on each character at MAX_COMBINING."""
+    if text.isascii():
+        return text if text.isprintable() else text.translate(_STRIP_TABLE)
+    text = text.translate(_STRIP_TABLE)
+    out: list[str] = []
+    marks = 0
+    category = unicodedata.category
+    for ch in text:
+        if ch.isascii():
+            marks = 0
+            out.append(ch)
+            continue
+        cat = category(ch)
+        if cat in _INVISIBLE_CATEGORIES or ch in _FILLERS:
+            continue
+        if cat[0] == "M":
+            marks += 1
+            if marks > MAX_COMBINING:
+                continue
+        else:
+            marks = 0
+        out.append(ch)
+    return "".join(out)
 
 
 def escape_stray_pipes(text: str) -> str:
@@ -62,8 +96,37 @@ def escape_stray_pipes(text: str) -> str:
 # Markup is applied in one pass over the text split at its pipes (the pieces are C-speed
 # slices; the loop runs once per code, not once per character), rather than with a regex and
 # a Python callback per match, or one scan of the whole text per known code.
+DECOR_OPEN, DECOR_CLOSE = "|[", "|]"
 _TO_ANSI = dict(ANSI)
 _TO_PLAIN = dict.fromkeys(ANSI, "")
+_TO_ANSI["["] = _TO_ANSI["]"] = _TO_PLAIN["["] = _TO_PLAIN["]"] = ""
+
+
+def drop_decoration(text: str) -> str:
+    """`text` without its `|[ ... |]` spans (a `||[` is a literal pipe and bracket)."""
+    if DECOR_OPEN not in text:
+        return text
+    parts = text.split("|")
+    out = [parts[0]]
+    inside = False
+    i, n = 1, len(parts)
+    while i < n:
+        part = parts[i]
+        if not part and i + 1 < n:  # "||": a literal pipe, then the next piece as text
+            if not inside:
+                out.append("||" + parts[i + 1])
+            i += 2
+            continue
+        if part[:1] == "[":
+            inside = True
+            out.append("|[")  # keeps the markers balanced for _apply_markup
+        elif part[:1] == "]" and inside:
+            inside = False
+            out.append("|" + part)
+        elif not inside:
+            out.append("|" + part)
+        i += 1
+    return "".join(out)
 
 
 def _apply_markup(text: str, colour: bool) -> str:
@@ -143,8 +206,13 @@ def _render_long(line: str, width: int, colour: bool) -> str:
     return "\r\n".join(_apply_markup(part, colour) for part in wrap(line, width))
 
 
-def render(text: str, colour: bool, width: int, ascii_only: bool = False) -> str:
-    """Markup text -> wrapped terminal text with CRLF line ends."""
+def render(
+    text: str, colour: bool, width: int, ascii_only: bool = False, screen_reader: bool = False
+) -> str:
+    """Markup text -> wrapped terminal text with CRLF line ends; for a screen reader,
+    without decoration (`|[ ... |]`)."""
+    if screen_reader and DECOR_OPEN in text:
+        text = drop_decoration(text)
     out: list[str] = []
     for line in text.split("\n"):
         if 0 < width < len(line):

@@ -8,6 +8,7 @@ process for the tests that need signals or kill -9.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -26,12 +27,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class ErrorCollector(logging.Handler):
+    """Every ERROR logged anywhere: our loggers, telnetlib3's, and asyncio's (its loop
+    exception handler's "Exception in callback ..." and "Task exception was never
+    retrieved", which is logged only when the task is garbage collected: see `settle`)."""
+
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+    @staticmethod
+    async def settle() -> None:
+        """Let pending callbacks run and collect dropped tasks, so their errors are logged."""
+        await asyncio.sleep(0)
+        gc.collect()
 
 
 @pytest.fixture
@@ -54,6 +65,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[A
     for app in apps:
         if app._server is not None and app._server.is_serving():
             await app.stop()
+    await collector.settle()
     logging.getLogger().removeHandler(collector)
     unexpected = [r for r in collector.records if not getattr(r, "expected", False)]
     assert not unexpected, "server logged errors:\n" + "\n".join(

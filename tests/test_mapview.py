@@ -6,7 +6,7 @@ import pytest
 
 from commands.targets import destination, ref, resolve
 from mud.dispatch import CommandError
-from world.mapview import MAP_RADIUS, layout, render_map
+from world.mapview import MAP_RADIUS, describe_map, layout, render_map
 from world.model import Player
 from world.world import World
 
@@ -37,6 +37,36 @@ def test_layout_places_rooms_by_direction_and_depth():
     assert lay.positions["n3"] == (0, -3)
     assert "n4" not in lay.positions  # four steps away
     assert "sky" not in lay.positions and "cellar" not in lay.positions  # up/down aren't drawn
+
+
+def test_describe_map_tells_each_exit_and_what_lies_beyond_in_sentences():
+    lines = describe_map("hub", exits, str.upper)
+    assert lines == [
+        "You are in HUB.",
+        "North: N1; east: E1; up: SKY; southwest: SW1.",
+        "Beyond N1, north: N2; down: CELLAR.",
+        "Beyond E1, north: ODD.",
+    ]
+    assert describe_map("alone", lambda r: [], str) == [
+        "You are in alone.",
+        "There is no way out of here that you can see.",
+    ]
+
+
+def test_readme_command_tables_are_not_split_by_blank_lines():
+    """A blank line inside a Markdown table ends it: the rows after it (`map`, `time` once)
+    showed as stray text with pipes. Every table row follows a row, or starts a table."""
+    from pathlib import Path
+
+    lines = (Path(__file__).resolve().parent.parent / "README.md").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("|") or (i and lines[i - 1].startswith("|")):
+            continue
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        assert following.startswith("|---") or following.startswith("| ---"), (
+            f"README.md:{i + 1}: table row without a header: {line}"
+        )
+    assert "| `map` |" in "\n".join(lines) and "| `time` |" in "\n".join(lines)
 
 
 def test_overlapping_rooms_are_left_out_not_drawn_on_top():

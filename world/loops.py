@@ -190,9 +190,8 @@ class LoopsMixin:
             raise DreamError("This loop's narrative is full; its story is told.")
         self.add_line(loop, p.id, p.name, text)
         room = self.world.rooms[loop.room_id]  # type: ignore[index]
-        self.world.broadcast(
-            room, f"|m~ {p.name} weaves:|n {text}", channel={"channel": "weave", "talker": p.name}
-        )
+        weave = f"|m|[~ |]{p.name} weaves:|n {text}"  # (|[~ |]: not for screen readers)
+        self.world.broadcast(room, weave, channel={"channel": "weave", "talker": p.name})
         now = self.now()
         last = loop.last_weave
         loop.last_weave = (now, p.id)

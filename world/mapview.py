@@ -137,3 +137,37 @@ def render_map(
         lines.append(f"  ({lay.left_out} more nearby room(s) overlap these and are not drawn.)")
     lines.append("  ^ exit up   v exit down   + both")
     return lines
+
+
+def describe_map(
+    start: K,
+    exits: Callable[[K], Iterable[tuple[str, K]]],
+    name: Callable[[K], str],
+    depth: int = 2,
+) -> list[str]:
+    """The map as sentences, for screen readers: where each exit leads, then what lies
+    beyond those rooms, `depth` steps out in all. Every exit counts, not only compass ones."""
+    seen = {start}
+    lines = [f"You are in {name(start)[:MAX_LEGEND_NAME]}."]
+    frontier = [start]
+    for step in range(depth):
+        following = []
+        for room in frontier:
+            parts = []
+            for direction, dest in exits(room):
+                if dest in seen:
+                    continue
+                seen.add(dest)
+                following.append(dest)
+                parts.append(f"{direction}: {name(dest)[:MAX_LEGEND_NAME]}")
+            if not parts:
+                continue
+            sentence = "; ".join(parts)
+            if step == 0:
+                lines.append(sentence[0].upper() + sentence[1:] + ".")
+            else:
+                lines.append(f"Beyond {name(room)[:MAX_LEGEND_NAME]}, {sentence}.")
+        frontier = following
+    if len(lines) == 1:
+        lines.append("There is no way out of here that you can see.")
+    return lines

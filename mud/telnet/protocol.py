@@ -23,6 +23,7 @@ import telnetlib3.stream_writer
 from telnetlib3.server import TelnetServer
 from telnetlib3.stream_writer import TelnetWriterUnicode
 from telnetlib3.telopt import (
+    ACCEPTED,
     BINARY,
     CHARSET,
     DO,
@@ -46,6 +47,8 @@ from telnetlib3.telopt import (
 )
 
 from mud.telnet import gmcp, mssp
+from mud.telnet.budget import NegotiationBudget
+from mud.telnet.charset import usable_charset
 from mud.telnet.lines import LineReader
 from mud.telnet.mccp import CompressingTransport
 
@@ -81,6 +84,7 @@ class MudWriter(TelnetWriterUnicode):
     slc_simulated = False
 
     def handle_do(self, opt: bytes) -> bool:
+        self.protocol.count_option_command()
         if opt not in WE_WILL or (opt == ECHO and not self.local_option.enabled(ECHO)):
             log.debug("refusing DO %r", opt)
             if self.local_option.get(opt) is not False:
@@ -93,11 +97,13 @@ class MudWriter(TelnetWriterUnicode):
         return agreed
 
     def handle_dont(self, opt: bytes) -> None:
+        self.protocol.count_option_command()
         super().handle_dont(opt)
         if opt == MCCP2_COMPRESS:
             self.protocol.stop_compression()
 
     def handle_will(self, opt: bytes) -> None:
+        self.protocol.count_option_command()
         if opt not in THEY_MAY:
             log.debug("refusing WILL %r", opt)
             if self.remote_option.get(opt) is not False:
@@ -105,6 +111,10 @@ class MudWriter(TelnetWriterUnicode):
             self.remote_option[opt] = False
             return
         super().handle_will(opt)
+
+    def handle_wont(self, opt: bytes) -> None:
+        self.protocol.count_option_command()
+        super().handle_wont(opt)
 
     def handle_subnegotiation(self, buf: collections.deque[bytes]) -> None:
         if not buf:
@@ -116,6 +126,12 @@ class MudWriter(TelnetWriterUnicode):
         if opt == CHARSET and len(buf) > 1 and buf[1] == REJECTED:
             self.protocol.charset_rejected()
             return
+        if opt == CHARSET and len(buf) > 1 and buf[1] == ACCEPTED:
+            # We offer UTF-8 alone: "accepting" anything else (base64, rot13...) is ignored.
+            name = b"".join(list(buf)[2:]).decode("ascii", "replace")
+            if usable_charset(name) != "utf-8":
+                log.debug("ignoring CHARSET ACCEPTED %r: not what we offered", name[:40])
+                return
         if opt not in SUBNEGOTIATIONS:
             log.debug("ignoring subnegotiation for option %r", opt)
             return
@@ -150,7 +166,17 @@ class MudTelnet(TelnetServer):
         self.session: Any = None
         self._budget = float(limits.bytes_per_second)
         self._budget_at = time.monotonic()
+        self.negotiation = NegotiationBudget(
+            limits.telnet_commands_per_second,
+            limits.telnet_command_burst,
+            limits.subnegotiation_bytes_per_second,
+            limits.subnegotiation_burst,
+            self._budget_at,
+        )
+        self.option_commands = 0  # DO/DONT/WILL/WONT received so far
+        self.flooded = False
         self._paused = False
+        self._negotiating = False  # begin_negotiation has run
         self.charset_state = "unasked"  # unasked | requested | accepted | rejected
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -164,6 +190,19 @@ class MudTelnet(TelnetServer):
         self.reader.sink = self.session
 
     # -- negotiation ------------------------------------------------------------------------
+    def begin_negotiation(self) -> None:
+        self._negotiating = True
+        super().begin_negotiation()
+
+    def _check_negotiation_timer(self) -> None:
+        """telnetlib3 checks negotiation on every chunk with a command in it, also on bytes
+        that arrived with the connection (uvloop delivers them before `begin_negotiation`
+        runs): that check finished negotiation, then the one `begin_negotiation` schedules
+        set the finished future again and logged InvalidStateError. Check only once
+        negotiation has begun, and never after it is over."""
+        if self._negotiating and not self._waiter_connected.done():
+            super()._check_negotiation_timer()
+
     def begin_advanced_negotiation(self) -> None:
         # telnetlib3 offers MCCP2 and MCCP3 together; we offer MCCP2 alone, below.
         self._mccp2_enabled = False
@@ -225,6 +264,11 @@ class MudTelnet(TelnetServer):
         self._budget = min(rate, self._budget + (now - self._budget_at) * rate)
         self._budget_at = now
         self._budget -= len(data)
+        if self.flooded:
+            return
+        if not self.negotiation.charge(data, now):
+            self.flood("telnet negotiation over budget")
+            return
         try:
             super().data_received(data)
         except Exception:
@@ -239,9 +283,27 @@ class MudTelnet(TelnetServer):
             self._transport.pause_reading()
             asyncio.get_running_loop().call_later(-self._budget / rate, self._resume)
 
+    def count_option_command(self) -> None:
+        self.option_commands += 1
+        if self.option_commands > self.limits.max_option_commands:
+            self.flood(f"more than {self.limits.max_option_commands} option negotiations")
+
+    def flood(self, reason: str) -> None:
+        """Too much negotiation: read nothing more from this client, and cut it off."""
+        if self.flooded:
+            return
+        self.flooded = True
+        log.info("cutting off %s: %s", self.session, reason)
+        if self._transport is not None:
+            self._transport.pause_reading()
+        if self.session is not None:
+            self.session.on_flood()
+        else:
+            self.abort()
+
     def _resume(self) -> None:
         self._paused = False
-        if self._transport is not None and not self._closing:
+        if self._transport is not None and not self._closing and not self.flooded:
             self._transport.resume_reading()
 
     def on_naws(self, rows: int, cols: int) -> None:
