@@ -4,7 +4,9 @@ from commands import (  # noqa: F401
     building,
     building_admin,
     building_info,
+    channels,
     client,
+    comms,
     dreams,
     events,
     general,
@@ -12,5 +14,6 @@ from commands import (  # noqa: F401
     movement,
     npcs,
     orientation,
+    socials,
     system,
 )

@@ -14,10 +14,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from world.building import BuildingMixin
+from world.channels import Channels
 from world.clock import WorldClock
+from world.comms import Comms
 from world.dreams import Dreamscape
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 from world.npcs import Npc, NpcMixin
+from world.socials import Social
 
 log = logging.getLogger("dreamwave.world")
 
@@ -59,6 +62,9 @@ class World(BuildingMixin, NpcMixin):
         self.audit_log: deque[AuditEntry] = deque(maxlen=AUDIT_MEMORY)
         self.clock = WorldClock()
         self.dreams = Dreamscape(self)
+        self.channels = Channels(self)  # channels and subscriptions (world/channels.py)
+        self.comms = Comms(self)  # tells, shouts and ignore lists (world/comms.py)
+        self.socials: dict[str, Social] = {}  # filled from content (world/socials.py)
         self.event_rows: list[dict[str, Any]] = []  # saved event-script state, for the runtime
         self._next_id: dict[str, int] = {
             "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1, "npc": 1,
@@ -156,6 +162,8 @@ class World(BuildingMixin, NpcMixin):
         self.load_npcs(rows.get("npc", []))
         self.dreams.load(rows)
         self.event_rows = rows.get("event_state", [])
+        self.channels.load(rows)
+        self.comms.load()
 
     def _add_room(self, room: Room) -> None:
         self.rooms[room.id] = room
@@ -304,10 +312,12 @@ class World(BuildingMixin, NpcMixin):
         self.save(p)
         self.broadcast(p.room, f"|c{p.name}|n shimmers into the dreamscape.", exclude=p)
         self._join_room(p, p.room)
+        self.channels.entered(p)
 
     def leave_game(self, p: Player) -> None:
         if self.online.pop(p.id, None) is None:
             return
+        self.channels.left(p)
         room = p.room
         if room is not None:
             self._leave_room(p, room)
