@@ -162,7 +162,8 @@ def cmd_at_channel(ctx: Ctx) -> None:
       @channel set <name>/speak = <who>           who may speak on it
       @channel set <name>/description = <text>
     <who> is a role (player, builder, admin) or a lock rule such as
-    |wrole:builder or holds:lantern|n. A new channel is open to every dreamer.
+    |wrole:builder or holds:lantern|n. A new channel is open to every dreamer,
+    and you are on it.
     Examples:
       @channel create lore = Stories of the old Dreamwave
       @channel set lore/speak = builder
@@ -180,9 +181,10 @@ def cmd_at_channel(ctx: Ctx) -> None:
             ch = chans.create(ctx.player, name, desc)
         except ChannelError as err:
             raise CommandError(str(err)) from None
+        chans.join(ctx.player, ch)  # its maker is on it
         audit(ctx, "channel create", name)
         ctx.send(
-            f"You create the channel |w[{ch.name}]|n. Dreamers join with "
+            f"You create the channel |w[{ch.name}]|n and are on it. Dreamers join with "
             f"|wchannel join {ch.name}|n."
         )
     elif sub == "delete":

@@ -77,29 +77,32 @@ class ChannelFeed:
             return False
         self.read[p] = len(texts)
         lines = self._encoded(s)
-        s.catch_up()  # what the room saw first comes first
-        out = s._out
-        if s._at_prompt:
-            out.append(b"\r\n")
-            s._at_prompt = False
         if start == 0 and not s.wants_oob and p not in self.excluded:
             key = s.out_key
             blob = self.blobs.get(key)
             if blob is None or blob[0] != len(texts):
                 blob = self.blobs[key] = (len(texts), b"".join(lines))
-            out.append(blob[1])
+            self._write(s, blob[1])
             return True
         excludes = self.excludes
-        oob = s.wants_oob
-        name = self.channel.name
-        for i in range(start, len(lines)):
-            ex = excludes[i]
-            if ex is not None and p in ex:
-                continue
-            out.append(lines[i])
-            if oob:
-                s.notify("channel", {"channel": name, "talker": self.talkers[i], "text": texts[i]})
+        mine = [i for i in range(start, len(lines)) if excludes[i] is None or p not in excludes[i]]
+        if not mine:  # all of it left out (their own line, someone they ignore)
+            return False
+        self._write(s, b"".join(lines[i] for i in mine))
+        if s.wants_oob:
+            name, talkers = self.channel.name, self.talkers
+            for i in mine:
+                s.notify("channel", {"channel": name, "talker": talkers[i], "text": texts[i]})
         return True
+
+    @staticmethod
+    def _write(s: Session, data: bytes) -> None:
+        s.catch_up()  # what the room saw first comes first
+        out = s._out
+        if s._at_prompt:
+            out.append(b"\r\n")
+            s._at_prompt = False
+        out.append(data)
 
     def reset(self) -> None:
         self.texts.clear()

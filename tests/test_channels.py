@@ -66,6 +66,9 @@ async def test_lines_arrive_in_order_and_once(chan_server):
     await bob.expect(r"(?s)line 0.*line 1.*line 2.*line 3.*line 4")
     await bob.quiet(0.2)
     assert bob.plain().count("Ada: line 3") == 1
+    # the talker's line came with their reply; nothing more follows it, not even a blank line
+    await said(ada, "public last one")
+    assert await ada.quiet(0.3) == ""
     assert ada.plain().count("Ada: line 3") == 1
     for c in (ada, bob):
         await c.close()
@@ -180,8 +183,9 @@ async def test_builders_create_describe_and_delete_channels_audited(make_server)
     assert ("Bex", "channel set") in actions
     assert ("Bex", "channel delete") in actions
     # a new channel of the same name starts with nobody on it
-    await bex.cmd("@channel create lore", r"create the channel \[lore\]")
+    await bex.cmd("@channel create lore", r"create the channel \[lore\] and are on it")
     await pell.cmd("lore hello", r"You are not on \[lore\]")
+    await bex.cmd("lore hello", r"\[lore\] Bex: hello")
     for c in (bex, pell):
         await c.close()
 
