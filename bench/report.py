@@ -148,6 +148,14 @@ def notes(results: dict[str, Any]) -> list[str]:
             f"(say sent -> last listener has it) p50 {f['delivery_p50_ms']} ms, p99 "
             f"{f['delivery_p99_ms']} ms, max {f['delivery_max_ms']} ms"
         )
+    ch = results.get("channels") or {}
+    if "delivery_p99_ms" in ch:
+        out.append(
+            f"channels: {ch['says']:,} lines on [public] to {ch['players']:,} listeners each "
+            f"(spread over the rooms; the talker's own line counts); delivery (line sent -> "
+            f"last listener has it) p50 {ch['delivery_p50_ms']} ms, p99 "
+            f"{ch['delivery_p99_ms']} ms, max {ch['delivery_max_ms']} ms"
+        )
     ls = results.get("login_storm") or {}
     if "all_in_s" in ls:
         out.append(

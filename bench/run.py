@@ -38,11 +38,13 @@ from bench.proc import (
     server_env,
 )
 from bench.seed import bench_name
-from bench.workloads import Probe, festival, login_storm, paced, saturation
+from bench.workloads import Probe, channels, festival, login_storm, paced, saturation
 
 RESULTS = ROOT / "bench" / "results"
 # baseline runs right before saturation: the ratio is fairest when both see the same machine.
-WORKLOADS = ("startup", "paced", "baseline", "saturation", "festival", "login_storm", "builders")
+WORKLOADS = (
+    "startup", "paced", "baseline", "saturation", "festival", "channels", "login_storm", "builders",
+)  # fmt: skip
 QUIET_CPU_S = 0.15  # CPU seconds per second that other processes may use on a "quiet" machine
 QUIET_SECONDS = 2  # ...for this many seconds in a row
 IDLE_SETTLE_S = 0.5  # after "listening", before reading the idle RSS
@@ -58,6 +60,7 @@ FULL: dict[str, dict[str, float]] = {
     "paced": {"players": 2000, "duration": 20, "warmup": 3},
     "saturation": {"players": 200, "duration": 15, "warmup": 2},
     "festival": {"players": 500, "duration": 30, "interval": 10},
+    "channels": {"players": 500, "duration": 30, "interval": 10},
     "login_storm": {"players": 1000, "online": 100, "warmup": 3, "tail": 2},
     "builders": {"players": 20, "duration": 15, "warmup": 1},
 }  # fmt: skip
@@ -68,6 +71,7 @@ QUICK: dict[str, dict[str, float]] = {
     "paced": {"players": 40, "duration": 3, "warmup": 1},
     "saturation": {"players": 20, "duration": 2, "warmup": 0.5},
     "festival": {"players": 20, "duration": 3, "interval": 1},
+    "channels": {"players": 20, "duration": 3, "interval": 1},
     "login_storm": {"players": 30, "online": 10, "warmup": 1, "tail": 0.5},
     "builders": {"players": 4, "duration": 2, "warmup": 0.5},
 }  # fmt: skip
@@ -219,6 +223,19 @@ class Bench:
         out = await festival(ep, names, self.probe(sp, "festival"), p["duration"], p["interval"])
         return await self.finish(sp, out, idle)
 
+    async def run_channels(self) -> dict[str, Any]:
+        if "channels" not in self.commands:
+            return {"skipped_all": "skipped: command not available (channels)"}
+        p = self.plan["channels"]
+        n = int(p["players"])
+        # spread over every room: a channel reaches its listeners wherever they are
+        groups = [{"prefix": "Listener", "count": n, "place": "spread"}]
+        sp, ep, _db = await self.server("channels", groups)
+        idle = sp.memory()["rss"]
+        names = [bench_name("Listener", i) for i in range(n)]
+        out = await channels(ep, names, self.probe(sp, "channels"), p["duration"], p["interval"])
+        return await self.finish(sp, out, idle)
+
     async def run_login_storm(self, mix: Mix) -> dict[str, Any]:
         p = self.plan["login_storm"]
         n, online = int(p["players"]), int(p["online"])
@@ -270,6 +287,8 @@ class Bench:
                 results[name] = await self.run_saturation(mix)
             elif name == "festival":
                 results[name] = await self.run_festival()
+            elif name == "channels":
+                results[name] = await self.run_channels()
             elif name == "login_storm":
                 results[name] = await self.run_login_storm(storm_mix)
             elif name == "builders":

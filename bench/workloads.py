@@ -1,4 +1,4 @@
-"""The play workloads: paced, saturation, festival crowd and login storm.
+"""The play workloads: paced, saturation, festival crowd, channel crowd and login storm.
 
 Each takes an Endpoint (a server that is already listening, with accounts seeded), runs its
 clients in this process, and returns a dict of metrics. Server-side CPU and memory are read
@@ -214,28 +214,68 @@ async def saturation(
     return out
 
 
+@dataclass(frozen=True)
+class Speech:
+    """What a crowd workload's speakers type and how a delivery is recognised."""
+
+    line: str  # the command, with {tok} for the unique token
+    heard: re.Pattern[bytes]  # a delivery of token group(1)
+    marker: bytes  # cheap test before the regex
+    echo: str  # the speaker's own response must contain this ({tok})
+    talker_counts: bool  # the speaker receives the very line others get (counted too)
+
+
 SAID_RE = re.compile(rb'says, "zq(\d+)')
+FESTIVAL_SPEECH = Speech(
+    "say zq{tok} fireworks over the pavilion!", SAID_RE, b'says, "zq', 'You say, "zq{tok}', False
+)
+CHANNEL_SPEECH = Speech(
+    "public zq{tok} lanterns over the lake!", re.compile(rb"\[public\] \w+: zq(\d+)"),
+    b"[public] ", ": zq{tok} ", True,
+)  # fmt: skip
 
 
 async def festival(
     endpoint: Endpoint, names: list[str], probe: Probe, duration: float, interval: float
 ) -> dict[str, object]:
     """Everyone in one room; each says something every `interval` seconds."""
+    return await speech_crowd(endpoint, names, probe, duration, interval, FESTIVAL_SPEECH)
+
+
+async def channels(
+    endpoint: Endpoint, names: list[str], probe: Probe, duration: float, interval: float
+) -> dict[str, object]:
+    """Everyone on the public channel, spread over the rooms; each speaks on it every
+    `interval` seconds."""
+    return await speech_crowd(endpoint, names, probe, duration, interval, CHANNEL_SPEECH)
+
+
+async def speech_crowd(
+    endpoint: Endpoint,
+    names: list[str],
+    probe: Probe,
+    duration: float,
+    interval: float,
+    speech: Speech,
+) -> dict[str, object]:
+    """Each player speaks every `interval` seconds; every line must reach everyone else,
+    and delivery is timed to the last of them."""
     counters = Counters(count_speech=False)
     rec = Recorder()
     said: dict[int, list[float]] = {}  # token -> [sent, recipients so far, last arrival]
+    marker, pattern = speech.marker, speech.heard
 
     def heard(data: bytes, now: float) -> None:
-        if b'says, "zq' not in data:
+        if marker not in data:
             return
-        for m in SAID_RE.finditer(data):
+        for m in pattern.finditer(data):
             entry = said.get(int(m.group(1)))
             if entry is not None:
                 entry[1] += 1
                 entry[2] = now
 
     conns = await login_many(endpoint, names, counters, heard)
-    expected = len(conns) - 1
+    expected = len(conns) - (0 if speech.talker_counts else 1)
     dog = asyncio.create_task(watchdog(conns, COMMAND_TIMEOUT))
     start = time.perf_counter()
     end = start + duration
@@ -247,7 +287,7 @@ async def festival(
             await asyncio.sleep(max(0.0, t - time.perf_counter()))
             tok = next(counter)
             fut = conn.expect_prompt()
-            sent = conn.send(f"say zq{tok} fireworks over the pavilion!")
+            sent = conn.send(speech.line.format(tok=tok))
             said[tok] = [sent, 0, 0.0]
             try:
                 done = await fut
@@ -255,15 +295,16 @@ async def festival(
                 rec.error("lost", str(err))
                 t += interval
                 continue
-            rec.add("say", sent, done - sent)
-            if f'You say, "zq{tok}'.encode() not in conn.response():
-                rec.error("say", "own echo missing")
+            kind = speech.line.split()[0]
+            rec.add(kind, sent, done - sent)
+            if speech.echo.format(tok=tok).encode() not in conn.response():
+                rec.error(kind, "own echo missing")
             t += interval
 
     windows = probe.open()
     before = counters.snapshot()
     await asyncio.gather(*(speaker(c, random.Random(i)) for i, c in enumerate(conns)))
-    # Let the last says arrive everywhere (bounded), then judge every say.
+    # Let the last lines arrive everywhere (bounded), then judge every one.
     settle = time.perf_counter() + COMMAND_TIMEOUT
     while time.perf_counter() < settle and any(e[1] < expected for e in said.values()):
         await asyncio.sleep(0.05)
@@ -273,7 +314,7 @@ async def festival(
     deliveries = [e[2] - e[0] for e in said.values() if e[1] >= expected]
     missing = sum(expected - e[1] for e in said.values() if e[1] < expected)
     if missing:
-        rec.error("undelivered", f"{missing} say deliveries never arrived")
+        rec.error("undelivered", f"{missing} deliveries never arrived")
     for c in conns:
         c.close()
     recv = sum(e[1] for e in said.values())

@@ -5,7 +5,9 @@ from commands import (  # noqa: F401
     building,
     building_admin,
     building_info,
+    channels,
     client,
+    comms,
     config_cmd,
     dreams,
     events,
@@ -17,5 +19,6 @@ from commands import (  # noqa: F401
     npcs,
     orientation,
     selfservice,
+    socials,
     system,
 )

@@ -16,6 +16,7 @@ from commands.util import (
 )
 from mud.dispatch import CommandError, Ctx, command
 from mud.text import render
+from world.comms import CommsError
 from world.model import Exit, Item, Player
 from world.npcs import Npc
 
@@ -121,17 +122,13 @@ def cmd_tell(ctx: Ctx) -> None:
     target = ctx.world.find_online(name)
     if target is None:
         raise CommandError(f"No dreamer called '{name}' is awake in the Dreamwave right now.")
-    if target is ctx.player:
-        raise CommandError("You murmur to yourself. (Tell someone else.)")
-    heard = f'|m{ctx.player.name} tells you, "{text}|m"|n'
-    said = f'|mYou tell {target.name}, "{text}|m"|n'
-    target.send(heard)
-    ctx.send(said)
+    try:  # (world/comms.py: ignore lists, and whom `reply` answers)
+        ctx.world.comms.tell(ctx.player, target, text)
+    except CommsError as err:
+        raise CommandError(str(err)) from None
     away = away_message(target)
     if away is not None:  # an away dreamer's message answers for them
         ctx.send(f"{target.name} is away" + (f": {away.replace('|', '||')}" if away else "."))
-    target.notify("channel", {"channel": "tell", "talker": ctx.player.name, "text": heard})
-    ctx.player.notify("channel", {"channel": "tell", "talker": ctx.player.name, "text": said})
 
 
 def _idle(seconds: float) -> str:

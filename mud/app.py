@@ -13,6 +13,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
 
 from mud.auth import FailureThrottle
+from mud.channel_feed import ChannelPump
 from mud.config import Settings, normalise_db_url
 from mud.dispatch import LANDINGS, REGISTRY, Dispatcher, Registry
 from mud.events import EventService
@@ -25,10 +26,12 @@ from mud.shutdown import ShutdownTimer
 from mud.store import Store
 from mud.telnet import MudTelnet
 from mud.text import render
+from world.channels import load_channel_specs
 from world.content import load_world_spec, seed
 from world.mail import login_notices
 from world.model import Player, Room
 from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
+from world.socials import load_socials
 from world.world import World
 from world.yamlsrc import ContentError
 
@@ -80,6 +83,9 @@ def open_world(
         seed(world, load_world_spec())
         world.save_meta("seeded_at", str(time.time()))
         store.write_now()
+    if world.channels.seed(load_channel_specs(), rows.get("meta", [])):
+        store.write_now()
+    world.socials = load_socials()
     if npc_scripts is not None:
         for npc in seed_npcs(world, npc_scripts, rows.get("meta", [])):
             log.info("%s takes their place in %s", npc.name, npc.room.name if npc.room else "-")
@@ -107,6 +113,7 @@ class App:
         self.sessions: set[Session] = set()
         self._dirty: deque[Session] = deque()
         self._dirty_feeds: deque[RoomFeed] = deque()
+        self.channel_pump = ChannelPump(self)
         self._run_dirty: deque[Session] = deque()  # the pump run under way: still to write
         self._run_feeds: deque[RoomFeed] = deque()
         self._pump_scheduled = False
@@ -187,6 +194,8 @@ class App:
         self.world.room_joined = self.room_joined
         self.world.room_left = self.room_left
         self.world.landed = LANDINGS.landed  # whoever others move sees where they landed
+        self.world.channels.cast = self.channel_pump.cast
+        self.world.channels.when_durable = self.store.when_durable
         self.store.start(self.loop)
         self.scheduler = Scheduler(self.loop, lambda: self.world.clock)
         if self.settings.time_scale != 1:
@@ -494,6 +503,10 @@ class App:
         if not self._pump_scheduled:
             self._schedule_pump()
 
+    def wake_pump(self) -> None:
+        if not self._pump_scheduled:
+            self._schedule_pump()
+
     def _schedule_pump(self) -> None:
         self._pump_scheduled = True
         # Busy (the last pump wrote to many sessions): wait a few ms so each socket gets one
@@ -534,6 +547,7 @@ class App:
                 feed.reset()
             else:  # a line came in meanwhile (e.g. "X fades" for a dropped client)
                 feeds.append(feed)
+        written = self.channel_pump.pump(written, PUMP_SLICE)
         dirty = self._run_dirty
         while dirty and written < PUMP_SLICE:
             s = dirty.popleft()
@@ -543,10 +557,10 @@ class App:
                 s.output_failed()
             written += 1
         self._pump_written += written
-        if feeds or dirty:
+        if feeds or dirty or self.channel_pump.running:
             self._pump_scheduled = True
             self.loop.call_soon(self._pump)
             return
         self._last_pump_size, self._pump_written = self._pump_written, 0
-        if self._dirty_feeds or self._dirty:
+        if self._dirty_feeds or self._dirty or self.channel_pump.waiting:
             self._schedule_pump()

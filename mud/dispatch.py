@@ -2,9 +2,11 @@
 
 A command is a plain function registered with `@command(...)`; its docstring is the in-game
 help (first line: the summary shown in the list). Lookup order for the first word:
-an exact command name or alias, then an exit of the current room, then a unique command
-prefix (`inv` -> inventory). Prefix answers are cached, so dispatch is a couple of dict hits.
-A word that matches nothing gets the nearest commands as a hint, worked out only then.
+an exact command name or alias, then an exit of the current room, then a word that is
+the world's data rather than code (a channel or a social: see `Registry.add_late`), then a
+unique command prefix (`inv` -> inventory). Prefix answers are cached, so dispatch is a
+couple of dict hits. A word that matches nothing gets the nearest commands as a hint,
+worked out only then.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ class Registry:
         self.commands: dict[str, Command] = {}  # key -> command
         self._exact: dict[str, Command] = {}  # key or alias -> command
         self._prefix_cache: dict[str, Command | None] = {}
+        self._late: list[Callable[[Any, str], Command | None]] = []
 
     def add(self, cmd: Command) -> Command:
         self.commands[cmd.key] = cmd
@@ -90,6 +93,19 @@ class Registry:
             self._exact[word] = cmd
         self._prefix_cache.clear()
         return cmd
+
+    def add_late(self, lookup: Callable[[Any, str], Command | None]) -> None:
+        """`lookup(world, word)` names a command for a word no command or exit took (channel
+        names, socials): asked only on that path, so ordinary commands never pay for it."""
+        if lookup not in self._late:
+            self._late.append(lookup)
+
+    def late(self, world: Any, word: str) -> Command | None:
+        for lookup in self._late:
+            cmd = lookup(world, word)
+            if cmd is not None:
+                return cmd
+        return None
 
     def words(self) -> set[str]:
         return set(self._exact)
@@ -270,7 +286,7 @@ class Dispatcher:
                 self.session.send("You can't go that way.")
                 return
             else:
-                cmd = self.registry.by_prefix(low)
+                cmd = self.registry.late(self.app.world, low) or self.registry.by_prefix(low)
         if cmd is None or not player.has_role(cmd.role):
             self._unknown(low, cmd)
             return

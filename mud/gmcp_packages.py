@@ -82,3 +82,5 @@ def for_event(session: Session, kind: str, data: dict[str, Any]) -> Iterator[tup
                 "text": strip_markup(data.get("text", "")),
             },
         )
+    elif kind == "channel_list":  # Comm.Channel.List: only when the client asks for it
+        yield "Comm.Channel.List", session.app.world.channels.gmcp_list(p)

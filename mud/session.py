@@ -339,6 +339,8 @@ class Session:
             self.write_raw(gmcp.encode(answer))
         if package.lower().startswith("core.supports") and self.player is not None:
             self.notify("login")
+        elif package.lower() == "comm.channel.list" and self.player is not None:
+            self.notify("channel_list")  # the client asks which channels there are
 
     def send_gmcp(self, package: str, data: Any) -> None:
         if self.gmcp.wants(package) and self.telnet.gmcp_enabled():

@@ -14,7 +14,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-WORKLOADS = ("startup", "baseline", "paced", "saturation", "festival", "login_storm", "builders")
+WORKLOADS = (
+    "startup", "baseline", "paced", "saturation", "festival", "channels", "login_storm", "builders",
+)  # fmt: skip
 QUICK_TIMEOUT = 600  # seconds; the quick run takes about a minute on two cores
 
 
@@ -46,6 +48,7 @@ def test_quick_benchmark_runs_every_workload_without_errors(tmp_path: Path) -> N
     assert results["saturation"]["cmds_per_s"] > 0
     assert results["baseline"]["saturation"]["cmds_per_s"] > 0
     assert results["festival"]["says"] > 0 and results["festival"]["delivery_p99_ms"] > 0
+    assert results["channels"]["says"] > 0 and results["channels"]["delivery_p99_ms"] > 0
     assert results["login_storm"]["logged_in"] == results["login_storm"]["players"]
     assert results["startup"]["listening_s"] > 0
     if "skipped_all" not in results["builders"]:

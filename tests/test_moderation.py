@@ -106,10 +106,14 @@ async def test_mute_silences_every_kind_of_talk_until_lifted(server):
     bob = await login(server.port, "Bob")
     await ash.cmd("@mute pell 30m flooding", "Pell is muted for 30 minutes.")
     await pell.expect("An admin has muted you for 30 minutes: flooding. Nobody hears you.")
-    for line in ("say hello?", "'anyone?", ":waves", "emote waves", "tell bob psst"):
+    for line in ("say hello?", "'anyone?", ":waves", "emote waves", "tell bob psst",
+                 "whisper bob psst", "shout hey", "public hello all", "channel say public hi",
+                 "smile", "wave bob"):  # fmt: skip
         await pell.cmd(line, r"You have been muted by the admins \(for another 30 minutes\)")
     await pell.cmd("look", "Dreamwave Nexus")  # everything else still works
-    assert "Pell says" not in bob.text and "waves" not in bob.text and "psst" not in bob.text
+    heard = bob.text
+    assert "Pell says" not in heard and "waves" not in heard and "psst" not in heard
+    assert "Pell shouts" not in heard and "Pell smiles" not in heard and "hello all" not in heard
     await ash.cmd("@unmute pell", "Pell may speak again.")
     await pell.expect("An admin has lifted your mute")
     await pell.cmd("say I'm back", "You say")

@@ -14,12 +14,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from world.building import BuildingMixin
+from world.channels import Channels
 from world.clock import WorldClock
+from world.comms import Comms
 from world.dreams import Dreamscape
 from world.mail import PostOffice
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 from world.moderation import Moderation
 from world.npcs import Npc, NpcMixin
+from world.socials import Social
 
 log = logging.getLogger("dreamwave.world")
 
@@ -62,6 +65,9 @@ class World(BuildingMixin, NpcMixin):
         self.clock = WorldClock()
         self.dreams = Dreamscape(self)
         self.moderation = Moderation(stage)
+        self.channels = Channels(self)  # channels and subscriptions (world/channels.py)
+        self.comms = Comms(self)  # tells, shouts and ignore lists (world/comms.py)
+        self.socials: dict[str, Social] = {}  # filled from content (world/socials.py)
         self.event_rows: list[dict[str, Any]] = []  # saved event-script state, for the runtime
         self.meta: dict[str, str] = {}  # the meta table (seeded_at, motd, ...)
         self.mail = PostOffice(stage)
@@ -169,6 +175,8 @@ class World(BuildingMixin, NpcMixin):
         self.moderation.load(rows.get("ban", []))
         self.meta = {r["key"]: r["value"] for r in rows.get("meta", [])}
         self.mail.load(rows.get("mail", []))
+        self.channels.load(rows)
+        self.comms.load()
 
     def _add_room(self, room: Room) -> None:
         self.rooms[room.id] = room
@@ -325,12 +333,14 @@ class World(BuildingMixin, NpcMixin):
         self.save(p)
         self.broadcast(p.room, f"|c{p.name}|n shimmers into the dreamscape.", exclude=p)
         self._join_room(p, p.room)
+        self.channels.entered(p)
 
     def leave_game(self, p: Player) -> None:
         if self.online.pop(p.id, None) is None:
             return
         p.settings["last_seen"] = time.time()  # for finger; saved with the account row
         self.save(p)
+        self.channels.left(p)
         room = p.room
         if room is not None:
             self._leave_room(p, room)

@@ -169,6 +169,34 @@ LOAD_RECENT = {"audit": 1000}
 TABLES = {model.__tablename__: model.__table__ for model in TABLE_ORDER}
 
 
+# -- channels (migration 0006) --------------------------------------------------------------
+class Channel(SQLModel, table=True):
+    """A channel: who may read it and speak on it (lock rules), and who made it."""
+
+    name: str = Field(primary_key=True, max_length=20)
+    description: str = ""
+    read_rule: str = Field(default="role:player", max_length=300)
+    speak_rule: str = Field(default="role:player", max_length=300)
+    auto_join: bool = False  # new dreamers are on it
+    created_by: str = Field(default="", max_length=40)
+    created_at: float = 0.0
+
+
+class ChannelLine(SQLModel, table=True):
+    """One line said on a channel; the World keeps the newest HISTORY_MAX per channel."""
+
+    __tablename__ = "channel_line"
+    id: int = Field(primary_key=True)
+    channel: str = Field(index=True, max_length=20)
+    at: float = 0.0
+    talker: str = Field(default="", max_length=40)
+    text: str = ""
+
+
+TABLE_ORDER.extend([Channel, ChannelLine])
+TABLES.update({model.__tablename__: model.__table__ for model in (Channel, ChannelLine)})
+
+
 class Mail(SQLModel, table=True):
     """A letter in a dreamer's mailbox (world/mail.py bounds how many and how long)."""
 
