@@ -415,8 +415,11 @@ class App:
     def reserved_names(self) -> set[str]:
         if self._reserved is None:
             self._reserved = {w for w in self.registry.words() if w.isalpha()}
-        npc_words = {w.lower() for npc in self.world.npcs.values() for w in npc.keywords}
-        return self._reserved | npc_words
+        world = self.world
+        npc_words = {w.lower() for npc in world.npcs.values() for w in npc.keywords}
+        # words that are world data, not code: a dreamer called "smile" or "public" would
+        # be shadowed by the social or the channel
+        return self._reserved | npc_words | set(world.socials) | set(world.channels.by_name)
 
     # -- rooms: one feed per room that everyone there reads (mud.feed) -----------------------
     def room_cast(

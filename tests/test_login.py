@@ -107,6 +107,10 @@ async def test_names_are_checked(server):
     await c.expect("reserved")
     c.send("create look secretpass")
     await c.expect("reserved")
+    c.send("create smile secretpass")  # a social
+    await c.expect("reserved")
+    c.send("create newbie secretpass")  # a channel
+    await c.expect("reserved")
     c.send("create Emma short")
     await c.expect("at least 8 characters")
     await (await login(server.port, "Fern")).close()
