@@ -53,6 +53,7 @@ class Settings:
     log_level: str = "INFO"
     compression: bool = True  # offer MCCP2 to clients
     time_scale: float = 1.0  # game time (and event-script waits) run this many times faster
+    answer_time_cap: float | None = None  # seconds: caps events' real-time minimums (tests)
     limits: Limits = field(default_factory=Limits)
     mssp: MsspInfo = field(default_factory=lambda: MsspInfo())
 

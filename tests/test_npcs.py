@@ -50,7 +50,7 @@ def lines_of(key: str, *topics: str) -> list[str]:
             raw = spec.unknown
         else:
             raw = spec.topics[topic].lines
-        out += [" ".join(r.lstrip(":").replace('"', " ").split()[:5]) for r in raw]
+        out += [" ".join(r.text.lstrip(":").replace('"', " ").split()[:5]) for r in raw]
     return out
 
 

@@ -35,6 +35,9 @@ def npc(rt: EventRuntime, inst: Instance, key: str) -> Npc:
     found = rt.world.npcs_by_key.get(key)
     if found is None:
         raise StepError(f"there is no NPC {key!r} in the world")
+    used = inst.data.setdefault("used", [])
+    if key not in used:
+        used.append(key)
     if not found.flags.get("still"):  # an NPC an event uses stays where the event puts it
         rt.world.set_npc_flag(found, "still", True)
         inst.data.setdefault("npcs", []).append(key)
@@ -130,15 +133,29 @@ def _move(rt: EventRuntime, inst: Instance, s: S.Move) -> StepResult:
     dest = room(rt, inst, s.to)
     if dest is None or dest is who.room:  # the loop is gone, or already there
         return None
-    leave = fill(rt, inst, s.leave) if s.leave else None
-    arrive = fill(rt, inst, s.arrive) if s.arrive else None
-    rt.world.move_npc(who, dest, leave, arrive)
+    leave = fill(rt, inst, s.leave) if s.leave else f"|y{who.name}|n leaves."
+    arrive = fill(rt, inst, s.arrive) if s.arrive else f"|y{who.name}|n arrives."
+    src = who.room
+    show = (
+        src is None or rt.fresh("move", src.id, who.key, leave),
+        rt.fresh("move", dest.id, who.key, arrive),
+    )  # the repeat limiter: a recurring event's comings and goings don't flood a room
+    moved = inst.data.setdefault("moved", [])
+    if s.npc not in moved:
+        moved.append(s.npc)
+    rt.world.move_npc(who, dest, leave, arrive, show=show, greet=False)
     return None
 
 
 def _announce(rt: EventRuntime, inst: Instance, s: S.Announce) -> StepResult:
     text = fill(rt, inst, s.text)
     world = rt.world
+    target: Any = "everyone" if s.everyone else ("zone", s.zone) if s.zone else None
+    if target is None and not s.actor:
+        where = room(rt, inst, s.room)
+        target = ("room", where.id) if where is not None else None
+    if target is not None and not rt.fresh("announce", target, text):
+        return None  # the same words reached the same place a moment ago
     if s.everyone:
         world.announce(text)
     elif s.actor:
@@ -164,8 +181,68 @@ def _announce(rt: EventRuntime, inst: Instance, s: S.Announce) -> StepResult:
 
 def _wait(rt: EventRuntime, inst: Instance, s: S.Wait) -> StepResult:
     inst.state = "waiting"
-    inst.wake_at = rt.now() + s.for_
+    least = rt.game_for(rt.min_real(s.min_real)) if s.min_real else 0.0
+    inst.wake_at = rt.now() + max(s.for_, least)
     return PAUSE
+
+
+def _open_window(rt: EventRuntime, inst: Instance, where: Room, wait: float, min_real: float
+                 ) -> str:  # fmt: skip
+    """Time a wait dreamers must answer: `wait` game time, but at least `min_real` real
+    seconds (capped by the runtime's min_real_cap). Returns the time they have, in words."""
+    game = max(wait, rt.game_for(rt.min_real(min_real)))
+    inst.wake_at = rt.now() + game
+    real = rt.world.clock.real_delay(game)
+    inst.data["window"] = {"room": where.id, "real": real}
+    return S.format_real(real)
+
+
+def remind(rt: EventRuntime, inst: Instance) -> None:
+    """Near the end of a question or a goal: tell the room how long is left."""
+    window = inst.data.get("window") or {}
+    where = rt.world.rooms.get(window.get("room", -1))
+    step = inst.spec.steps[inst.step]
+    if where is None or not where.players:
+        return
+    left = S.format_real(rt.real_left(inst))
+    if isinstance(step, S.Prompt):
+        words = ", ".join(f"|wchoose {o.word}|y" for o in step.options)
+        rt.world.broadcast(where, f"|y{left} left to choose: {words}.|n")
+    elif isinstance(step, S.Goal):
+        n = count(rt, inst, step.count, step.room)
+        rt.world.broadcast(where, f"|y{left} left ({n} of {step.at_least} so far).|n")
+
+
+def goal_reached(rt: EventRuntime, inst: Instance) -> bool:
+    step = inst.spec.steps[inst.step]
+    return isinstance(step, S.Goal) and count(rt, inst, step.count, step.room) >= step.at_least
+
+
+def resolve_goal(rt: EventRuntime, inst: Instance) -> str | None:
+    """A goal's time is up, or it was reached: go to `then` or `else`."""
+    step = inst.spec.steps[inst.step]
+    assert isinstance(step, S.Goal)
+    return step.then if goal_reached(rt, inst) else step.else_
+
+
+def _goal(rt: EventRuntime, inst: Instance, s: S.Goal) -> StepResult:
+    where = room(rt, inst, s.room)
+    if where is None:
+        if s.room is None:
+            raise StepError("this event has no room to announce the goal in: give it a room:")
+        return resolve_goal_now(rt, inst, s)  # its loop is gone
+    if count(rt, inst, s.count, s.room) >= s.at_least:
+        return s.then
+    have = _open_window(rt, inst, where, s.wait, s.min_real)
+    n = count(rt, inst, s.count, s.room)
+    rt.world.broadcast(where, f"|y{fill(rt, inst, s.text)}|n\n"
+                              f"|wYou have {have} ({n} of {s.at_least} so far).|n")  # fmt: skip
+    inst.state = "goal"
+    return PAUSE
+
+
+def resolve_goal_now(rt: EventRuntime, inst: Instance, s: S.Goal) -> str | None:
+    return s.then if count(rt, inst, s.count, s.room) >= s.at_least else s.else_
 
 
 def _flag_targets(rt: EventRuntime, inst: Instance, scope: str) -> list[int]:
@@ -218,15 +295,17 @@ def _prompt(rt: EventRuntime, inst: Instance, s: S.Prompt) -> StepResult:
             raise StepError("this event has no room to ask in: give the prompt a room:")
         return _option_goto(s, s.default or s.options[0].word)  # its loop is gone
     inst.data["prompt"] = {"step": inst.step, "room": where.id, "votes": {}}
+    inst.state = "prompting"
+    if not where.players:  # nobody to ask: the default stands at once
+        inst.wake_at = rt.now()
+        return PAUSE
+    have = _open_window(rt, inst, where, s.wait, s.min_real)
     lines = [f"|y{fill(rt, inst, s.text)}|n"]
     for opt in s.options:
         about = f" — {fill(rt, inst, opt.text)}" if opt.text else ""
         lines.append(f"  |wchoose {opt.word}|n{about}")
+    lines.append(f"|wYou have {have} to choose.|n")
     rt.world.broadcast(where, "\n".join(lines))
-    inst.state = "prompting"
-    inst.wake_at = rt.now() + s.wait
-    if not where.players:  # nobody to ask: the default stands at once
-        inst.wake_at = rt.now()
     return PAUSE
 
 
@@ -332,6 +411,8 @@ def _invite(rt: EventRuntime, inst: Instance, where: Room | None, host: Npc, loo
         return
     dreams = rt.world.dreams
     for p in dreams.invite_hosted(loop, list(where.players.values())):
+        if not rt.fresh("invite", p.id, host.key, loop.title):
+            continue  # invited to the same kind of loop a moment ago
         p.send(
             f"|m{host.name} opens |w{loop.title}|m and invites you in. Type "
             f"|wmerge {host.key}|m to join from where you stand, or |wdecline {host.key}|m.|n"
@@ -438,7 +519,7 @@ def _stop(rt: EventRuntime, inst: Instance, s: S.StopEvent) -> StepResult:
 HANDLERS: dict[type, Callable[[Any, Instance, Any], StepResult]] = {
     S.Say: _say, S.Emote: _emote, S.Move: _move, S.Announce: _announce, S.Wait: _wait,
     S.SetFlag: _set, S.ClearFlag: _set, S.If: _if, S.Goto: _goto, S.End: _end,
-    S.Prompt: _prompt, S.Sever: _sever, S.Restore: _restore, S.OpenLoop: _open_loop,
+    S.Prompt: _prompt, S.Goal: _goal, S.Sever: _sever, S.Restore: _restore, S.OpenLoop: _open_loop,
     S.Invite: _invite_step, S.Stability: _stability, S.CloseLoop: _close_loop, S.Give: _give,
     S.Place: _place, S.Gather: _gather, S.StartEvent: _start, S.StopEvent: _stop,
 }  # fmt: skip
@@ -463,8 +544,22 @@ def tidy(rt: EventRuntime, inst: Instance, heal_links: bool) -> None:
 
 
 def release_npcs(rt: EventRuntime, data: dict[str, Any]) -> None:
-    """Let the NPCs an instance held still wander again."""
+    """An instance ended: the NPCs it held still wander again and those it moved go home,
+    unless another running event is using them (that one holds them from now on)."""
+
+    def user(key: str) -> Instance | None:
+        return next((i for i in rt.running.values() if key in i.data.get("used", [])), None)
+
     for key in data.get("npcs", []):
         found = rt.world.npcs_by_key.get(key)
-        if found is not None and found.flags.get("still"):
+        heir = user(key)
+        if heir is not None:
+            if key not in heir.data.setdefault("npcs", []):
+                heir.data["npcs"].append(key)
+            rt.save(heir)
+        elif found is not None and found.flags.get("still"):
             rt.world.set_npc_flag(found, "still", None)
+    for key in data.get("moved", []):
+        found = rt.world.npcs_by_key.get(key)
+        if found is not None and user(key) is None:
+            rt.npc_released(found)
