@@ -561,5 +561,9 @@ def release_npcs(rt: EventRuntime, data: dict[str, Any]) -> None:
             rt.world.set_npc_flag(found, "still", None)
     for key in data.get("moved", []):
         found = rt.world.npcs_by_key.get(key)
-        if found is not None and user(key) is None:
+        heir = user(key)
+        if heir is not None:  # the last event to let go sends it home
+            if key not in heir.data.setdefault("moved", []):
+                heir.data["moved"].append(key)
+        elif found is not None:
             rt.npc_released(found)
