@@ -149,6 +149,9 @@ def test_minimums_and_goals_are_checked_with_file_and_line(tmp_path):
     probs = check(tmp_path, head + "  - do: goal\n    count: players\n    text: Come.\n"
                   "    wait: 1h\n")  # fmt: skip
     assert any("missing required field 'at_least' (a goal step needs it)" in p for p in probs)
+    probs = check(tmp_path, head + "  - do: if\n    event: no_such\n    then: x\n  - id: x\n"
+                  "    do: end\n")  # fmt: skip
+    assert any(":6: steps.0.event: unknown event 'no_such'" in p for p in probs), probs
     assert S.parse_real("1m30s") == 90.0 and S.format_real(90) == "1 minute 30 seconds"
     with pytest.raises(ValueError):
         S.parse_real("45")  # the unit must be said
@@ -239,3 +242,19 @@ def test_an_npc_an_event_brings_in_does_not_greet_as_if_walking_by(tmp_path):
     sim.world.on("npc_enter", lambda npc, room, greet=True, **_: arrivals.append((npc.key, greet)))
     sim.rt.start("first")
     assert arrivals == [("ezra", False)]
+
+
+def test_the_dusk_workshop_waits_while_the_festival_runs(tmp_path):
+    from tests.test_festival import festival_sim
+
+    sim = festival_sim(tmp_path)
+    sim.rt.set_world_flag("workshops_begun", True)  # an earlier festival began them
+    lyra = sim.world.npcs_by_key["lyra"]
+    sim.rt.start("dream_festival")
+    assert lyra.room.key == "festival_grounds"
+    sim.rt.start("storytelling_workshop", by="schedule")  # dusk falls mid-festival
+    assert "storytelling_workshop" not in sim.rt.running
+    assert lyra.room.key == "festival_grounds"  # still at the festival, not in a workshop
+    sim.rt.stop("dream_festival")
+    sim.rt.start("storytelling_workshop", by="schedule")
+    assert "storytelling_workshop" in sim.rt.running

@@ -274,6 +274,8 @@ def _if(rt: EventRuntime, inst: Instance, s: S.If) -> StepResult:
             a = actor(rt, inst)
             value = rt.player_flags.get(a.id, {}).get(s.flag) if a is not None else None
         ok = bool(value) if s.is_ is None else value == s.is_
+    elif s.event is not None:
+        ok = s.event in rt.running
     else:
         n = count(rt, inst, s.count or "players", s.room)
         ok = (s.at_least is None or n >= s.at_least) and (s.at_most is None or n <= s.at_most)

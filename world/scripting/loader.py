@@ -307,6 +307,8 @@ class _Checker:
                 self.bad((*path, "zone"), f"unknown zone {s.zone!r}; expected one of "
                                           f"{', '.join(sorted(self.facts.zones))}")  # fmt: skip
         elif isinstance(s, S.If):
+            if s.event is not None:
+                self.event((*path, "event"), s.event)
             self.label((*path, "then"), s.then, labels)
             self.label((*path, "else"), s.else_, labels)
             self.room((*path, "room"), s.room, loop_ok=True)

@@ -264,6 +264,7 @@ class If(_Step):
     scope: Literal["event", "world", "actor"] = "event"
     is_: FlagValue | None = Field(default=None, alias="is")
     count: CountOf | None = None
+    event: Key | None = None  # true while that event is running
     room: Key | None = None  # for count: players (default: the event's room)
     at_least: int | None = None
     at_most: int | None = None
@@ -272,11 +273,13 @@ class If(_Step):
 
     @model_validator(mode="after")
     def _condition(self) -> If:
-        _one_of(self, ("flag", "count"))
+        _one_of(self, ("flag", "count", "event"))
         if self.count is not None and self.at_least is None and self.at_most is None:
             raise ValueError("a count needs at_least, at_most or both")
         if self.flag is not None and (self.at_least is not None or self.at_most is not None):
             raise ValueError("at_least and at_most go with count, not flag")
+        if self.event is not None and (self.at_least is not None or self.at_most is not None):
+            raise ValueError("at_least and at_most go with count, not event")
         if self.then is None and self.else_ is None:
             raise ValueError("give then, else or both: the label to go to")
         return self
