@@ -8,17 +8,18 @@ nothing once that loop has ended: a collapse is part of the story, not a fault.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mud.text import capitalise_first
+from world.scripting import answers
 from world.scripting import schema as S
-from world.scripting.runtime import END, PAUSE, Instance, ScriptError, StepError, StepResult
+from world.scripting.lookup import actor, count, fill, loop_of, npc, players, room
+from world.scripting.runtime import END, PAUSE, Instance, StepError, StepResult
 
 if TYPE_CHECKING:
     from world.dreams import Loop
-    from world.model import Exit, Player, Room
+    from world.model import Exit, Room
     from world.npcs import Npc
     from world.scripting.runtime import EventRuntime
 
@@ -28,91 +29,6 @@ DEFAULT_LOOP_DESC = (
     "holding the loose ends together. Everything woven here is heard by everyone in it."
 )
 HEADING = "Woven into it:"
-
-
-# -- looking things up ------------------------------------------------------------------------
-def npc(rt: EventRuntime, inst: Instance, key: str) -> Npc:
-    found = rt.world.npcs_by_key.get(key)
-    if found is None:
-        raise StepError(f"there is no NPC {key!r} in the world")
-    used = inst.data.setdefault("used", [])
-    if key not in used:
-        used.append(key)
-    if not found.flags.get("still"):  # an NPC an event uses stays where the event puts it
-        rt.world.set_npc_flag(found, "still", True)
-        inst.data.setdefault("npcs", []).append(key)
-    return found
-
-
-def loop_of(rt: EventRuntime, inst: Instance, active: bool = True) -> Loop | None:
-    lid = inst.data.get("loop")
-    loop = rt.world.dreams.loops.get(lid) if lid is not None else None
-    if loop is None or (active and loop.state != "active"):
-        return None
-    return loop
-
-
-def room(rt: EventRuntime, inst: Instance, key: str | None) -> Room | None:
-    """A room by key; `loop` is the event's loop room (None once it ended); None: the
-    event's own room."""
-    world = rt.world
-    if key is None:
-        rid = inst.data.get("room")
-        return world.rooms.get(rid) if rid is not None else None
-    if key == "loop":
-        loop = loop_of(rt, inst)
-        return world.rooms.get(loop.room_id) if loop and loop.room_id is not None else None
-    found = world.rooms_by_key.get(key)
-    if found is None:
-        raise StepError(f"there is no room {key!r} in the world")
-    return found
-
-
-def actor(rt: EventRuntime, inst: Instance) -> Player | None:
-    pid = inst.data.get("actor")
-    return rt.world.players.get(pid) if pid is not None else None
-
-
-def players(rt: EventRuntime, inst: Instance, who: str, where: str | None = None) -> list[Player]:
-    if who == "actor":
-        a = actor(rt, inst)
-        return [a] if a is not None else []
-    if who == "joined":
-        loop = loop_of(rt, inst, active=False)
-        return [rt.world.players[i] for i in loop.former if i in rt.world.players] if loop else []
-    here = room(rt, inst, where)
-    return list(here.players.values()) if here is not None else []
-
-
-def count(rt: EventRuntime, inst: Instance, what: str, where: str | None = None) -> int:
-    if what == "players":
-        here = room(rt, inst, where)
-        return len(here.players) if here is not None else 0
-    loop = loop_of(rt, inst, active=False)
-    if loop is None:
-        return 0
-    if what == "participants":
-        return len(loop.participants) if loop.state == "active" else 0
-    if what == "joined":
-        return len(loop.former)
-    if what == "woven":
-        return sum(1 for line in loop.narrative if line.author_id is not None)
-    return loop.stability if loop.state == "active" else 0  # stability
-
-
-def fill(rt: EventRuntime, inst: Instance, text: str) -> str:
-    """Put the placeholders' values into a line of text."""
-    if "{" not in text:
-        return text
-    a = actor(rt, inst)
-    values = {
-        "actor": a.name if a is not None else "someone",
-        "stability": count(rt, inst, "stability"),
-        "joined": count(rt, inst, "joined"),
-        "woven": count(rt, inst, "woven"),
-        "players": count(rt, inst, "players"),
-    }
-    return text.format_map(values)
 
 
 # -- steps --------------------------------------------------------------------------------------
@@ -186,65 +102,6 @@ def _wait(rt: EventRuntime, inst: Instance, s: S.Wait) -> StepResult:
     return PAUSE
 
 
-def _open_window(rt: EventRuntime, inst: Instance, where: Room, wait: float, min_real: float
-                 ) -> str:  # fmt: skip
-    """Time a wait dreamers must answer: `wait` game time, but at least `min_real` real
-    seconds (capped by the runtime's min_real_cap). Returns the time they have, in words."""
-    game = max(wait, rt.game_for(rt.min_real(min_real)))
-    inst.wake_at = rt.now() + game
-    real = rt.world.clock.real_delay(game)
-    inst.data["window"] = {"room": where.id, "real": real}
-    return S.format_real(real)
-
-
-def remind(rt: EventRuntime, inst: Instance) -> None:
-    """Near the end of a question or a goal: tell the room how long is left."""
-    window = inst.data.get("window") or {}
-    where = rt.world.rooms.get(window.get("room", -1))
-    step = inst.spec.steps[inst.step]
-    if where is None or not where.players:
-        return
-    left = S.format_real(rt.real_left(inst))
-    if isinstance(step, S.Prompt):
-        words = ", ".join(f"|wchoose {o.word}|y" for o in step.options)
-        rt.world.broadcast(where, f"|y{left} left to choose: {words}.|n")
-    elif isinstance(step, S.Goal):
-        n = count(rt, inst, step.count, step.room)
-        rt.world.broadcast(where, f"|y{left} left ({n} of {step.at_least} so far).|n")
-
-
-def goal_reached(rt: EventRuntime, inst: Instance) -> bool:
-    step = inst.spec.steps[inst.step]
-    return isinstance(step, S.Goal) and count(rt, inst, step.count, step.room) >= step.at_least
-
-
-def resolve_goal(rt: EventRuntime, inst: Instance) -> str | None:
-    """A goal's time is up, or it was reached: go to `then` or `else`."""
-    step = inst.spec.steps[inst.step]
-    assert isinstance(step, S.Goal)
-    return step.then if goal_reached(rt, inst) else step.else_
-
-
-def _goal(rt: EventRuntime, inst: Instance, s: S.Goal) -> StepResult:
-    where = room(rt, inst, s.room)
-    if where is None:
-        if s.room is None:
-            raise StepError("this event has no room to announce the goal in: give it a room:")
-        return resolve_goal_now(rt, inst, s)  # its loop is gone
-    if count(rt, inst, s.count, s.room) >= s.at_least:
-        return s.then
-    have = _open_window(rt, inst, where, s.wait, s.min_real)
-    n = count(rt, inst, s.count, s.room)
-    rt.world.broadcast(where, f"|y{fill(rt, inst, s.text)}|n\n"
-                              f"|wYou have {have} ({n} of {s.at_least} so far).|n")  # fmt: skip
-    inst.state = "goal"
-    return PAUSE
-
-
-def resolve_goal_now(rt: EventRuntime, inst: Instance, s: S.Goal) -> str | None:
-    return s.then if count(rt, inst, s.count, s.room) >= s.at_least else s.else_
-
-
 def _flag_targets(rt: EventRuntime, inst: Instance, scope: str) -> list[int]:
     return [p.id for p in players(rt, inst, scope)]
 
@@ -288,74 +145,6 @@ def _goto(rt: EventRuntime, inst: Instance, s: S.Goto) -> StepResult:
 
 def _end(rt: EventRuntime, inst: Instance, s: S.End) -> StepResult:
     return END
-
-
-def _prompt(rt: EventRuntime, inst: Instance, s: S.Prompt) -> StepResult:
-    where = room(rt, inst, s.room)
-    if where is None:
-        if s.room is None:
-            raise StepError("this event has no room to ask in: give the prompt a room:")
-        return _option_goto(s, s.default or s.options[0].word)  # its loop is gone
-    inst.data["prompt"] = {"step": inst.step, "room": where.id, "votes": {}}
-    inst.state = "prompting"
-    if not where.players:  # nobody to ask: the default stands at once
-        inst.wake_at = rt.now()
-        return PAUSE
-    have = _open_window(rt, inst, where, s.wait, s.min_real)
-    lines = [f"|y{fill(rt, inst, s.text)}|n"]
-    for opt in s.options:
-        about = f" — {fill(rt, inst, opt.text)}" if opt.text else ""
-        lines.append(f"  |wchoose {opt.word}|n{about}")
-    lines.append(f"|wYou have {have} to choose.|n")
-    rt.world.broadcast(where, "\n".join(lines))
-    return PAUSE
-
-
-def _option_goto(s: S.Prompt, word: str) -> str | None:
-    return next((o.goto for o in s.options if o.word == word), None)
-
-
-def resolve_prompt(rt: EventRuntime, inst: Instance) -> str | None:
-    """The prompt's time is up (or everyone answered): the most-chosen word wins; a tie goes
-    to the default if it is among the tied, else to the first tied option in the file."""
-    s = inst.spec.steps[inst.step]
-    assert isinstance(s, S.Prompt)
-    prompt = inst.data.pop("prompt", None) or {"votes": {}}
-    tally = Counter(prompt["votes"].values())
-    words = [o.word for o in s.options]
-    default = s.default or words[0]
-    if tally:
-        best = max(tally.values())
-        tied = [w for w in words if tally.get(w) == best]
-        winner = default if default in tied else tied[0]
-    else:
-        winner = default
-    if s.flag is not None:
-        inst.flags[s.flag] = winner
-    where = rt.world.rooms.get(prompt.get("room", -1))
-    if where is not None and tally:
-        votes = sum(tally.values())
-        rt.world.broadcast(where, f"|yThe answer is |w{winner}|y "
-                                  f"({tally[winner]} of {votes} chose it).|n")  # fmt: skip
-    return _option_goto(s, winner)
-
-
-def vote(rt: EventRuntime, inst: Instance, p: Player, word: str) -> str:
-    s = inst.spec.steps[inst.step]
-    assert isinstance(s, S.Prompt)
-    words = [o.word for o in s.options]
-    low = word.strip().lower()
-    matches = [w for w in words if w == low] or [w for w in words if low and w.startswith(low)]
-    if len(matches) != 1:
-        raise ScriptError("Choose one of: " + ", ".join(words) + ".")
-    prompt = inst.data["prompt"]
-    prompt["votes"][str(p.id)] = matches[0]
-    rt.save(inst)
-    where = rt.world.rooms.get(prompt["room"])
-    present = {str(q.id) for q in where.players.values()} if where is not None else set()
-    if present and present <= set(prompt["votes"]):  # everyone here answered: decide now
-        rt.wake_soon(inst)
-    return f"You choose |w{matches[0]}|n."
 
 
 def _exits(rt: EventRuntime, s: S.Sever | S.Restore) -> list[Exit]:
@@ -521,7 +310,8 @@ def _stop(rt: EventRuntime, inst: Instance, s: S.StopEvent) -> StepResult:
 HANDLERS: dict[type, Callable[[Any, Instance, Any], StepResult]] = {
     S.Say: _say, S.Emote: _emote, S.Move: _move, S.Announce: _announce, S.Wait: _wait,
     S.SetFlag: _set, S.ClearFlag: _set, S.If: _if, S.Goto: _goto, S.End: _end,
-    S.Prompt: _prompt, S.Goal: _goal, S.Sever: _sever, S.Restore: _restore, S.OpenLoop: _open_loop,
+    S.Prompt: answers.prompt, S.Goal: answers.goal, S.Sever: _sever, S.Restore: _restore,
+    S.OpenLoop: _open_loop,
     S.Invite: _invite_step, S.Stability: _stability, S.CloseLoop: _close_loop, S.Give: _give,
     S.Place: _place, S.Gather: _gather, S.StartEvent: _start, S.StopEvent: _stop,
 }  # fmt: skip

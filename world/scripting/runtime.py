@@ -219,8 +219,8 @@ class EventRuntime(Persistence):
             inst = self.running.get(rest)
             if inst is not None and inst.state in PAUSED_STATES and inst.data.get("window"):
                 if kind == "remind":
-                    effects.remind(self, inst)
-                elif effects.goal_reached(self, inst):
+                    answers.remind(self, inst)
+                elif answers.goal_reached(self, inst):
                     self.wake_soon(inst)
                 else:
                     self._set_timer(key, self.now() + self.game_for(GOAL_CHECK_EVERY))
@@ -317,7 +317,8 @@ class EventRuntime(Persistence):
             return
         self._close_window(inst)
         if inst.state in ("prompting", "goal"):
-            resolve = effects.resolve_prompt if inst.state == "prompting" else effects.resolve_goal
+            prompting = inst.state == "prompting"
+            resolve = answers.resolve_prompt if prompting else answers.resolve_goal
             target = resolve(self, inst)
             inst.state = "running"
             inst.wake_at = None
@@ -459,7 +460,7 @@ class EventRuntime(Persistence):
         inst = self.prompt_here(player.room)
         if inst is None:
             raise ScriptError("Nothing is being asked here right now.")
-        return effects.vote(self, inst, player, word)
+        return answers.vote(self, inst, player, word)
 
     # -- reloading -------------------------------------------------------------------------------
     def replace_specs(self, specs: dict[str, S.EventSpec]) -> None:
@@ -476,4 +477,4 @@ class EventRuntime(Persistence):
 
 
 # Steps live in their own module, which needs the names above: imported last on purpose.
-from world.scripting import effects  # noqa: E402
+from world.scripting import answers, effects  # noqa: E402
