@@ -35,7 +35,8 @@ def cmd_choose(ctx: Ctx) -> None:
         step = inst.spec.steps[inst.step]
         assert isinstance(step, S.Prompt)
         options = ", ".join(f"|w{o.word}|n" for o in step.options)
-        ctx.send(f"|y{step.text}|n\nChoose one of: {options}.")
+        left = S.format_real(rt.real_left(inst))
+        ctx.send(f"|y{step.text}|n\nChoose one of: {options}. ({left} left.)")
         return
     try:
         ctx.send(rt.choose(ctx.player, word))

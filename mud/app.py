@@ -202,7 +202,10 @@ class App:
             self.scheduler.set_time_scale(self.settings.time_scale)
         self.npc_director = NpcDirector(self.world, self.scheduler, scripts)
         self.npc_director.start()
-        self.events = EventService(self.world, self.scheduler)
+        self.events = EventService(
+            self.world, self.scheduler, npcs=self.npc_director,
+            min_real_cap=self.settings.answer_time_cap,
+        )  # fmt: skip
         self.events.start()
         lim = self.settings.limits
         sweep = max(

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     log_file: str = ""  # also append the log to this file ("" = standard error only)
     compression: bool = True  # offer MCCP2 to clients
     time_scale: float = Field(1.0, gt=0, le=100_000)  # game time (and event waits) run N x faster
+    answer_time_cap: float | None = None  # seconds: caps events' real-time minimums (tests)
     limits: Limits = Field(default_factory=Limits)
     mssp: MsspInfo = Field(default_factory=MsspInfo)
 
@@ -302,7 +303,8 @@ def sample_file() -> str:
         for key, value in values.items():
             if key in comments:
                 out.append(f"# {comments[key]}")
-            out.append(f"{key} = {toml_value(value)}")
+            # TOML has no "nothing": a setting that is unset by default is shown commented out
+            out.append(f"# {key} = (not set)" if value is None else f"{key} = {toml_value(value)}")
     return "\n".join(out) + "\n"
 
 
@@ -344,7 +346,11 @@ def describe(settings: Settings, origin: dict[str, str]) -> str:
         for key, value in values.items():
             dotted = f"{table}.{key}" if table else key
             shown = hide_password(value) if key == "db" else value
-            out.append(f"{key} = {toml_value(shown)}  # {origin.get(dotted, 'default')}")
+            where = origin.get(dotted, "default")
+            if shown is None:
+                out.append(f"# {key} is not set  # {where}")
+            else:
+                out.append(f"{key} = {toml_value(shown)}  # {where}")
     return "\n".join(out) + "\n"
 
 

@@ -18,6 +18,7 @@ from world.scripting.runtime import EventRuntime
 from world.world import World
 
 if TYPE_CHECKING:
+    from mud.npc_runtime import NpcDirector
     from world.dreams import Loop
 
 log = logging.getLogger("dreamwave.events")
@@ -32,13 +33,20 @@ def live_facts(world: World) -> WorldFacts:
 
 
 class EventService:
-    def __init__(self, world: World, scheduler: Scheduler, directory: Path | None = None) -> None:
+    def __init__(
+        self, world: World, scheduler: Scheduler, directory: Path | None = None,
+        npcs: NpcDirector | None = None, min_real_cap: float | None = None,
+    ) -> None:  # fmt: skip
         self.world = world
         self.scheduler = scheduler
         self.directory = directory
         self.jobs: dict[str, GameJob] = {}
         self.runtime = EventRuntime(world, {})
         self.runtime.timer_changed = self._timer_changed
+        self.runtime.min_real_cap = min_real_cap
+        if npcs is not None:  # NPCs read event flags, and walk home when an event lets go
+            npcs.events = self.runtime
+            self.runtime.npc_released = npcs.go_home
         self.problems: list[str] = []  # what the last read of the files found wrong
 
     def facts(self) -> WorldFacts:

@@ -23,7 +23,7 @@ from typing import Any
 from mud.scheduler import Scheduler
 from world import npc_behaviour
 from world.model import Player, Room
-from world.npc_behaviour import EMOTE, Brain, Line, NpcTimings
+from world.npc_behaviour import EMOTE, Brain, EventState, Line, NpcTimings
 from world.npc_scripts import NpcScript
 from world.npcs import Npc
 from world.world import FROM_WHERE, World
@@ -52,6 +52,7 @@ class NpcDirector:
         self._wander: dict[int, asyncio.TimerHandle] = {}
         self._pending: set[asyncio.TimerHandle] = set()
         self.running = False
+        self.events: EventState | None = None  # world flags and running events (topic variants)
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -90,8 +91,31 @@ class NpcDirector:
         brain = self.brain(npc)
         if brain is None:
             return False
-        self.act(npc, brain.answer(question, asker.name))
+        here = npc.room.key if npc.room is not None else None
+        self.act(npc, brain.answer(question, asker.name, here, self.events))
         return True
+
+    def go_home(self, npc: Npc) -> None:
+        """An event has let `npc` go: a beat later it walks back to its home room (its
+        script's start room), unless it is already home or on its route, or something
+        (another event, a builder's `still`) holds it again by then."""
+        brain = self.brain(npc)
+        if brain is None or brain.at_home(npc.room.key if npc.room else None):
+            return
+
+        def walk() -> None:
+            here = npc.room
+            home = self.world.rooms_by_key.get(brain.home)
+            if not self._alive(npc) or npc.flags.get("still") or home is None or here is None:
+                return
+            if brain.at_home(here.key):
+                return
+            name = f"|y{npc.name}|n"
+            way = next((e for e in here.exits if e.dest_id == home.id), None)
+            leave = f"{name} leaves {way.name}, heading home." if way else f"{name} heads home."
+            self.world.move_npc(npc, home, leave, f"{name} comes back.")
+
+        self._later(self.timings.home_delay, walk)
 
     def _later(self, delay: float, fn: Callable[[], None]) -> None:
         box: list[asyncio.TimerHandle] = []
@@ -128,10 +152,12 @@ class NpcDirector:
         for i, npc in enumerate(list(room.npcs.values())):
             self._greet(npc, player, room, now, i)
 
-    def _on_npc_enter(self, npc: Npc, room: Room, **_: Any) -> None:
+    def _on_npc_enter(self, npc: Npc, room: Room, greet: bool = True, **_: Any) -> None:
         if not self.running or not room.players:
             return
         self._wake(npc)
+        if not greet:  # an event brought it, with words of its own
+            return
         now = self.scheduler.loop.time()
         for p in list(room.players.values()):
             self._greet(npc, p, room, now, 1)
@@ -140,7 +166,7 @@ class NpcDirector:
         brain = self.brain(npc)
         if brain is None or npc.flags.get("silent"):
             return
-        line = brain.greeting(p.id, p.name, now, self.timings.greet_cooldown)
+        line = brain.greeting(p.id, p.name, now, self.timings.greet_cooldown, room.key)
         if line is None:
             return
 
@@ -159,7 +185,9 @@ class NpcDirector:
             brain = self.brain(npc)
             if brain is None or npc.flags.get("silent"):
                 continue
-            line = brain.hear(text, speaker.name, now, self.timings.hear_cooldown)
+            line = brain.hear(
+                text, speaker.name, now, self.timings.hear_cooldown, room.key, self.events
+            )
             if line is not None:
                 self._later(self.timings.reply_delay, self._reply(npc, room, line))
 
@@ -190,7 +218,7 @@ class NpcDirector:
         if not self._alive(npc) or brain is None or room is None or not room.players:
             return  # nobody to hear it: sleep until someone arrives
         if not npc.flags.get("silent"):
-            line = brain.idle()
+            line = brain.idle(room.key)
             if line is not None:
                 self.act(npc, line)
         self._wake_idle(npc)

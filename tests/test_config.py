@@ -78,7 +78,10 @@ def test_the_sample_file_holds_every_setting_at_its_default(in_tmp):
     (in_tmp / "dreamwave.toml").write_text(text)
     assert Settings.from_env() == Settings()
     origin = sources()
-    assert all(where.startswith("dreamwave.toml:") for where in origin.values()), origin
+    unset = {k for k, f in Settings.model_fields.items() if f.default is None}  # commented out
+    assert all(
+        where.startswith("dreamwave.toml:") for key, where in origin.items() if key not in unset
+    ), origin
 
 
 def test_the_listing_hides_a_database_password_and_says_where(in_tmp):

@@ -275,3 +275,113 @@ def test_a_start_room_this_world_lacks_means_the_nexus(caplog):
     spec = script(key="wren", room="attic", wander=None)
     (npc,) = seed_npcs(w, {"wren": spec})
     assert npc.room is w.nexus and "no room 'attic'" in caplog.text
+
+
+# -- lines scoped to rooms, topics that depend on events ----------------------------------------
+class FakeEvents:
+    def __init__(self, flags=None, running=()):
+        self.flags = dict(flags or {})
+        self.running = set(running)
+
+    def world_flag(self, name):
+        return self.flags.get(name)
+
+    def event_running(self, name):
+        return name in self.running
+
+
+def test_lines_scoped_to_a_room_are_said_only_there():
+    b = brain(
+        greetings=[{"text": "You found the hollow, {name}.", "room": "hollow"}, "Hello, {name}."],
+        idle={"every": 60, "lines": [{"text": ":chalks the bark.", "rooms": ["hollow", "grove"]}]},
+        hears={"hello": [{"text": "Welcome to my hollow.", "room": "hollow"}]},
+    )
+    elsewhere = {b.greeting(i, "Ada", 0.0, 0.0, "pavilion").text for i in range(30)}
+    assert elsewhere == {"Hello, Ada."}
+    in_a_loop = {b.greeting(i, "Ada", 0.0, 0.0, None).text for i in range(100, 130)}
+    assert in_a_loop == {"Hello, Ada."}  # a loop room has no key: only unscoped lines fit
+    home = {b.greeting(i, "Ada", 0.0, 0.0, "hollow").text for i in range(200, 230)}
+    assert home == {"Hello, Ada.", "You found the hollow, Ada."}
+    assert b.idle("grove").text == "chalks the bark." and b.idle("nexus") is None
+    assert b.hear("hello", "Ada", 0.0, 0.0, "nexus") is None  # nothing fits: nothing said
+    assert b.hear("hello", "Ada", 0.0, 0.0, "hollow").text == "Welcome to my hollow."
+    only_scoped = brain(greetings=[{"text": "Hollow!", "room": "hollow"}])
+    assert only_scoped.greeting(1, "Ada", 0.0, 0.0, "nexus") is None
+
+
+def test_a_topic_answers_from_the_first_variant_whose_condition_holds():
+    b = brain(topics={"festival": {
+        "lines": ["I'll be there."],
+        "variants": [
+            {"when": {"event": "dream_festival"}, "lines": ["It's happening now."]},
+            {"when": {"flag": "festival_outcome", "is": "held"}, "lines": ["It held."]},
+            {"when": {"flag": "festival_outcome"}, "lines": ["It's over."]},
+        ],
+    }})  # fmt: skip
+    assert b.answer("festival", "Ada").text == "I'll be there."  # no event state at all
+    assert b.answer("festival", "Ada", state=FakeEvents()).text == "I'll be there."
+    during = FakeEvents({"festival_outcome": "held"}, running={"dream_festival"})
+    assert b.answer("festival", "Ada", state=during).text == "It's happening now."
+    assert b.answer("festival", "Ada", state=FakeEvents({"festival_outcome": "held"})).text == (
+        "It held."
+    )
+    after = FakeEvents({"festival_outcome": "collapsed"})
+    assert b.answer("festival", "Ada", state=after).text == "It's over."
+    assert b.hear("wren, the festival?", "Ada", 0.0, 0.0, state=after).text == "It's over."
+
+
+def test_scoped_lines_and_variants_are_checked_with_file_and_line(tmp_path):
+    text = GOOD + (
+        "  festival:\n"
+        "    lines: [Soon.]\n"
+        "    variants:\n"
+        "      - when: {is: held}\n"  # line 10: no flag
+        "        lines: [Done.]\n"
+        "      - when: {event: no_such_event}\n"  # line 12
+        "        lines: [Now.]\n"
+        "greetings:\n"
+        "  - text: Hi.\n"
+        "    room: attic\n"  # line 16
+        "  - {text: Yo., room: nexus, rooms: [nexus]}\n"  # line 17
+    )
+    probs = problems_of(tmp_path, "wren.yaml", text, rooms={"nexus"})
+    assert any(":10: topics.festival.variants.0.when" in p and "give flag, event" in p
+               for p in probs), probs  # fmt: skip
+    assert any(":17: greetings.1" in p and "give room or rooms, not both" in p for p in probs)
+    text = text.replace("      - when: {is: held}\n", "      - when: {flag: x}\n")
+    text = text.replace("  - {text: Yo., room: nexus, rooms: [nexus]}\n", "")
+    probs = problems_of(tmp_path, "wren.yaml", text, rooms={"nexus"})
+    assert any(":16: unknown room 'attic' for this line" in p for p in probs), probs
+    assert any(":12: unknown event 'no_such_event'" in p for p in probs), probs
+
+
+def test_the_shipped_npcs_say_room_lines_only_in_their_rooms():
+    scripts = load_npc_scripts()
+    for key, spec in scripts.items():
+        b = Brain(spec, random.Random(3))
+        greetings = {b.greeting(i, "Ada", 0.0, 0.0, None).text for i in range(60)}
+        assert greetings, key  # something fits a loop room
+        for line in greetings:
+            assert not any(w in line for w in ("hollow", "pavilion", "gallery", "murmur")), line
+    dara = Brain(scripts["dara"], random.Random(1))
+    heard = {dara.greeting(i, "Ada", 0.0, 0.0, "festival_pavilion").text for i in range(60)}
+    assert not any("You found the hollow" in line for line in heard)
+    heard = {dara.greeting(i, "Ada", 0.0, 0.0, "grove_hollow").text for i in range(60)}
+    assert any("You found the hollow" in line for line in heard)
+
+
+def test_the_shipped_npcs_talk_of_the_festival_before_during_and_after():
+    scripts = load_npc_scripts()
+    dara = Brain(scripts["dara"], random.Random(1))
+    before = {dara.answer("festival", "Ada", state=FakeEvents()).text for _ in range(10)}
+    assert any("I'll be there" in t for t in before)
+    during = FakeEvents(running={"dream_festival"})
+    now = {dara.answer("festival", "Ada", state=during).text for _ in range(10)}
+    assert not any("I'll be there" in t for t in now) and any("happening now" in t for t in now)
+    for outcome in ("held", "collapsed"):
+        after = FakeEvents({"festival_outcome": outcome, "workshops_begun": True})
+        for key, spec in scripts.items():
+            b = Brain(spec, random.Random(2))
+            said = {b.answer("festival", "Ada", state=after).text for _ in range(10)}
+            assert not any("I'll be there" in t for t in said), (key, said)
+            assert said != {b.answer("festival", "Ada").text for _ in range(10)}, key

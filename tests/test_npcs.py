@@ -50,7 +50,7 @@ def lines_of(key: str, *topics: str) -> list[str]:
             raw = spec.unknown
         else:
             raw = spec.topics[topic].lines
-        out += [" ".join(r.lstrip(":").replace('"', " ").split()[:5]) for r in raw]
+        out += [" ".join(r.text.lstrip(":").replace('"', " ").split()[:5]) for r in raw]
     return out
 
 
@@ -167,7 +167,14 @@ async def test_words_said_in_the_room_get_answers_but_npcs_ignore_npcs(server):
     await to_pavilion(a)
     await a.expect(LYRA_GREETS, timeout=2)
     await a.cmd("say hello, everyone", "You say")
-    await heard(a, ["Hello, Ada. The pavilion", "waves a hand trailing silver thread at Ada"])
+    await heard(
+        a,
+        [
+            "Hello, Ada. The pavilion",
+            "waves a hand trailing silver thread at Ada",
+            "Hello, Ada. I'm glad you found your way here",
+        ],
+    )
     await a.cmd("say Lyra, what is a loop, really?", "You say")
     await heard(a, lines_of("lyra", "loops"))
     await run(a, "'the weather is fine")

@@ -90,6 +90,10 @@ class WorldClock:
         """Real seconds until `game_seconds` of game time have passed at the current speed."""
         return max(0.0, game_seconds) / (GAME_SECONDS_PER_REAL_SECOND * self.time_scale)
 
+    def game_delay(self, real_seconds: float) -> float:
+        """Game seconds that pass in `real_seconds` of real time at the current speed."""
+        return max(0.0, real_seconds) * GAME_SECONDS_PER_REAL_SECOND * self.time_scale
+
     @property
     def hour(self) -> float:
         """The hour of the dream-day, 0 <= hour < 24, with a fraction."""

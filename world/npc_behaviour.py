@@ -13,12 +13,20 @@ import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mud.text import strip_markup
 
 if TYPE_CHECKING:
-    from world.npc_scripts import NpcScript
+    from world.npc_scripts import Condition, NpcScript, ScriptLine, TopicSpec
+
+
+class EventState(Protocol):
+    """What topic variants may depend on (the event runtime provides it)."""
+
+    def world_flag(self, name: str) -> Any: ...
+    def event_running(self, name: str) -> bool: ...
+
 
 SAY, EMOTE = "say", "emote"
 MIN_TIMER = 0.01  # seconds: the shortest delay ever scheduled, however small `scale` is
@@ -39,6 +47,7 @@ class NpcTimings:
 
     greet_delay: float = 0.8  # seconds between a dreamer arriving and the greeting
     greet_cooldown: float = 600.0  # the same NPC greets the same dreamer at most this often
+    home_delay: float = 6.0  # seconds after an event lets an NPC go before it heads home
     reply_delay: float = 0.6  # a beat before answering words said in the room
     hear_cooldown: float = 15.0  # a reaction to overheard words, at most this often per NPC
     jitter: float = 0.25  # idle and wander intervals vary by up to ±25%
@@ -131,22 +140,42 @@ class Brain:
         self._direction = 1
 
     # -- choosing lines ---------------------------------------------------------------------
-    def _pick(self, pool: str, lines: Sequence[str]) -> str:
-        """A line from `lines`, never the same one twice running when there is a choice."""
-        if len(lines) == 1:
-            return lines[0]
+    def _pick(self, pool: str, lines: Sequence[ScriptLine], room: str | None) -> str | None:
+        """A line from `lines` that fits `room` (a room key; None for a loop or a dream),
+        never the same one twice running when there is a choice. None: nothing fits."""
+        fit = [j for j, line in enumerate(lines) if line.fits(room)]
+        if not fit:
+            return None
         last = self._last_pick.get(pool)
-        i = self.rng.choice([j for j in range(len(lines)) if j != last])
+        i = fit[0] if len(fit) == 1 else self.rng.choice([j for j in fit if j != last])
         self._last_pick[pool] = i
-        return lines[i]
+        return lines[i].text
+
+    def _line(self, pool: str, lines: Sequence[ScriptLine], room: str | None, **fill: str
+              ) -> Line | None:  # fmt: skip
+        raw = self._pick(pool, lines, room)
+        return None if raw is None else make_line(raw, **fill)
+
+    def topic_lines(self, topic: str, state: EventState | None) -> tuple[str, Sequence[ScriptLine]]:
+        """The lines that answer `topic` now: the first variant whose condition holds, else
+        the topic's own lines. Returns (a pool name for _pick, the lines)."""
+        spec: TopicSpec = self.script.topics[topic]
+        if state is not None:
+            for i, variant in enumerate(spec.variants):
+                if holds(variant.when, state):
+                    return f"topic:{topic}:{i}", variant.lines
+        return f"topic:{topic}", spec.lines
 
     def topic_names(self) -> list[str]:
         return list(self.script.topics)
 
     # -- reactions --------------------------------------------------------------------------
-    def greeting(self, player_id: int, name: str, now: float, cooldown: float) -> Line | None:
-        """A greeting for a dreamer who just arrived, unless this one was greeted lately."""
-        if not self.script.greetings:
+    def greeting(
+        self, player_id: int, name: str, now: float, cooldown: float, room: str | None = None
+    ) -> Line | None:
+        """A greeting for a dreamer who just arrived in `room`, unless this one was greeted
+        lately or no greeting fits the room."""
+        if not any(line.fits(room) for line in self.script.greetings):
             return None
         last = self._greeted.get(player_id)
         if last is not None and now - last < cooldown:
@@ -155,21 +184,30 @@ class Brain:
         self._greeted[player_id] = now  # re-inserted: the dict stays oldest-first
         while len(self._greeted) > MAX_REMEMBERED:
             del self._greeted[next(iter(self._greeted))]
-        return make_line(self._pick("greetings", self.script.greetings), name=name)
+        return self._line("greetings", self.script.greetings, room, name=name)
 
     def topic_of(self, question: str) -> str | None:
         return self.topics.find(words(question))
 
-    def answer(self, question: str, asker: str) -> Line:
+    def answer(
+        self, question: str, asker: str, room: str | None = None,
+        state: EventState | None = None,
+    ) -> Line:  # fmt: skip
         """The answer to `ask <npc> about <question>`: a topic's line or the fallback."""
         topic = self.topic_of(question)
         if topic is not None:
-            lines = self.script.topics[topic].lines
-            return make_line(self._pick(f"topic:{topic}", lines), name=asker)
+            pool, lines = self.topic_lines(topic, state)
+            line = self._line(pool, lines, room, name=asker)
+            if line is not None:
+                return line
         echo = " ".join(words(question))[:MAX_TOPIC_ECHO] or "that"
-        return make_line(self._pick("unknown", self.script.unknown), name=asker, topic=echo)
+        line = self._line("unknown", self.script.unknown, room, name=asker, topic=echo)
+        return line or make_line(":has nothing to say about that here.")
 
-    def hear(self, text: str, speaker: str, now: float, cooldown: float) -> Line | None:
+    def hear(
+        self, text: str, speaker: str, now: float, cooldown: float, room: str | None = None,
+        state: EventState | None = None,
+    ) -> Line | None:  # fmt: skip
         """A reaction to words a dreamer said in the room, or None.
 
         Speaking to the NPC by name about one of its topics gets that topic's answer; a
@@ -182,22 +220,26 @@ class Brain:
         if addressed:
             topic = self.topics.find([w for w in rest if w not in PRONOUNS], whole_first=False)
             if topic is not None:
-                self._last_heard = now
-                lines = self.script.topics[topic].lines
-                return make_line(self._pick(f"topic:{topic}", lines), name=speaker)
+                pool, lines = self.topic_lines(topic, state)
+                line = self._line(pool, lines, room, name=speaker)
+                if line is not None:
+                    self._last_heard = now
+                    return line
         heard = self.heard.find(rest, whole_first=False)
         if heard is not None and (addressed or now - self._last_heard >= cooldown):
-            self._last_heard = now
-            return make_line(self._pick(f"hears:{heard}", self.script.hears[heard]), name=speaker)
+            line = self._line(f"hears:{heard}", self.script.hears[heard], room, name=speaker)
+            if line is not None:
+                self._last_heard = now
+            return line
         return None
 
     # -- on a timer -------------------------------------------------------------------------
-    def idle(self) -> Line | None:
+    def idle(self, room: str | None = None) -> Line | None:
         """Something to say unprompted at an idle tick (the script's chance decides)."""
         spec = self.script.idle
         if spec is None or self.rng.random() >= spec.chance:
             return None
-        return make_line(self._pick("idle", spec.lines))
+        return self._line("idle", spec.lines, room)
 
     def _delay(self, every: float, timings: NpcTimings) -> float:
         j = max(0.0, min(timings.jitter, 0.9))
@@ -226,5 +268,26 @@ class Brain:
         return route[i + self._direction]
 
     @property
+    def home(self) -> str:
+        """The script's start room: where the NPC goes back to when an event lets it go."""
+        return self.script.room
+
+    def at_home(self, here: str | None) -> bool:
+        return here is not None and (here == self.script.room or here in self.route)
+
+    @property
     def route(self) -> list[str]:
         return list(self.script.wander.route) if self.script.wander else []
+
+
+def holds(when: Condition, state: EventState) -> bool:
+    """Does a topic variant's condition hold? Every part given must."""
+    if when.flag is not None:
+        value = state.world_flag(when.flag)
+        if not (bool(value) if when.is_ is None else value == when.is_):
+            return False
+    if when.event is not None:
+        want = True if when.running is None else when.running
+        if state.event_running(when.event) != want:
+            return False
+    return True

@@ -49,11 +49,71 @@ def _as_list(value: Any) -> Any:
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LINE)]
-Lines = Annotated[list[Text], BeforeValidator(_as_list), Field(min_length=1)]
+RoomKey = Annotated[str, StringConstraints(pattern=ROOM_KEY_PATTERN)]
+FlagName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+FlagValue = bool | int | Annotated[str, StringConstraints(max_length=200)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ScriptLine(_Strict):
+    """One line an NPC may say: `"text"`, or `{text: ..., room: key}` / `{text: ..., rooms:
+    [keys]}` for a line that only fits there (elsewhere it is never picked)."""
+
+    text: Text
+    room: RoomKey | None = None
+    rooms: list[RoomKey] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> ScriptLine:
+        if self.room is not None and self.rooms:
+            raise ValueError("give room or rooms, not both")
+        return self
+
+    def fits(self, room_key: str | None) -> bool:
+        """Unscoped lines fit anywhere; scoped ones only in their rooms (never in a loop)."""
+        if self.room is None and not self.rooms:
+            return True
+        return room_key is not None and (room_key == self.room or room_key in self.rooms)
+
+
+Lines = Annotated[list[ScriptLine], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+class Condition(_Strict):
+    """When a topic variant applies: every condition given must hold.
+
+    `flag`: a world flag (set by events) is set to anything but false/0/"" (or, with `is`,
+    equals that value). `event` with `running` (default true): that event is running now, or
+    (false) is not.
+    """
+
+    flag: FlagName | None = None
+    is_: FlagValue | None = Field(default=None, alias="is")
+    event: FlagName | None = None
+    running: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Condition:
+        if self.flag is None and self.event is None:
+            raise ValueError("give flag, event or both: what the variant depends on")
+        if self.is_ is not None and self.flag is None:
+            raise ValueError("`is` goes with flag")
+        if self.running is not None and self.event is None:
+            raise ValueError("`running` goes with event")
+        return self
+
+
+class Variant(_Strict):
+    when: Condition
+    lines: Lines
 
 
 class TopicSpec(_Strict):
@@ -62,6 +122,7 @@ class TopicSpec(_Strict):
 
     aliases: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = []
     lines: Lines
+    variants: list[Variant] = []  # the first whose `when` holds answers instead of `lines`
 
     @model_validator(mode="before")
     @classmethod
@@ -91,9 +152,9 @@ class NpcScript(_Strict):
     description: str = ""
     room: str = Field(pattern=ROOM_KEY_PATTERN)
     keywords: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = []
-    greetings: list[Text] = []
+    greetings: Annotated[list[ScriptLine], BeforeValidator(_as_list)] = []
     topics: dict[str, TopicSpec] = {}
-    unknown: Lines = [DEFAULT_UNKNOWN]
+    unknown: Lines = [ScriptLine(text=DEFAULT_UNKNOWN)]
     hears: dict[str, Lines] = {}
     idle: IdleSpec | None = None
     wander: WanderSpec | None = None
@@ -129,8 +190,46 @@ def _cross_check(spec: NpcScript, src: Located, path: Path, rooms: Collection[st
         for i, key in enumerate(spec.wander.route if spec.wander else []):
             if key not in rooms:
                 problems.append(f"{src.where(('wander', 'route', i))}: unknown room {key!r}")
+        for where, line in _all_lines(spec):
+            for j, key in enumerate([line.room] if line.room else line.rooms):
+                if key not in rooms:
+                    at = (*where, "room") if line.room else (*where, "rooms", j)
+                    problems.append(f"{src.where(at)}: unknown room {key!r} for this line")
+        events = _event_names()
+        for topic, t in spec.topics.items():
+            for i, v in enumerate(t.variants):
+                if v.when.event is not None and events and v.when.event not in events:
+                    at = ("topics", topic, "variants", i, "when", "event")
+                    problems.append(f"{src.where(at)}: unknown event {v.when.event!r}; "
+                                    f"expected one of {', '.join(sorted(events))}")  # fmt: skip
     if problems:
         raise ContentError(problems)
+
+
+def _all_lines(spec: NpcScript) -> Iterable[tuple[tuple[Any, ...], ScriptLine]]:
+    """Every line in a script with its place in the file, for checks that point at it."""
+    for i, line in enumerate(spec.greetings):
+        yield ("greetings", i), line
+    for topic, t in spec.topics.items():
+        for i, line in enumerate(t.lines):
+            yield ("topics", topic, "lines", i), line
+        for v, variant in enumerate(t.variants):
+            for i, line in enumerate(variant.lines):
+                yield ("topics", topic, "variants", v, "lines", i), line
+    for i, line in enumerate(spec.unknown):
+        yield ("unknown", i), line
+    for heard, lines in spec.hears.items():
+        for i, line in enumerate(lines):
+            yield ("hears", heard, i), line
+    for i, line in enumerate(spec.idle.lines if spec.idle else []):
+        yield ("idle", "lines", i), line
+
+
+def _event_names() -> set[str]:
+    """The shipped events' names (their file names), which topic variants may refer to."""
+    from world.scripting.loader import event_paths
+
+    return {p.stem for p in event_paths()}
 
 
 def read_npc_script(

@@ -125,18 +125,23 @@ class NpcMixin:
 
     def move_npc(
         self, npc: Npc, dest: Room | None, leave_text: str | None = None,
-        arrive_text: str | None = None,
+        arrive_text: str | None = None, *, show: tuple[bool, bool] = (True, True),
+        greet: bool = True,
     ) -> int:  # fmt: skip
-        """Walk or send an NPC somewhere (None: out of the world); rooms see it."""
+        """Walk or send an NPC somewhere (None: out of the world); rooms see it (unless
+        `show` says not to: (leave line, arrive line)). `greet`: the NPC greets whoever is
+        there on arrival (an event's NPC, arriving with its own words, doesn't)."""
         src = npc.room
         if src is not None:
             src.npcs.pop(npc.id, None)
-            self.broadcast(src, leave_text or f"|y{npc.name}|n leaves.")
+            if show[0]:
+                self.broadcast(src, leave_text or f"|y{npc.name}|n leaves.")
         npc.room = dest
         if dest is not None:
             dest.npcs[npc.id] = npc
-            self.broadcast(dest, arrive_text or f"|y{npc.name}|n arrives.")
-            self.emit("npc_enter", npc=npc, room=dest)
+            if show[1]:
+                self.broadcast(dest, arrive_text or f"|y{npc.name}|n arrives.")
+            self.emit("npc_enter", npc=npc, room=dest, greet=greet)
         return self.save_npc(npc)
 
     def set_npc_flag(self, npc: Npc, name: str, value: Any) -> int:

@@ -8,17 +8,18 @@ nothing once that loop has ended: a collapse is part of the story, not a fault.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mud.text import capitalise_first
+from world.scripting import answers
 from world.scripting import schema as S
-from world.scripting.runtime import END, PAUSE, Instance, ScriptError, StepError, StepResult
+from world.scripting.lookup import actor, count, fill, loop_of, npc, players, room
+from world.scripting.runtime import END, PAUSE, Instance, StepError, StepResult
 
 if TYPE_CHECKING:
     from world.dreams import Loop
-    from world.model import Exit, Player, Room
+    from world.model import Exit, Room
     from world.npcs import Npc
     from world.scripting.runtime import EventRuntime
 
@@ -28,88 +29,6 @@ DEFAULT_LOOP_DESC = (
     "holding the loose ends together. Everything woven here is heard by everyone in it."
 )
 HEADING = "Woven into it:"
-
-
-# -- looking things up ------------------------------------------------------------------------
-def npc(rt: EventRuntime, inst: Instance, key: str) -> Npc:
-    found = rt.world.npcs_by_key.get(key)
-    if found is None:
-        raise StepError(f"there is no NPC {key!r} in the world")
-    if not found.flags.get("still"):  # an NPC an event uses stays where the event puts it
-        rt.world.set_npc_flag(found, "still", True)
-        inst.data.setdefault("npcs", []).append(key)
-    return found
-
-
-def loop_of(rt: EventRuntime, inst: Instance, active: bool = True) -> Loop | None:
-    lid = inst.data.get("loop")
-    loop = rt.world.dreams.loops.get(lid) if lid is not None else None
-    if loop is None or (active and loop.state != "active"):
-        return None
-    return loop
-
-
-def room(rt: EventRuntime, inst: Instance, key: str | None) -> Room | None:
-    """A room by key; `loop` is the event's loop room (None once it ended); None: the
-    event's own room."""
-    world = rt.world
-    if key is None:
-        rid = inst.data.get("room")
-        return world.rooms.get(rid) if rid is not None else None
-    if key == "loop":
-        loop = loop_of(rt, inst)
-        return world.rooms.get(loop.room_id) if loop and loop.room_id is not None else None
-    found = world.rooms_by_key.get(key)
-    if found is None:
-        raise StepError(f"there is no room {key!r} in the world")
-    return found
-
-
-def actor(rt: EventRuntime, inst: Instance) -> Player | None:
-    pid = inst.data.get("actor")
-    return rt.world.players.get(pid) if pid is not None else None
-
-
-def players(rt: EventRuntime, inst: Instance, who: str, where: str | None = None) -> list[Player]:
-    if who == "actor":
-        a = actor(rt, inst)
-        return [a] if a is not None else []
-    if who == "joined":
-        loop = loop_of(rt, inst, active=False)
-        return [rt.world.players[i] for i in loop.former if i in rt.world.players] if loop else []
-    here = room(rt, inst, where)
-    return list(here.players.values()) if here is not None else []
-
-
-def count(rt: EventRuntime, inst: Instance, what: str, where: str | None = None) -> int:
-    if what == "players":
-        here = room(rt, inst, where)
-        return len(here.players) if here is not None else 0
-    loop = loop_of(rt, inst, active=False)
-    if loop is None:
-        return 0
-    if what == "participants":
-        return len(loop.participants) if loop.state == "active" else 0
-    if what == "joined":
-        return len(loop.former)
-    if what == "woven":
-        return sum(1 for line in loop.narrative if line.author_id is not None)
-    return loop.stability if loop.state == "active" else 0  # stability
-
-
-def fill(rt: EventRuntime, inst: Instance, text: str) -> str:
-    """Put the placeholders' values into a line of text."""
-    if "{" not in text:
-        return text
-    a = actor(rt, inst)
-    values = {
-        "actor": a.name if a is not None else "someone",
-        "stability": count(rt, inst, "stability"),
-        "joined": count(rt, inst, "joined"),
-        "woven": count(rt, inst, "woven"),
-        "players": count(rt, inst, "players"),
-    }
-    return text.format_map(values)
 
 
 # -- steps --------------------------------------------------------------------------------------
@@ -130,15 +49,29 @@ def _move(rt: EventRuntime, inst: Instance, s: S.Move) -> StepResult:
     dest = room(rt, inst, s.to)
     if dest is None or dest is who.room:  # the loop is gone, or already there
         return None
-    leave = fill(rt, inst, s.leave) if s.leave else None
-    arrive = fill(rt, inst, s.arrive) if s.arrive else None
-    rt.world.move_npc(who, dest, leave, arrive)
+    leave = fill(rt, inst, s.leave) if s.leave else f"|y{who.name}|n leaves."
+    arrive = fill(rt, inst, s.arrive) if s.arrive else f"|y{who.name}|n arrives."
+    src = who.room
+    show = (
+        src is None or rt.fresh("move", src.id, who.key, leave),
+        rt.fresh("move", dest.id, who.key, arrive),
+    )  # the repeat limiter: a recurring event's comings and goings don't flood a room
+    moved = inst.data.setdefault("moved", [])
+    if s.npc not in moved:
+        moved.append(s.npc)
+    rt.world.move_npc(who, dest, leave, arrive, show=show, greet=False)
     return None
 
 
 def _announce(rt: EventRuntime, inst: Instance, s: S.Announce) -> StepResult:
     text = fill(rt, inst, s.text)
     world = rt.world
+    target: Any = "everyone" if s.everyone else ("zone", s.zone) if s.zone else None
+    if target is None and not s.actor:
+        where = room(rt, inst, s.room)
+        target = ("room", where.id) if where is not None else None
+    if target is not None and not rt.fresh("announce", target, text):
+        return None  # the same words reached the same place a moment ago
     if s.everyone:
         world.announce(text)
     elif s.actor:
@@ -164,7 +97,8 @@ def _announce(rt: EventRuntime, inst: Instance, s: S.Announce) -> StepResult:
 
 def _wait(rt: EventRuntime, inst: Instance, s: S.Wait) -> StepResult:
     inst.state = "waiting"
-    inst.wake_at = rt.now() + s.for_
+    least = rt.game_for(rt.min_real(s.min_real)) if s.min_real else 0.0
+    inst.wake_at = rt.now() + max(s.for_, least)
     return PAUSE
 
 
@@ -197,6 +131,8 @@ def _if(rt: EventRuntime, inst: Instance, s: S.If) -> StepResult:
             a = actor(rt, inst)
             value = rt.player_flags.get(a.id, {}).get(s.flag) if a is not None else None
         ok = bool(value) if s.is_ is None else value == s.is_
+    elif s.event is not None:
+        ok = s.event in rt.running
     else:
         n = count(rt, inst, s.count or "players", s.room)
         ok = (s.at_least is None or n >= s.at_least) and (s.at_most is None or n <= s.at_most)
@@ -209,72 +145,6 @@ def _goto(rt: EventRuntime, inst: Instance, s: S.Goto) -> StepResult:
 
 def _end(rt: EventRuntime, inst: Instance, s: S.End) -> StepResult:
     return END
-
-
-def _prompt(rt: EventRuntime, inst: Instance, s: S.Prompt) -> StepResult:
-    where = room(rt, inst, s.room)
-    if where is None:
-        if s.room is None:
-            raise StepError("this event has no room to ask in: give the prompt a room:")
-        return _option_goto(s, s.default or s.options[0].word)  # its loop is gone
-    inst.data["prompt"] = {"step": inst.step, "room": where.id, "votes": {}}
-    lines = [f"|y{fill(rt, inst, s.text)}|n"]
-    for opt in s.options:
-        about = f" — {fill(rt, inst, opt.text)}" if opt.text else ""
-        lines.append(f"  |wchoose {opt.word}|n{about}")
-    rt.world.broadcast(where, "\n".join(lines))
-    inst.state = "prompting"
-    inst.wake_at = rt.now() + s.wait
-    if not where.players:  # nobody to ask: the default stands at once
-        inst.wake_at = rt.now()
-    return PAUSE
-
-
-def _option_goto(s: S.Prompt, word: str) -> str | None:
-    return next((o.goto for o in s.options if o.word == word), None)
-
-
-def resolve_prompt(rt: EventRuntime, inst: Instance) -> str | None:
-    """The prompt's time is up (or everyone answered): the most-chosen word wins; a tie goes
-    to the default if it is among the tied, else to the first tied option in the file."""
-    s = inst.spec.steps[inst.step]
-    assert isinstance(s, S.Prompt)
-    prompt = inst.data.pop("prompt", None) or {"votes": {}}
-    tally = Counter(prompt["votes"].values())
-    words = [o.word for o in s.options]
-    default = s.default or words[0]
-    if tally:
-        best = max(tally.values())
-        tied = [w for w in words if tally.get(w) == best]
-        winner = default if default in tied else tied[0]
-    else:
-        winner = default
-    if s.flag is not None:
-        inst.flags[s.flag] = winner
-    where = rt.world.rooms.get(prompt.get("room", -1))
-    if where is not None and tally:
-        votes = sum(tally.values())
-        rt.world.broadcast(where, f"|yThe answer is |w{winner}|y "
-                                  f"({tally[winner]} of {votes} chose it).|n")  # fmt: skip
-    return _option_goto(s, winner)
-
-
-def vote(rt: EventRuntime, inst: Instance, p: Player, word: str) -> str:
-    s = inst.spec.steps[inst.step]
-    assert isinstance(s, S.Prompt)
-    words = [o.word for o in s.options]
-    low = word.strip().lower()
-    matches = [w for w in words if w == low] or [w for w in words if low and w.startswith(low)]
-    if len(matches) != 1:
-        raise ScriptError("Choose one of: " + ", ".join(words) + ".")
-    prompt = inst.data["prompt"]
-    prompt["votes"][str(p.id)] = matches[0]
-    rt.save(inst)
-    where = rt.world.rooms.get(prompt["room"])
-    present = {str(q.id) for q in where.players.values()} if where is not None else set()
-    if present and present <= set(prompt["votes"]):  # everyone here answered: decide now
-        rt.wake_soon(inst)
-    return f"You choose |w{matches[0]}|n."
 
 
 def _exits(rt: EventRuntime, s: S.Sever | S.Restore) -> list[Exit]:
@@ -332,6 +202,8 @@ def _invite(rt: EventRuntime, inst: Instance, where: Room | None, host: Npc, loo
         return
     dreams = rt.world.dreams
     for p in dreams.invite_hosted(loop, list(where.players.values())):
+        if not rt.fresh("invite", p.id, host.key, loop.title):
+            continue  # invited to the same kind of loop a moment ago
         p.send(
             f"|m{host.name} opens |w{loop.title}|m and invites you in. Type "
             f"|wmerge {host.key}|m to join from where you stand, or |wdecline {host.key}|m.|n"
@@ -438,7 +310,8 @@ def _stop(rt: EventRuntime, inst: Instance, s: S.StopEvent) -> StepResult:
 HANDLERS: dict[type, Callable[[Any, Instance, Any], StepResult]] = {
     S.Say: _say, S.Emote: _emote, S.Move: _move, S.Announce: _announce, S.Wait: _wait,
     S.SetFlag: _set, S.ClearFlag: _set, S.If: _if, S.Goto: _goto, S.End: _end,
-    S.Prompt: _prompt, S.Sever: _sever, S.Restore: _restore, S.OpenLoop: _open_loop,
+    S.Prompt: answers.prompt, S.Goal: answers.goal, S.Sever: _sever, S.Restore: _restore,
+    S.OpenLoop: _open_loop,
     S.Invite: _invite_step, S.Stability: _stability, S.CloseLoop: _close_loop, S.Give: _give,
     S.Place: _place, S.Gather: _gather, S.StartEvent: _start, S.StopEvent: _stop,
 }  # fmt: skip
@@ -463,8 +336,26 @@ def tidy(rt: EventRuntime, inst: Instance, heal_links: bool) -> None:
 
 
 def release_npcs(rt: EventRuntime, data: dict[str, Any]) -> None:
-    """Let the NPCs an instance held still wander again."""
+    """An instance ended: the NPCs it held still wander again and those it moved go home,
+    unless another running event is using them (that one holds them from now on)."""
+
+    def user(key: str) -> Instance | None:
+        return next((i for i in rt.running.values() if key in i.data.get("used", [])), None)
+
     for key in data.get("npcs", []):
         found = rt.world.npcs_by_key.get(key)
-        if found is not None and found.flags.get("still"):
+        heir = user(key)
+        if heir is not None:
+            if key not in heir.data.setdefault("npcs", []):
+                heir.data["npcs"].append(key)
+            rt.save(heir)
+        elif found is not None and found.flags.get("still"):
             rt.world.set_npc_flag(found, "still", None)
+    for key in data.get("moved", []):
+        found = rt.world.npcs_by_key.get(key)
+        heir = user(key)
+        if heir is not None:  # the last event to let go sends it home
+            if key not in heir.data.setdefault("moved", []):
+                heir.data["moved"].append(key)
+        elif found is not None:
+            rt.npc_released(found)

@@ -30,7 +30,7 @@ LOOP_ROOM = "loop"  # a room reference meaning "the event's loop"
 _STEP_MODELS: dict[str, type[BaseModel]] = {}
 for _m in (
     S.Say, S.Emote, S.Move, S.Announce, S.Wait, S.SetFlag, S.ClearFlag, S.If, S.Goto, S.End,
-    S.Prompt, S.Sever, S.Restore, S.OpenLoop, S.Invite, S.Stability, S.CloseLoop, S.Give,
+    S.Prompt, S.Goal, S.Sever, S.Restore, S.OpenLoop, S.Invite, S.Stability, S.CloseLoop, S.Give,
     S.Place, S.Gather, S.StartEvent, S.StopEvent,
 ):  # fmt: skip
     _STEP_MODELS[_m.model_fields["do"].annotation.__args__[0]] = _m  # type: ignore[union-attr]
@@ -307,6 +307,8 @@ class _Checker:
                 self.bad((*path, "zone"), f"unknown zone {s.zone!r}; expected one of "
                                           f"{', '.join(sorted(self.facts.zones))}")  # fmt: skip
         elif isinstance(s, S.If):
+            if s.event is not None:
+                self.event((*path, "event"), s.event)
             self.label((*path, "then"), s.then, labels)
             self.label((*path, "else"), s.else_, labels)
             self.room((*path, "room"), s.room, loop_ok=True)
@@ -318,6 +320,15 @@ class _Checker:
                                            "step first")  # fmt: skip
         elif isinstance(s, S.Goto):
             self.label((*path, "to"), s.to, labels)
+        elif isinstance(s, S.Goal):
+            self.label((*path, "then"), s.then, labels)
+            self.label((*path, "else"), s.else_, labels)
+            self.room((*path, "room"), s.room, loop_ok=True)
+            if s.room is None and not self.has_room:
+                self.bad(path, "say where the goal is announced: room: here, or room: at the top")
+            if s.count in ("participants", "joined", "woven", "stability") and not self.has_loop:
+                self.bad((*path, "count"), "this event never has a loop: add an open_loop "
+                                           "step first")  # fmt: skip
         elif isinstance(s, S.Prompt):
             self.room((*path, "room"), s.room, loop_ok=True)
             for j, opt in enumerate(s.options):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from world.world import World
 
 log = logging.getLogger("dreamwave.events")
-PAUSED_STATES = ("waiting", "prompting")
+PAUSED_STATES = ("waiting", "prompting", "goal")
 
 
 def _ended(note: str, at: float) -> str:
@@ -42,6 +42,7 @@ class Persistence:
         def _set_timer(self, key: str, when: float | None) -> None: ...
         def _submit(self, job: Callable[[], None]) -> None: ...
         def _advance(self, inst: Instance) -> None: ...
+        def arm_window(self, inst: Instance) -> None: ...
 
     # -- flags ------------------------------------------------------------------------------------
     def set_world_flag(self, name: str, value: Any) -> None:
@@ -173,6 +174,7 @@ class Persistence:
         log.info("event %s resumes at step %d (%s)", name, step + 1, inst.state)
         if inst.state in PAUSED_STATES:
             self._set_timer(f"run:{name}", inst.wake_at)
+            self.arm_window(inst)
         else:
             inst.state = "running"
             self._submit(lambda: self._advance(inst))

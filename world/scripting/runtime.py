@@ -30,11 +30,19 @@ from world.scripting.persist import PAUSED_STATES, Persistence
 if TYPE_CHECKING:
     from world.dreams import Loop
     from world.model import Room
+    from world.npcs import Npc
     from world.world import World
 
 log = logging.getLogger("dreamwave.events")
 
 MAX_STEPS_PER_RUN = 500  # steps one instance may take without pausing (a goto loop guard)
+# At high time scales a recurring event (the dusk workshop) comes round every minute: the same
+# line to the same room (an announcement, an invitation, an NPC's arrival or leaving) is shown
+# at most once per REPEAT_QUIET real seconds.
+REPEAT_QUIET = 120.0
+MAX_REMEMBERED_LINES = 2000  # lines the repeat limiter remembers before it forgets old ones
+GOAL_CHECK_EVERY = 1.0  # real seconds between checks whether a goal has been reached
+REMIND_AT = 1 / 3  # of a question's or goal's real time: the reminder comes when this is left
 _WORDS = re.compile(r"[a-z0-9']+")
 
 
@@ -104,6 +112,13 @@ class EventRuntime(Persistence):
         self.timers: dict[str, float] = {}  # key -> game time
         self.history: dict[str, str] = {}  # event -> how its last run ended
         self.timer_changed: Callable[[str, float | None], None] = lambda key, when: None
+        # An NPC an event moved, now let go by every event (the NPC runtime walks it home).
+        self.npc_released: Callable[[Npc], None] = lambda npc: None
+        # Caps every step's real-time minimum (min_real), e.g. 2 s in tests; None: as written.
+        self.min_real_cap: float | None = None
+        self.repeat_quiet = REPEAT_QUIET
+        self.real_now: Callable[[], float] = time.monotonic
+        self._shown: dict[tuple[Any, ...], float] = {}
         self._queue: deque[Callable[[], None]] = deque()
         self._busy = False
 
@@ -111,6 +126,56 @@ class EventRuntime(Persistence):
         """Game time. While a timer fires it is the timer's own time, so a run of waits keeps
         to its timeline even when the server is a little late waking it."""
         return self._at if self._at is not None else self._clock()
+
+    # -- real time: minimums for waits dreamers answer, and the repeat limiter -----------------
+    def game_for(self, real_seconds: float) -> float:
+        """Game seconds that pass in `real_seconds` at the clock's speed now."""
+        return self.world.clock.game_delay(real_seconds)
+
+    def real_left(self, inst: Instance) -> float:
+        """Real seconds until a paused instance wakes, at the clock's speed now."""
+        return self.world.clock.real_delay((inst.wake_at or 0.0) - self.now())
+
+    def min_real(self, seconds: float) -> float:
+        cap = self.min_real_cap
+        return seconds if cap is None else min(seconds, max(0.0, cap))
+
+    def fresh(self, *key: Any) -> bool:
+        """True (and remembered) unless this line went to this target within repeat_quiet
+        real seconds: what the repeat limiter asks before an event shows a line."""
+        now = self.real_now()
+        last = self._shown.get(key)
+        if last is not None and now - last < self.repeat_quiet:
+            return False
+        if len(self._shown) >= MAX_REMEMBERED_LINES:
+            old = [k for k, t in self._shown.items() if now - t >= self.repeat_quiet]
+            for k in old or list(self._shown)[: MAX_REMEMBERED_LINES // 2]:
+                del self._shown[k]
+        self._shown[key] = now
+        return True
+
+    def arm_window(self, inst: Instance) -> None:
+        """The timers of an open question or goal: its reminder, and a goal's checks."""
+        window = inst.data.get("window")
+        if not window or inst.wake_at is None:
+            return
+        before = self.game_for(float(window["real"]) * REMIND_AT)
+        if inst.wake_at - self.now() > before and float(window["real"]) >= 2:
+            self._set_timer(f"remind:{inst.name}", inst.wake_at - before)
+        if inst.state == "goal":
+            self._set_timer(f"check:{inst.name}", self.now() + self.game_for(GOAL_CHECK_EVERY))
+
+    def _close_window(self, inst: Instance) -> None:
+        inst.data.pop("window", None)
+        self._set_timer(f"remind:{inst.name}", None)
+        self._set_timer(f"check:{inst.name}", None)
+
+    # -- what NPC scripts may ask (world/npc_behaviour.EventState) ----------------------------
+    def world_flag(self, name: str) -> Any:
+        return self.flags.get(name)
+
+    def event_running(self, name: str) -> bool:
+        return name in self.running
 
     # -- the work queue: events that start events run after the current one pauses ------------
     def _submit(self, job: Callable[[], None]) -> None:
@@ -150,6 +215,15 @@ class EventRuntime(Persistence):
             inst = self.running.get(rest)
             if inst is not None and inst.state in PAUSED_STATES:
                 self._submit(lambda: self._wake(inst))
+        elif kind in ("remind", "check"):
+            inst = self.running.get(rest)
+            if inst is not None and inst.state in PAUSED_STATES and inst.data.get("window"):
+                if kind == "remind":
+                    answers.remind(self, inst)
+                elif answers.goal_reached(self, inst):
+                    self.wake_soon(inst)
+                else:
+                    self._set_timer(key, self.now() + self.game_for(GOAL_CHECK_EVERY))
         elif kind == "restore":
             self.restores.pop(int(rest), None)
             self._save_restores()
@@ -241,8 +315,11 @@ class EventRuntime(Persistence):
     def _wake(self, inst: Instance) -> None:
         if self.running.get(inst.name) is not inst:
             return
-        if inst.state == "prompting":
-            target = effects.resolve_prompt(self, inst)
+        self._close_window(inst)
+        if inst.state in ("prompting", "goal"):
+            prompting = inst.state == "prompting"
+            resolve = answers.resolve_prompt if prompting else answers.resolve_goal
+            target = resolve(self, inst)
             inst.state = "running"
             inst.wake_at = None
             self._goto(inst, target)
@@ -290,6 +367,7 @@ class EventRuntime(Persistence):
                     inst.data["paused"] = True
                     log.info("event %s is running (%s)", inst.name, inst.data.get("by", "?"))
                 self._set_timer(f"run:{inst.name}", inst.wake_at)
+                self.arm_window(inst)
                 self.save(inst)
                 return
             if isinstance(result, EndRun):
@@ -322,6 +400,7 @@ class EventRuntime(Persistence):
         del self.running[inst.name]
         inst.state = state
         self._set_timer(f"run:{inst.name}", None)
+        self._close_window(inst)
         effects.tidy(self, inst, heal_links=state != "done")
         self.world._stage("event_state", f"run:{inst.name}", None)
         self.record_history(inst.name, note, time.time())
@@ -381,7 +460,7 @@ class EventRuntime(Persistence):
         inst = self.prompt_here(player.room)
         if inst is None:
             raise ScriptError("Nothing is being asked here right now.")
-        return effects.vote(self, inst, player, word)
+        return answers.vote(self, inst, player, word)
 
     # -- reloading -------------------------------------------------------------------------------
     def replace_specs(self, specs: dict[str, S.EventSpec]) -> None:
@@ -398,4 +477,4 @@ class EventRuntime(Persistence):
 
 
 # Steps live in their own module, which needs the names above: imported last on purpose.
-from world.scripting import effects  # noqa: E402
+from world.scripting import answers, effects  # noqa: E402

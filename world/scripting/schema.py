@@ -29,6 +29,11 @@ MAX_TEXT = 1000  # characters in one line of text a step shows
 MAX_DURATION = 30 * 86_400.0  # game seconds: no wait or timed sever longer than 30 game days
 MAX_GATHERED = 50  # woven lines one gather step may copy
 PLACEHOLDERS = ("actor", "stability", "joined", "woven", "players")
+# Real-time minimums for waits dreamers must answer, whatever --time-scale says: a question
+# stays open at least PROMPT_MIN_REAL real seconds, a goal ("weave three lines") GOAL_MIN_REAL.
+PROMPT_MIN_REAL = 45.0
+GOAL_MIN_REAL = 90.0
+MAX_MIN_REAL = 900.0  # real seconds: the longest real-time minimum a step may ask for
 
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=64)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
@@ -47,6 +52,26 @@ def parse_duration(value: Any) -> float:
     if not 0 < total <= MAX_DURATION:
         raise ValueError(f"expected {DURATION_HELP}, longer than 0s and at most 30d")
     return total
+
+
+def parse_real(value: Any) -> float:
+    """A real-time minimum ('45s', '1m30s'): the same units, but in real seconds."""
+    try:
+        total = parse_duration(value)
+    except ValueError:
+        raise ValueError("expected a real-time duration such as 45s, 90s or 1m30s") from None
+    if total > MAX_MIN_REAL:
+        raise ValueError(f"expected a real-time duration of at most {MAX_MIN_REAL:.0f}s")
+    return total
+
+
+def format_real(seconds: float) -> str:
+    """Real seconds for players: '45 seconds', '1 minute 30 seconds'."""
+    seconds = max(1, round(seconds))
+    m, s = divmod(seconds, 60)
+    parts = [f"{m} minute{'s' if m != 1 else ''}" if m else "",
+             f"{s} second{'s' if s != 1 else ''}" if s else ""]  # fmt: skip
+    return " ".join(p for p in parts if p)
 
 
 def format_duration(seconds: float) -> str:
@@ -82,6 +107,7 @@ def _as_list(value: Any) -> Any:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+RealDuration = Annotated[float, BeforeValidator(parse_real)]
 Phase = Annotated[Literal["dusk", "night", "dawn", "day"], BeforeValidator(_phase)]
 ClockHour = Annotated[float, BeforeValidator(_clock_time)]
 
@@ -216,6 +242,7 @@ class Announce(_Step):
 class Wait(_Step):
     do: Literal["wait"]
     for_: Duration = Field(alias="for")
+    min_real: RealDuration | None = None  # at least this much real time (dreamers walking)
 
 
 class SetFlag(_Step):
@@ -237,6 +264,7 @@ class If(_Step):
     scope: Literal["event", "world", "actor"] = "event"
     is_: FlagValue | None = Field(default=None, alias="is")
     count: CountOf | None = None
+    event: Key | None = None  # true while that event is running
     room: Key | None = None  # for count: players (default: the event's room)
     at_least: int | None = None
     at_most: int | None = None
@@ -245,11 +273,13 @@ class If(_Step):
 
     @model_validator(mode="after")
     def _condition(self) -> If:
-        _one_of(self, ("flag", "count"))
+        _one_of(self, ("flag", "count", "event"))
         if self.count is not None and self.at_least is None and self.at_most is None:
             raise ValueError("a count needs at_least, at_most or both")
         if self.flag is not None and (self.at_least is not None or self.at_most is not None):
             raise ValueError("at_least and at_most go with count, not flag")
+        if self.event is not None and (self.at_least is not None or self.at_most is not None):
+            raise ValueError("at_least and at_most go with count, not event")
         if self.then is None and self.else_ is None:
             raise ValueError("give then, else or both: the label to go to")
         return self
@@ -282,6 +312,7 @@ class Prompt(_Step):
     text: Text
     options: list[Option] = Field(min_length=2, max_length=9)
     wait: Duration
+    min_real: RealDuration = PROMPT_MIN_REAL  # open at least this long in real time
     default: Annotated[str, BeforeValidator(_yes_no)] | None = None  # else the first option
     room: Key | None = None  # where it is offered (default: the event's room; `loop` works)
     flag: Key | None = None  # an event flag that keeps the winning word
@@ -294,6 +325,21 @@ class Prompt(_Step):
         if self.default is not None and self.default not in words:
             raise ValueError(f"default {self.default!r} is not one of the options {words}")
         return self
+
+
+class Goal(_Step):
+    """Asks the dreamers to do something ("weave three lines") and waits until the count
+    reaches `at_least` or the time is up (`wait` game time, at least `min_real` real)."""
+
+    do: Literal["goal"]
+    text: Text  # what they are asked to do; the time they have is added
+    count: CountOf
+    at_least: int = Field(ge=1, le=10_000)
+    wait: Duration
+    min_real: RealDuration = GOAL_MIN_REAL
+    room: Key | None = None  # where it is announced (default: the event's room; `loop` works)
+    then: Key | None = None  # reached (default: the next step)
+    else_: Key | None = Field(default=None, alias="else")  # time ran out (default: next step)
 
 
 class Sever(_Step):
@@ -389,13 +435,13 @@ class StopEvent(_Step):
 
 Step = Annotated[
     Say | Emote | Move | Announce | Wait | SetFlag | ClearFlag | If | Goto | End | Prompt
-    | Sever | Restore | OpenLoop | Invite | Stability | CloseLoop | Give | Place | Gather
+    | Goal | Sever | Restore | OpenLoop | Invite | Stability | CloseLoop | Give | Place | Gather
     | StartEvent | StopEvent,
     Field(discriminator="do"),
 ]  # fmt: skip
 STEP_KINDS = (
     "say", "emote", "move", "announce", "wait", "set", "clear", "if", "goto", "end", "prompt",
-    "sever", "restore", "open_loop", "invite", "stability", "close_loop", "give", "place",
+    "goal", "sever", "restore", "open_loop", "invite", "stability", "close_loop", "give", "place",
     "gather", "start", "stop",
 )  # fmt: skip
 # Steps that act on the event's loop: an event using them must be able to have one.
