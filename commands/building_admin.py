@@ -312,7 +312,7 @@ def cmd_role(ctx: Ctx) -> None:
 
 @command("@audit", category=CATEGORY, role="builder")
 def cmd_audit(ctx: Ctx) -> None:
-    """Show the latest building changes: who did what, when.
+    """Show the latest building and moderation changes: who did what, when.
 
     Usage:
       @audit          the last 20
@@ -326,7 +326,7 @@ def cmd_audit(ctx: Ctx) -> None:
     if not entries:
         ctx.send("Nothing has been built yet.")
         return
-    lines = [f"|wThe last {plural(len(entries), 'building change')}, oldest first:|n"]
+    lines = [f"|wThe last {plural(len(entries), 'change')}, oldest first:|n"]
     for e in entries:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
         detail = e.detail.replace("|", "||")

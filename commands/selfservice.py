@@ -289,7 +289,7 @@ def cmd_finger(ctx: Ctx) -> None:
         seen = p.settings.get("last_seen") or p.last_login
         lines.append(f"Last seen {_when(seen)}." if seen else "Not seen yet.")
     if p.created_at:
-        lines.append(f"Dreaming since {_when(p.created_at)}.")
+        lines.append(f"First came to the Dreamwave {_when(p.created_at)}.")
     lines.append(p.description or f"{p.name} hasn't described themselves yet.")
     ctx.send("\n".join(lines))
 
