@@ -36,7 +36,8 @@ def setup_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings) -> int:
+    """Run until SIGINT or SIGTERM; the exit status: 1 if changes could not be saved."""
     from mud.app import App
 
     app = App(settings)
@@ -46,7 +47,7 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    await app.stop()
+    return await app.stop()
 
 
 def positive(text: str) -> float:
@@ -96,8 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ImportError:  # uvloop is optional: asyncio's own loop works, a little slower
         loop_factory = None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(serve(settings))
-    return 0
+        return runner.run(serve(settings))
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = parser.parse_args(argv)
-    from mud.store import DatabaseInUse
+    from mud.store import DatabaseInUse, DatabaseUnavailable
     from world.yamlsrc import ContentError
 
     commands = {
@@ -302,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
             "server first (in game, admins can use @role instead of create-admin).",
             file=sys.stderr,
         )
+        return 1
+    except DatabaseUnavailable as err:  # read-only, missing folder, full disk: one sentence
+        print(err, file=sys.stderr)
         return 1
     except ContentError as err:  # a content or script file is broken: say where, no traceback
         for problem in err.problems:

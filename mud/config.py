@@ -53,6 +53,9 @@ class Settings:
     log_level: str = "INFO"
     compression: bool = True  # offer MCCP2 to clients
     time_scale: float = 1.0  # game time (and event-script waits) run this many times faster
+    # seconds a shutdown (SIGTERM) waits for the database to take what is staged; then each
+    # player is told what could not be saved and the server exits with status 1
+    shutdown_timeout: float = 30.0
     limits: Limits = field(default_factory=Limits)
     mssp: MsspInfo = field(default_factory=lambda: MsspInfo())
 
@@ -69,6 +72,8 @@ class Settings:
             s.db = env["DREAMWAVE_DB"]
         if env.get("DREAMWAVE_TIME_SCALE"):
             s.time_scale = float(env["DREAMWAVE_TIME_SCALE"])
+        if env.get("DREAMWAVE_SHUTDOWN_TIMEOUT"):
+            s.shutdown_timeout = float(env["DREAMWAVE_SHUTDOWN_TIMEOUT"])
         for f in fields(MsspInfo):
             value = env.get(f"DREAMWAVE_MSSP_{f.name.upper()}")
             if value:
