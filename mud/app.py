@@ -407,6 +407,8 @@ class App:
         """A typed command starts: lines it makes others see are held (see command_done)."""
         outer = self.cmd_session
         self.cmd_session = session
+        session.feed_all = 1  # its own room lines (an emote) come before its prompt
+        self.cmd_others.add(session)
         return outer
 
     def command_done(self, session: Session, staged: bool, outer: Session | None) -> None:
@@ -421,14 +423,13 @@ class App:
             feed.seal(seq, store.committed_seq)  # (queues the feed once its lines may be read)
         others, self.cmd_others = self.cmd_others, set()
         for other in others:
+            other.feed_all = 0
             if other.closed or (other is session and staged):  # (its reply is held: _process)
-                other.feed_all = False
                 continue
-            wait = seq
-            if other.feed_all:  # it read the room's held lines too: they wait for those
-                other.feed_all = False
-                if other.feed is not None:
-                    wait = max(wait, other.feed.last_seq())
+            wait = seq if other is not session else 0
+            feed = other.feed
+            if feed is not None and other.feed_pos > feed.end:  # it read held room lines too
+                wait = max(wait, feed.last_seq())
             if wait > store.committed_seq:
                 other.hold_until(wait, own=False)
 
@@ -457,7 +458,8 @@ class App:
             sessions = list(sessions)
             self.cmd_others.update(sessions)
             for s in sessions:
-                s.feed_all = True
+                if s is not self.cmd_session:
+                    s.feed_all = 2
         for s in sessions:
             if s.out_key != key:
                 key = s.out_key

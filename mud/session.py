@@ -72,7 +72,7 @@ class Session:
         # the room feed this dreamer reads (mud.feed) and how far they have read it
         self.feed: RoomFeed | None = None
         self.feed_pos = 0
-        self.feed_all = False  # read held room lines too (output held with them: App)
+        self.feed_all = 0  # read held room lines too: 1 its own command's, 2 all (App)
         # input
         self._queue: deque[bytes] = deque()
         self._busy = False
@@ -224,7 +224,7 @@ class Session:
         """Take into the output the room feed's lines this dreamer hasn't had yet (called
         before anything else is written to them, so the order is the order of events)."""
         feed = self.feed
-        if feed is None or self.feed_pos == feed.end:
+        if feed is None or (self.feed_pos == feed.end and not self.feed_all):
             return False
         feed.drain(self)
         return True
@@ -235,7 +235,7 @@ class Session:
             return
         if self.app.cmd_session is not None and self.app.cmd_session is not self:
             self.app.cmd_others.add(self)  # another's command told us: held like its reply
-            self.feed_all = True
+            self.feed_all = 2
         self.catch_up()  # what the room saw first comes first
         if self._at_prompt:
             self._out.append(b"\r\n")

@@ -246,3 +246,36 @@ async def test_in_process_stop_during_an_outage_releases_nothing(make_server, ca
     gave_up = [r for r in app.errors if "shutdown gave up" in r.getMessage()]
     assert len(gave_up) == 1
     app.errors.clear()  # all of them expected here
+
+
+async def test_a_takeover_during_an_outage_never_sends_the_unsaved_reply(outage):
+    # Closing a connection (here: its dreamer claimed by a new login) while its reply waits
+    # for a commit used to send that reply at once.
+    app = outage["app"]
+    old = await login(app.port, "Ada")
+    outage["full"] = True
+    old.send("get pillowstone")
+    await not_told(old, PICKED, 0.3)
+    new = await login(app.port, "Ada", create=False)
+    assert "You take over your dreamer" in new.text
+    await not_told(old, PICKED, 0.5)
+    outage["full"] = False
+    await old.expect(PICKED, timeout=10)  # durable now: then the farewell, then it closes
+    await old.expect("claimed by a new connection")
+    await old.wait_closed()
+    await new.cmd("inventory", "a smooth pillowstone")
+    await new.close()
+
+
+async def test_the_actors_own_room_line_comes_before_its_prompt(outage):
+    # An emote is a room line the actor sees too: it is part of the reply, before the prompt,
+    # even though others' copies of room lines wait for commits.
+    app = outage["app"]
+    ada = await login(app.port, "Ada")
+    bob = await login(app.port, "Bob")
+    await ada.cmd("emote waves hello", r"Ada waves hello\r\n> ")
+    await bob.expect("Ada waves hello")
+    await ada.cmd("get map", "You pick up a folded map")
+    await ada.cmd("emote waves the map", r"Ada waves the map\r\n> ")
+    for c in (ada, bob):
+        await c.close()
