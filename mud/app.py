@@ -374,7 +374,16 @@ class App:
             return
         feed = room.feed or self._new_feed(room)
         store = self.store
-        if self.cmd_session is not None:  # its gate is known when the command is done
+        actor = self.cmd_session
+        if actor is not None:  # its gate is known when the command is done
+            me = actor.player
+            if actor.feed is feed and me is not None and (not exclude or me not in exclude):
+                # The actor's own copy (an emote) is part of its reply, which is held as a
+                # whole: it goes straight to them, before their prompt.
+                actor.send(text)
+                if channel is not None and actor.wants_oob:
+                    actor.notify("channel", {**channel, "text": text})
+                exclude = (*exclude, me) if exclude else (me,)
             if not feed.post(text, exclude, channel, PENDING):
                 return
             if feed not in self._cmd_feeds:
@@ -407,8 +416,6 @@ class App:
         """A typed command starts: lines it makes others see are held (see command_done)."""
         outer = self.cmd_session
         self.cmd_session = session
-        session.feed_all = 1  # its own room lines (an emote) come before its prompt
-        self.cmd_others.add(session)
         return outer
 
     def command_done(self, session: Session, staged: bool, outer: Session | None) -> None:
@@ -423,7 +430,7 @@ class App:
             feed.seal(seq, store.committed_seq)  # (queues the feed once its lines may be read)
         others, self.cmd_others = self.cmd_others, set()
         for other in others:
-            other.feed_all = 0
+            other.feed_all = False
             if other.closed or (other is session and staged):  # (its reply is held: _process)
                 continue
             wait = seq if other is not session else 0
@@ -459,7 +466,7 @@ class App:
             self.cmd_others.update(sessions)
             for s in sessions:
                 if s is not self.cmd_session:
-                    s.feed_all = 2
+                    s.feed_all = True
         for s in sessions:
             if s.out_key != key:
                 key = s.out_key

@@ -164,13 +164,9 @@ class RoomFeed:
 
     def drain(self, s: Session) -> None:
         """Append to `s`'s output every line it has not had yet (it is in this room): the
-        visible ones; also those of the command `s` is running (`s.feed_all` 1: its emote
-        comes before its prompt) if no others wait before them; and all of them if
-        `s.feed_all` is 2 (another's command tells it something privately: its output is
-        held as long as they are, see App.command_done)."""
-        all_ = s.feed_all
-        gates = self.gates
-        upto = self.top if all_ == 2 or (all_ and gates and gates[0][1] == PENDING) else self.end
+        visible ones, or all of them if `s.feed_all` (another's command tells it something
+        privately: its output is held as long as they are, see App.command_done)."""
+        upto = self.top if s.feed_all else self.end
         if s.feed_pos >= upto:  # (a newcomer starts past lines still held)
             return
         start = s.feed_pos - self.base

@@ -72,7 +72,7 @@ class Session:
         # the room feed this dreamer reads (mud.feed) and how far they have read it
         self.feed: RoomFeed | None = None
         self.feed_pos = 0
-        self.feed_all = 0  # read held room lines too: 1 its own command's, 2 all (App)
+        self.feed_all = False  # read held room lines too (output held with them: App)
         # input
         self._queue: deque[bytes] = deque()
         self._busy = False
@@ -235,7 +235,7 @@ class Session:
             return
         if self.app.cmd_session is not None and self.app.cmd_session is not self:
             self.app.cmd_others.add(self)  # another's command told us: held like its reply
-            self.feed_all = 2
+            self.feed_all = True
         self.catch_up()  # what the room saw first comes first
         if self._at_prompt:
             self._out.append(b"\r\n")

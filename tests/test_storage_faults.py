@@ -277,5 +277,12 @@ async def test_the_actors_own_room_line_comes_before_its_prompt(outage):
     await bob.expect("Ada waves hello")
     await ada.cmd("get map", "You pick up a folded map")
     await ada.cmd("emote waves the map", r"Ada waves the map\r\n> ")
+    outage["full"] = True
+    bob.send("get pillowstone")  # held: the room's later lines wait behind it
+    await asyncio.sleep(0.2)
+    await ada.cmd("emote waits", r"Ada waits\r\n> ")  # her own line doesn't wait with them
+    await not_told(bob, "Ada waits", 0.3)
+    outage["full"] = False
+    await bob.expect(r"(?s)You pick up a smooth pillowstone\..*Ada waits", timeout=10)
     for c in (ada, bob):
         await c.close()
