@@ -389,9 +389,9 @@ class App:
             if feed not in self._cmd_feeds:
                 self._cmd_feeds.append(feed)
             return
-        # Outside a command (NPCs, events, a dropped connection): it may tell of anything
-        # staged so far.
-        feed.post(text, exclude, channel, store.staged_seq, store.committed_seq)
+        # Outside a command (NPCs, events, a dropped connection): shown at once, but after
+        # any line still waiting for a commit (their private lines aren't held either).
+        feed.post(text, exclude, channel, 0, store.committed_seq)
         if feed.end != feed.base:  # something to read (it may still wait for a commit)
             self._feed_opened(feed)
 
