@@ -1,9 +1,9 @@
 """Storage faults for tests: a full disk, for real where we can mount one, or injected.
 
-`FullDisk` puts a database on a small tmpfs of its own (we run as root in CI's container;
-`mount -t tmpfs` works there) and fills it with a filler file on demand, so SQLite's writes
+`FullDisk` puts a database on a small tmpfs of its own (where the tests run as root and the
+sandbox allows `mount -t tmpfs`) and fills it with a filler file on demand, so SQLite's writes
 fail with "database or disk is full" exactly as on a real full disk. Where mounting is
-refused, it falls back to a fault-injecting hook: the server is started through this module
+refused (or with env DREAMWAVE_TEST_NO_TMPFS=1), it falls back to a fault-injecting hook: the server is started through this module
 (`python -m tests.faults FLAG server.py args...`), and while the file FLAG exists every write
 statement raises the same error SQLite gives on a full disk.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import runpy
 import sqlite3
@@ -49,11 +50,13 @@ class FullDisk:
         self.dir.mkdir()
         self.flag = base / "disk-full.flag"
         self.filler = self.dir / "filler"
-        res = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(self.dir)],
-            capture_output=True,
-        )
-        self.mounted = res.returncode == 0
+        self.mounted = False
+        if not os.environ.get("DREAMWAVE_TEST_NO_TMPFS"):  # (1: try the fallback)
+            res = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(self.dir)],
+                capture_output=True,
+            )
+            self.mounted = res.returncode == 0
 
     def argv(self, *server_args: str) -> list[str]:
         """The command line that runs server.py (through the hook when not mounted)."""
