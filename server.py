@@ -42,7 +42,8 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings) -> int:
+    """Run until SIGINT or SIGTERM; the exit status: 1 if changes could not be saved."""
     from mud.app import App
 
     app = App(settings)
@@ -55,7 +56,7 @@ async def serve(settings: Settings) -> None:
     await asyncio.wait(stopping, return_when=asyncio.FIRST_COMPLETED)
     for task in stopping:
         task.cancel()
-    await app.stop()
+    return await app.stop()
 
 
 def positive(text: str) -> float:
@@ -121,12 +122,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(serve(settings))
+            return runner.run(serve(settings))
     except ListenError as err:  # before any database was opened: nothing to undo
         print(f"{err} Pick another port with --port (e.g. --port {err.port + 1}), or stop "
               "whatever is using it.", file=sys.stderr)  # fmt: skip
         return 1
-    return 0
 
 
 PASSWORD_TRIES = 3  # create-admin asks this many times for a password typed twice alike
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["run", *argv]
     args = parser.parse_args(argv)
     from mud.config import ConfigError
-    from mud.store import DatabaseInUse
+    from mud.store import DatabaseInUse, DatabaseUnavailable
     from world.yamlsrc import ContentError
 
     commands = {
@@ -444,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Fix the configuration above; `python server.py config --sample` shows every "
               "setting with its default.", file=sys.stderr)  # fmt: skip
         return 2
+    except DatabaseUnavailable as err:  # read-only, missing folder, full disk: one sentence
+        print(err, file=sys.stderr)
+        return 1
     except ContentError as err:  # a content or script file is broken: say where, no traceback
         for problem in err.problems:
             print(problem, file=sys.stderr)

@@ -17,7 +17,7 @@ from mud.channel_feed import ChannelPump
 from mud.config import Settings, normalise_db_url
 from mud.dispatch import LANDINGS, REGISTRY, Dispatcher, Registry
 from mud.events import EventService
-from mud.feed import RoomFeed
+from mud.feed import PENDING, RoomFeed
 from mud.login import ConnectionGate, LoginFlow
 from mud.npc_runtime import NpcDirector
 from mud.scheduler import Scheduler
@@ -54,6 +54,12 @@ FULL_GC_INTERVAL = 600.0  # seconds between full garbage collections (see _full_
 PUMP_SLICE = 64  # sockets the output pump writes before it lets the loop read input
 IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
+# When the database would not take the last changes before shutdown_timeout:
+UNSAVED_ACTION_MESSAGE = "|rYour last action could not be saved and did not happen.|n"
+SHUTDOWN_UNSAVED_MESSAGE = (
+    "|yThe dreamscape is fading: the server is shutting down. The database is failing, so "
+    "only what you were told happened is saved.|n"
+)
 
 
 def load_world(db_url: str, lock: bool = True) -> tuple[Store, World, dict[str, Any]]:
@@ -135,6 +141,10 @@ class App:
         self._server: asyncio.Server | None = None  # the first of _servers
         self._servers: list[asyncio.Server] = []  # one per listen address
         self._reserved: set[str] | None = None
+        # the typed command running now (Session._process), and what it showed others
+        self.cmd_session: Session | None = None
+        self._cmd_feeds: list[RoomFeed] = []
+        self.cmd_others: set[Session] = set()
         self.loop: asyncio.AbstractEventLoop
         self.store: Store
         self.world: World
@@ -243,12 +253,16 @@ class App:
         )
         return ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in names)
 
-    async def stop(self) -> None:
-        """Tell everyone, save everything, close every socket."""
+    async def stop(self) -> int:
+        """Save everything, tell everyone, close every socket: 0. If the database doesn't
+        take what is staged within `settings.shutdown_timeout`, tell each player plainly
+        what was not saved (a reply waiting for its commit is never sent) and return 1."""
         log.info("shutting down")
+        deadline = time.monotonic() + self.settings.shutdown_timeout
         self._close_servers()
-        for session in list(self.sessions):
-            session.close(SHUTDOWN_MESSAGE)
+        for session in list(self.sessions):  # no new commands from here on
+            session.telnet.reader.sink = None
+            session._queue.clear()
         self.npc_director.stop()
         self.events.stop()
         self.scheduler.cancel_all()
@@ -256,10 +270,37 @@ class App:
             task.cancel()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.store.close()
+        # What is staged becomes durable (held replies go out as usual), within the bound.
+        store = self.store
+        try:
+            await asyncio.wait_for(store.durable(), max(0.0, deadline - time.monotonic()))
+            saved = True
+        except TimeoutError:
+            saved = False
+        told = 0
+        for session in list(self.sessions):
+            if saved:
+                session.close(SHUTDOWN_MESSAGE)
+                continue
+            if session.drop_held():
+                told += 1
+                session.send(UNSAVED_ACTION_MESSAGE)
+            session.close(SHUTDOWN_UNSAVED_MESSAGE)
+        # (leaving the game saves each dreamer's last place: within what is left of the bound)
+        unsaved = store.unsaved
+        saved = await store.close(max(0.0, deadline - time.monotonic()) if saved else 0.0)
         for server in self._servers:
             await server.wait_closed()
+        if not saved:
+            log.error(
+                "shutdown gave up after %.0f s: %d staged change(s) could not be saved "
+                "(database: %s); %d dreamer(s) told their last action did not happen",
+                self.settings.shutdown_timeout, max(unsaved, store.unsaved),
+                store.failing or "not answering", told,
+            )  # fmt: skip
+            return 1
         log.info("shutdown complete")
+        return 0
 
     # -- sessions -------------------------------------------------------------------------
     def new_session(self, telnet: MudTelnet, transport: asyncio.Transport) -> Session:
@@ -435,22 +476,72 @@ class App:
         if not room.players:
             return
         feed = room.feed or self._new_feed(room)
-        feed.post(text, exclude, channel)
+        store = self.store
+        actor = self.cmd_session
+        if actor is not None:  # its gate is known when the command is done
+            me = actor.player
+            if actor.feed is feed and me is not None and (not exclude or me not in exclude):
+                # The actor's own copy (an emote) is part of its reply, which is held as a
+                # whole: it goes straight to them, before their prompt.
+                actor.send(text)
+                if channel is not None and actor.wants_oob:
+                    actor.notify("channel", {**channel, "text": text})
+                exclude = (*exclude, me) if exclude else (me,)
+            if not feed.post(text, exclude, channel, PENDING):
+                return
+            if feed not in self._cmd_feeds:
+                self._cmd_feeds.append(feed)
+            return
+        # Outside a command (NPCs, events, a dropped connection): shown at once, but after
+        # any line still waiting for a commit (their private lines aren't held either).
+        feed.post(text, exclude, channel, 0, store.committed_seq)
+        if feed.end != feed.base:  # something to read (it may still wait for a commit)
+            self._feed_opened(feed)
+
+    def _feed_opened(self, feed: RoomFeed) -> None:
         if not feed.queued:
             feed.queued = True
             self._dirty_feeds.append(feed)
             if not self._pump_scheduled:
                 self._schedule_pump()
 
-    @staticmethod
-    def _new_feed(room: Room) -> RoomFeed:
-        room.feed = RoomFeed(room)
+    def _new_feed(self, room: Room) -> RoomFeed:
+        room.feed = RoomFeed(room, self.store.when_durable, self._feed_opened)
         return room.feed
 
     def _read_feed(self, session: Session, room: Room) -> None:
         feed = room.feed or self._new_feed(room)
         session.feed = feed
-        session.feed_pos = feed.end  # from now on: nothing said before they came
+        session.feed_pos = feed.top  # from now on: nothing said before they came
+
+    # -- a command's effect on others waits for its commit, as its reply does ----------------
+    def command_began(self, session: Session) -> Session | None:
+        """A typed command starts: lines it makes others see are held (see command_done)."""
+        outer = self.cmd_session
+        self.cmd_session = session
+        return outer
+
+    def command_done(self, session: Session, staged: bool, outer: Session | None) -> None:
+        """Gate what the command showed others on its changes: room lines on the staging
+        sequence it reached (or only on the lines before them, if it staged nothing), and
+        other dreamers' private output (`give`) by holding it like the actor's reply."""
+        self.cmd_session = outer
+        store = self.store
+        seq = store.staged_seq if staged else 0
+        feeds, self._cmd_feeds = self._cmd_feeds, []
+        for feed in feeds:
+            feed.seal(seq, store.committed_seq)  # (queues the feed once its lines may be read)
+        others, self.cmd_others = self.cmd_others, set()
+        for other in others:
+            other.feed_all = False
+            if other.closed or (other is session and staged):  # (its reply is held: _process)
+                continue
+            wait = seq if other is not session else 0
+            feed = other.feed
+            if feed is not None and other.feed_pos > feed.end:  # it read held room lines too
+                wait = max(wait, feed.last_seq())
+            if wait > store.committed_seq:
+                other.hold_until(wait, own=False)
 
     def room_joined(self, player: Player, room: Room) -> None:
         session = player.session
@@ -473,6 +564,12 @@ class App:
         key = -1
         data = b""
         dirty = self._dirty
+        if self.cmd_session is not None:  # held until the command's changes are durable
+            sessions = list(sessions)
+            self.cmd_others.update(sessions)
+            for s in sessions:
+                if s is not self.cmd_session:
+                    s.feed_all = True
         for s in sessions:
             if s.out_key != key:
                 key = s.out_key
@@ -541,7 +638,7 @@ class App:
             # (a copy: a write can drop a client that stopped reading, who then leaves)
             for player in list(feed.room.players.values()):
                 s = player.session
-                if s.feed_pos != end:
+                if s.feed_pos < end:
                     try:
                         feed.drain(s)
                         if not s._held:

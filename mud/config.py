@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     log_file: str = ""  # also append the log to this file ("" = standard error only)
     compression: bool = True  # offer MCCP2 to clients
     time_scale: float = Field(1.0, gt=0, le=100_000)  # game time (and event waits) run N x faster
+    shutdown_timeout: float = 30.0  # seconds a shutdown waits for the database, then gives up
     answer_time_cap: float | None = None  # seconds: caps events' real-time minimums (tests)
     limits: Limits = Field(default_factory=Limits)
     mssp: MsspInfo = Field(default_factory=MsspInfo)

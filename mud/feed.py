@@ -17,13 +17,32 @@ speech out of band takes the per-line path.
 
 The window ends at the output pump: every dreamer in the room catches up, and the feed
 starts empty again, so it never holds more than one pump interval of lines.
+
+Nobody is told of a change before it is durable, bystanders no more than the actor. A line
+that depends on staged changes ("Ada drops a token") is posted behind a *gate*: readers read
+only up to `end`, the visible end, and a gate opens (moves `end` on, in order) once the Store
+has committed the staging sequence it waits for. A line that depends on nothing ("Ada says")
+behind a closed gate waits with it, so the order stays the order of events. Lines a command
+posts get their gate when the command is done (the App knows then whether it staged
+anything); until then the gate is PENDING.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import deque
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mud.text import render
+
+log = logging.getLogger("dreamwave.feed")
+
+PENDING = -1  # a gate whose command is still running: its sequence isn't known yet
+# Lines a feed keeps behind closed gates at most (the database is failing and the room keeps
+# talking): further lines are not delivered (dropped, never shown out of order).
+MAX_HELD_LINES = 5000
 
 if TYPE_CHECKING:
     from mud.session import Session
@@ -32,14 +51,26 @@ if TYPE_CHECKING:
 
 class RoomFeed:
     __slots__ = (
-        "base", "blobs", "channels", "end", "excluded", "excludes", "lines", "queued", "room",
-        "texts",
+        "base", "blobs", "channels", "dropped", "end", "excluded", "excludes", "gates", "lines",
+        "opened", "queued", "room", "texts", "top", "waiting", "when_durable",
     )  # fmt: skip
 
-    def __init__(self, room: Room) -> None:
+    def __init__(
+        self,
+        room: Room,
+        when_durable: Callable[[int, Callable[[], None]], None] | None = None,
+        opened: Callable[[RoomFeed], None] | None = None,
+    ) -> None:
         self.room = room
         self.base = 0  # the position of texts[0]; positions only grow
-        self.end = 0  # base + len(texts): the position a newcomer starts at
+        self.end = 0  # the visible end: readers read up to here (see the gates)
+        self.top = 0  # base + len(texts): the position a newcomer starts at
+        # [position, seq]: lines before `position` become visible once `seq` is durable
+        self.gates: deque[list[int]] = deque()
+        self.dropped = 0  # lines not delivered since the held lines reached MAX_HELD_LINES
+        self.waiting = 0  # the highest sequence a callback is registered for
+        self.when_durable = when_durable  # Store.when_durable (None: nothing is gated)
+        self.opened = opened  # called when a gate opened (the App queues the feed)
         self.texts: list[str] = []
         self.excludes: list[Any] = []  # per line: players who don't get it, or None
         self.channels: list[dict[str, Any] | None] = []  # per line: GMCP channel data
@@ -49,14 +80,75 @@ class RoomFeed:
         self.queued = False  # waiting in the App's list for the output pump
 
     def post(
-        self, text: str, exclude: tuple[Any, ...] | None, channel: dict[str, Any] | None
-    ) -> None:
+        self,
+        text: str,
+        exclude: tuple[Any, ...] | None,
+        channel: dict[str, Any] | None,
+        seq: int = 0,
+        committed: int = 0,
+    ) -> bool:
+        """Append a line that may be shown once staging sequence `seq` is durable (0: at
+        once; PENDING: when the command posting it is done, see `seal`); `committed` is the
+        Store's durable point. False if the line was dropped (too many held)."""
+        gates = self.gates
+        if gates and self.top - self.end >= MAX_HELD_LINES:
+            self.dropped += 1
+            if self.dropped == 1:
+                log.warning(
+                    "room %s: %d lines wait for the database; dropping more",
+                    self.room.id, MAX_HELD_LINES,
+                )  # fmt: skip
+            return False
         self.texts.append(text)
         self.excludes.append(exclude)
         self.channels.append(channel)
         if exclude:
             self.excluded.update(exclude)
-        self.end += 1
+        self.top += 1
+        if not gates and PENDING < seq <= committed:
+            self.end = self.top  # the common case: nothing to wait for
+            return True
+        if gates:
+            last = gates[-1]
+            if last[1] == seq or (seq != PENDING and last[1] != PENDING and seq <= last[1]):
+                last[0] = self.top  # shown with the lines before it
+                return True
+        gates.append([self.top, seq])
+        if seq != PENDING:
+            self._wait(seq, committed)
+        return True
+
+    def seal(self, seq: int, committed: int) -> None:
+        """The command that posted the PENDING lines is done: they wait for `seq` (0 if it
+        staged nothing: then only for the lines before them)."""
+        gates = self.gates
+        for gate in reversed(gates):
+            if gate[1] == PENDING:
+                gate[1] = seq
+                break
+        self._wait(seq, committed)
+
+    def last_seq(self) -> int:
+        """The highest sequence a line of this feed waits for (0: none)."""
+        return max((g[1] for g in self.gates), default=0)
+
+    def _wait(self, seq: int, committed: int) -> None:
+        if seq <= committed:
+            self.advance(committed)
+        elif seq > self.waiting and self.when_durable is not None:
+            self.waiting = seq
+            self.when_durable(seq, partial(self.advance, seq))
+
+    def advance(self, committed: int) -> None:
+        """Open every gate at the head whose sequence is durable (in order)."""
+        gates = self.gates
+        moved = False
+        while gates and PENDING < gates[0][1] <= committed:
+            self.end = gates.popleft()[0]
+            moved = True
+            self.dropped = 0
+        if moved and self.opened is not None:
+            self.opened(self)
 
     def _encoded(self, s: Session) -> list[bytes]:
         """Every line of the window as `s`'s kind of client gets it (encoded on first need)."""
@@ -71,10 +163,16 @@ class RoomFeed:
         return got
 
     def drain(self, s: Session) -> None:
-        """Append to `s`'s output every line it has not had yet (it is in this room)."""
+        """Append to `s`'s output every line it has not had yet (it is in this room): the
+        visible ones, or all of them if `s.feed_all` (another's command tells it something
+        privately: its output is held as long as they are, see App.command_done)."""
+        upto = self.top if s.feed_all else self.end
+        if s.feed_pos >= upto:  # (a newcomer starts past lines still held)
+            return
         start = s.feed_pos - self.base
-        s.feed_pos = self.end
-        if s.closed or start >= len(self.texts):
+        s.feed_pos = upto
+        stop = upto - self.base
+        if s.closed or start >= stop:
             return
         lines = self._encoded(s)
         out = s._out
@@ -84,15 +182,15 @@ class RoomFeed:
         if start == 0 and not s.wants_oob and s.player not in self.excluded:
             key = s.out_key
             blob = self.blobs.get(key)
-            if blob is None or blob[0] != self.end:
-                blob = self.blobs[key] = (self.end, b"".join(lines))
+            if blob is None or blob[0] != upto:
+                blob = self.blobs[key] = (upto, b"".join(lines[:stop]))
             out.append(blob[1])
             return
         player = s.player
         excludes = self.excludes
         channels = self.channels
         oob = s.wants_oob
-        for i in range(start, len(lines)):
+        for i in range(start, stop):
             ex = excludes[i]
             if ex is not None and player in ex:
                 continue
@@ -101,7 +199,18 @@ class RoomFeed:
                 s.notify("channel", {**channels[i], "text": self.texts[i]})
 
     def reset(self) -> None:
-        """Everyone in the room has caught up: start the next window empty."""
+        """Everyone in the room has caught up: start the next window empty (but for the
+        lines still held behind a gate)."""
+        self.queued = False
+        if self.top != self.end:
+            n = self.end - self.base
+            self.base = self.end
+            del self.texts[:n], self.excludes[:n], self.channels[:n]
+            for got in self.lines.values():
+                del got[:n]
+            self.blobs.clear()
+            self.excluded = {p for ex in self.excludes if ex for p in ex}
+            return
         self.base = self.end
         self.texts.clear()
         self.excludes.clear()
@@ -109,4 +218,3 @@ class RoomFeed:
         self.excluded.clear()
         self.lines.clear()
         self.blobs.clear()
-        self.queued = False

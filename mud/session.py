@@ -73,11 +73,14 @@ class Session:
         self._out: list[bytes] = []
         self._flush_pending = False
         self._held = 0  # >0 while output waits for a commit
+        self._held_own = 0  # ... of those, holds for this player's own commands
+        self._close_pending: tuple[str | None] | None = None  # close() waits for a release
         self._at_prompt = False
         self._output_broken = False  # see output_failed
         # the room feed this dreamer reads (mud.feed) and how far they have read it
         self.feed: RoomFeed | None = None
         self.feed_pos = 0
+        self.feed_all = False  # read held room lines too (output held with them: App)
         # input
         self._queue: deque[bytes] = deque()
         self._busy = False
@@ -175,9 +178,14 @@ class Session:
         closing = getattr(self.handler, "on_closing", None)
         if closing is not None:
             closing()
+        if self._held:
+            # A reply waits for its commit: it goes out once it is durable (never before),
+            # then the farewell, and then the connection closes (see _release).
+            self._close_pending = (farewell,)
+            self._queue.clear()
+            return
         if farewell:
             self.send(farewell)
-        self._held = 0
         self.flush()
         self.closed = True
         self.transport.close()  # sends what is buffered, then closes
@@ -247,7 +255,7 @@ class Session:
         """Take into the output the room feed's lines this dreamer hasn't had yet (called
         before anything else is written to them, so the order is the order of events)."""
         feed = self.feed
-        if feed is None or self.feed_pos == feed.end:
+        if feed is None or (self.feed_pos == feed.end and not self.feed_all):
             return False
         feed.drain(self)
         return True
@@ -256,6 +264,9 @@ class Session:
         # On every delivery of every broadcast: kept flat on purpose.
         if self.closed:
             return
+        if self.app.cmd_session is not None and self.app.cmd_session is not self:
+            self.app.cmd_others.add(self)  # another's command told us: held like its reply
+            self.feed_all = True
         self.catch_up()  # what the room saw first comes first
         if self._at_prompt:
             self._out.append(b"\r\n")
@@ -355,16 +366,43 @@ class Session:
         for package, payload in gmcp_packages.for_event(self, kind, data or {}):
             self.send_gmcp(package, payload)
 
-    def hold_until(self, seq: int) -> None:
-        """Hold output and input until the Store has committed staging sequence `seq`."""
+    def hold_until(self, seq: int, own: bool = True) -> None:
+        """Hold output and input until the Store has committed staging sequence `seq`.
+        `own`: for this player's own command (else for what another's command told them)."""
         self._held += 1
-        self.app.store.when_durable(seq, self._release)
+        if own:
+            self._held_own += 1
+            self.app.store.when_durable(seq, self._release)
+        else:
+            self.app.store.when_durable(seq, self._release_other)
 
-    def _release(self) -> None:
+    def _release_other(self) -> None:
+        self._release(own=False)
+
+    def _release(self, own: bool = True) -> None:
+        if not self._held:  # dropped meanwhile (drop_held)
+            return
         self._held = max(0, self._held - 1)
+        if own:
+            self._held_own = max(0, self._held_own - 1)
         if not self._held:
+            if self._close_pending is not None:
+                (farewell,) = self._close_pending
+                self._close_pending = None
+                self.close(farewell)
+                return
             self.flush()  # the confirmation of a committed change: at once
             self._drain_queue()
+
+    def drop_held(self) -> bool:
+        """The commit held output waits for will never come (shutdown gave up): forget that
+        output, unsent, and stop holding. True if this player's own command was waiting."""
+        own = self._held_own > 0
+        if self._held:
+            self._out.clear()
+            self._held = self._held_own = 0
+            self._at_prompt = False
+        return own
 
     # -- input ----------------------------------------------------------------------------
     def on_line(self, raw: bytes) -> None:
@@ -430,6 +468,7 @@ class Session:
             return
         store = self.app.store
         before = store.staged_seq
+        outer = self.app.command_began(self)
         try:
             handler.on_line(text)
         except Exception:
@@ -437,6 +476,8 @@ class Session:
             self.send("|rSomething went wrong with that command; it has been logged.|n")
             if self.handler is handler and hasattr(handler, "prompt"):
                 handler.prompt()
+        finally:
+            self.app.command_done(self, store.staged_seq != before, outer)
         if store.staged_seq != before and not self.closed:
             self.hold_until(store.staged_seq)
         elif not self._held:

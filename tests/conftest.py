@@ -142,3 +142,29 @@ async def spawn_server(
 
     loop.run_in_executor(None, drain)
     return sp
+
+
+# -- the crash harness's length (tests/test_crash_harness.py) -----------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--crash-points",
+        type=int,
+        default=None,
+        help="run the long crash harness with this many kill -9 points (env "
+        "DREAMWAVE_CRASH_POINTS); CI runs only the short one",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "crash_long: the long crash harness (--crash-points N)")
+
+
+@pytest.fixture
+def crash_points(request: pytest.FixtureRequest) -> int | None:
+    """Kill points asked for the long crash harness, or None (then it is skipped)."""
+    given = request.config.getoption("--crash-points")
+    if given is None and os.environ.get("DREAMWAVE_CRASH_POINTS"):
+        given = int(os.environ["DREAMWAVE_CRASH_POINTS"])
+    return given

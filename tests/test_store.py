@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -85,3 +86,46 @@ async def test_staged_changes_in_a_burst_all_become_durable(store):
     await asyncio.wait_for(store.durable(later), 5)
     await store.close()
     assert _rows(store, "SELECT count(*) FROM account") == [(51,)]
+
+
+async def test_an_outage_logs_one_line_then_how_it_recovered(store, caplog):
+    # A full disk makes every retry fail: one ERROR for the outage (with the error, no
+    # traceback), then one line with how long it lasted and how many retries it took.
+    import asyncio
+    import logging
+
+    from tests.faults import inject
+
+    full = {"on": True}
+    inject(store.engine, lambda: full["on"])
+    store.start(asyncio.get_running_loop())
+    with caplog.at_level(logging.INFO, logger="dreamwave.store"):
+        seq = store.stage("account", 1, player_row(1))
+        for _ in range(200):  # a few retries
+            await asyncio.sleep(0.01)
+        assert store.committed_seq < seq
+        assert store.failing == "database or disk is full"
+        full["on"] = False
+        await asyncio.wait_for(store.durable(seq), 10)
+    failing = [r for r in caplog.records if "failing" in r.getMessage()]
+    assert len(failing) == 1 and failing[0].exc_info is None
+    assert "database or disk is full" in failing[0].getMessage()
+    recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
+    assert len(recovered) == 1
+    assert re.search(r"recovered after \d+\.\d s, [1-9]\d* retries", recovered[0].getMessage())
+    assert store.failing is None
+    await store.close()
+    assert _rows(store, "SELECT count(*) FROM account") == [(1,)]
+
+
+async def test_close_with_a_timeout_gives_up_on_a_failing_database(store):
+    import asyncio
+
+    from tests.faults import inject
+
+    inject(store.engine, lambda: True)
+    store.start(asyncio.get_running_loop())
+    store.stage("account", 1, player_row(1))
+    assert await asyncio.wait_for(store.close(timeout=0.3), 10) is False
+    assert store.unsaved == 1
+    assert _rows(store, "SELECT count(*) FROM account") == [(0,)]

@@ -1,6 +1,6 @@
 """Persistence: sqlmodel tables, Alembic migrations and the one group-commit writer."""
 
 from mud.store.lock import DatabaseInUse
-from mud.store.writer import Store
+from mud.store.writer import DatabaseUnavailable, Store
 
-__all__ = ["DatabaseInUse", "Store"]
+__all__ = ["DatabaseInUse", "DatabaseUnavailable", "Store"]

@@ -35,6 +35,8 @@ class WriterLock:
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
             path = self.engine.url.database
+            if path and path.startswith("file:"):  # a URI filename (?mode=ro&uri=true)
+                path = path[5:].split("?", 1)[0]
             if not path or path == ":memory:":
                 return
             lock_path = f"{path}.lock"

@@ -27,6 +27,21 @@ from mud.store.models import LOAD_RECENT, TABLE_ORDER, TABLES
 
 log = logging.getLogger("dreamwave.store")
 
+
+class DatabaseUnavailable(Exception):
+    """The database can't be opened or written at start-up (read-only, missing, full...)."""
+
+
+def describe_error(err: BaseException) -> str:
+    """The driver's own words for a database error, on one line."""
+    orig = getattr(err, "orig", None) or err
+    return " ".join(str(orig).split()) or type(orig).__name__
+
+
+def _where(url: Any) -> str:
+    return str(url.database) if url.get_backend_name() == "sqlite" else url.render_as_string()
+
+
 Row = dict[str, Any]
 RETRY_DELAY_MAX = 2.0  # seconds between attempts when the database refuses a batch
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -133,11 +148,20 @@ class Store:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0
         self.rows_written = 0
+        self.failing: str | None = None  # the error while database writes are failing
+        self._give_up = threading.Event()  # shutdown stopped waiting: write nothing more
 
     # -- start-up (synchronous, before the server listens) --------------------------------
     def lock(self) -> None:
-        """Become the database's one writer (raises DatabaseInUse if another process is)."""
-        self.writer_lock.acquire()
+        """Become the database's one writer (raises DatabaseInUse if another process is,
+        DatabaseUnavailable if the lock file can't be made)."""
+        try:
+            self.writer_lock.acquire()
+        except OSError as err:
+            raise DatabaseUnavailable(
+                f"Can't create the lock file {err.filename or ''} next to the database "
+                f"({err.strerror or err}): the database's folder must be writable."
+            ) from None
 
     def dispose(self) -> None:
         """Release the writer lock and the connections (tools that never start the thread)."""
@@ -145,7 +169,21 @@ class Store:
         self.engine.dispose()
 
     def migrate(self) -> None:
-        migrate(self.engine)
+        """Bring the schema up to date and check the database takes writes (raises
+        DatabaseUnavailable, one sentence, if it doesn't: read-only, missing folder, full)."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            migrate(self.engine)
+            with self.engine.connect() as conn:  # a write that is rolled back
+                conn.execute(insert(TABLES["meta"]).values(key="dreamwave.write-check", value=""))
+                conn.rollback()
+        except (DBAPIError, OSError) as err:
+            raise DatabaseUnavailable(
+                f"Can't write to the database {_where(self.engine.url)} "
+                f"({describe_error(err)}): check that it and its folder are writable and "
+                "the disk isn't full."
+            ) from None
 
     def load(self) -> dict[str, list[Row]]:
         out: dict[str, list[Row]] = {}
@@ -165,10 +203,18 @@ class Store:
 
     def write_now(self) -> None:
         """Write everything staged so far, synchronously (start-up and offline tools)."""
+        from sqlalchemy.exc import DBAPIError
+
         with self._lock:
             batch, self._pending = self._pending, {}
         if batch:
-            self._write(batch)
+            try:
+                self._write(batch)
+            except DBAPIError as err:
+                raise DatabaseUnavailable(
+                    f"Can't write to the database {_where(self.engine.url)} "
+                    f"({describe_error(err)}); nothing was saved."
+                ) from None
         self.committed_seq = self.staged_seq
 
     # -- run time ------------------------------------------------------------------------
@@ -201,15 +247,33 @@ class Store:
         self.when_durable(seq, lambda: fut.done() or fut.set_result(None))
         await fut
 
-    async def close(self) -> None:
-        """Write everything staged, then stop the thread."""
-        await self.durable()
+    async def close(self, timeout: float | None = None) -> bool:
+        """Write everything staged, then stop the thread. With `timeout`, wait that many
+        seconds at most: then the writer stops retrying and what it couldn't write is lost
+        (nobody was told of it). True if everything staged was written."""
+        try:
+            await asyncio.wait_for(self.durable(), timeout)
+            saved = True
+        except TimeoutError:
+            saved = False
+            self._give_up.set()
         with self._lock:
             self._stopping = True
             self._wake.notify()
         if self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
-        self.dispose()
+            # (a write in flight may take SQLite's busy timeout to fail)
+            wait = None if saved else SQLITE_BUSY_TIMEOUT_MS / 1000 + 1
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, wait)
+        if saved or self._thread is None or not self._thread.is_alive():
+            self.dispose()
+        else:
+            self.writer_lock.release()  # (the thread may still hold a connection)
+        return saved
+
+    @property
+    def unsaved(self) -> int:
+        """Staged changes not (known to be) committed."""
+        return self.staged_seq - self.committed_seq
 
     def _committed(self, seq: int) -> None:
         if seq > self.committed_seq:
@@ -241,21 +305,39 @@ class Store:
             with self._lock:
                 batch, self._pending = self._pending, {}
                 seq = self.staged_seq
+            failed_at = 0.0
+            retries = 0
             while True:
+                if self._give_up.is_set():
+                    return  # shutdown gave up on these changes (nobody was told of them)
                 try:
                     self._write(batch)
-                    delay = 0.05
                     break
-                except Exception:
-                    # Never drop a confirmed change: keep the batch and try again, merging
-                    # anything newer on top so the latest row state wins.
-                    log.exception("database write failed; retrying in %.2fs", delay)
-                    time.sleep(delay)
+                except Exception as err:
+                    # Never drop a change: keep the batch and try again, merging anything
+                    # newer on top so the latest row state wins. One log line per outage.
+                    if not retries:
+                        failed_at = time.monotonic()
+                        self.failing = describe_error(err)
+                        log.error(
+                            "database writes are failing (%s: %s); changes wait, unconfirmed, "
+                            "and are retried until the database takes them",
+                            type(err).__name__, self.failing,
+                        )  # fmt: skip
+                    retries += 1
+                    self._give_up.wait(delay)
                     delay = min(delay * 2, RETRY_DELAY_MAX)
                     with self._lock:
                         batch.update(self._pending)
                         self._pending = {}
                         seq = self.staged_seq
+            if retries:
+                self.failing = None
+                delay = 0.05
+                log.warning(
+                    "database writes recovered after %.1f s, %d retries",
+                    time.monotonic() - failed_at, retries,
+                )  # fmt: skip
             assert self._loop is not None
             try:
                 self._loop.call_soon_threadsafe(self._committed, seq)
