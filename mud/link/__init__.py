@@ -1,0 +1,8 @@
+"""The Link between gateways (every socket) and the engine (the world): batched msgpack
+messages over a local Unix socket (mud.link.local) or NATS (mud.link.nats), with heartbeats
+and bounds shared by both (mud.link.base)."""
+
+from mud.link.base import Link
+from mud.link.frames import LinkProtocolError
+
+__all__ = ["Link", "LinkProtocolError"]

@@ -1,0 +1,135 @@
+"""Link payloads, free of I/O: batches of messages as msgpack, split to fit a payload size.
+
+A payload is one of
+  [0, [message, ...]]                      a batch: everything posted in one loop iteration
+  [1, index, count, chunk]                 a fragment of one encoded batch too big to send whole
+A batch is cut to fit `max_payload`; a single message bigger than that (a long description, a
+`who` of thousands) is sent as consecutive fragments and put back together by the receiver, so
+no message size a game can produce is refused. Each message is encoded once.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import msgpack
+
+BATCH, FRAGMENT = 0, 1
+DEFAULT_MAX_PAYLOAD = 512 * 1024  # bytes per payload (NATS's default max_payload is 1 MiB)
+MAX_MESSAGE = 64 * 1024 * 1024  # a reassembled batch larger than this is a protocol error
+_ENVELOPE = 16  # bytes of [0, <array header>] and fragment headers, with room to spare
+
+
+class LinkProtocolError(Exception):
+    """The peer sent something that is not a Dreamwave link payload."""
+
+
+def _array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes([0x90 | n])
+    if n < 0x10000:
+        return b"\xdc" + struct.pack(">H", n)
+    return b"\xdd" + struct.pack(">I", n)
+
+
+def _batch(encoded: list[bytes]) -> bytes:
+    return b"\x92\x00" + _array_header(len(encoded)) + b"".join(encoded)
+
+
+def pack(messages: Iterable[Any], max_payload: int = DEFAULT_MAX_PAYLOAD) -> Iterator[bytes]:
+    """The payloads that carry `messages`, in order, each at most `max_payload` bytes."""
+    room = max_payload - _ENVELOPE
+    if room < 64:
+        raise ValueError("max_payload is too small")
+    group: list[bytes] = []
+    size = 0
+    for message in messages:
+        data = msgpack.packb(message, use_bin_type=True)
+        if size + len(data) > room and group:
+            yield _batch(group)
+            group, size = [], 0
+        if len(data) > room:
+            yield from _fragments(_batch([data]), room)
+            continue
+        group.append(data)
+        size += len(data)
+    if group:
+        yield _batch(group)
+
+
+def _fragments(whole: bytes, room: int) -> Iterator[bytes]:
+    step = room - 16
+    count = (len(whole) + step - 1) // step
+    for index in range(count):
+        chunk = whole[index * step : (index + 1) * step]
+        yield msgpack.packb([FRAGMENT, index, count, chunk], use_bin_type=True)
+
+
+class Unpacker:
+    """Payloads in, batches of messages out (fragments put back together, in order)."""
+
+    def __init__(self, max_message: int = MAX_MESSAGE) -> None:
+        self.max_message = max_message
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def feed(self, payload: bytes) -> list[Any] | None:
+        """The batch `payload` completes, or None while a fragmented one is still arriving."""
+        try:
+            obj = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+        except Exception as err:
+            raise LinkProtocolError(f"undecodable payload: {err}") from None
+        if not isinstance(obj, list) or not obj:
+            raise LinkProtocolError("payload is not a list")
+        if obj[0] == BATCH and len(obj) == 2 and isinstance(obj[1], list):
+            if self._parts:
+                raise LinkProtocolError("a batch arrived in the middle of a fragmented one")
+            return obj[1]
+        if obj[0] == FRAGMENT and len(obj) == 4:
+            _, index, count, chunk = obj
+            if index != len(self._parts) or not isinstance(chunk, bytes) or index >= count:
+                raise LinkProtocolError("fragment out of order")
+            self._size += len(chunk)
+            if self._size > self.max_message:
+                raise LinkProtocolError("fragmented batch over the size limit")
+            self._parts.append(chunk)
+            if index + 1 < count:
+                return None
+            whole = b"".join(self._parts)
+            self._parts, self._size = [], 0
+            return self.feed(whole)
+        raise LinkProtocolError("unknown payload kind")
+
+
+LENGTH = struct.Struct(">I")
+
+
+class StreamFramer:
+    """Length-prefixed payloads on a byte stream (the local Unix-socket transport)."""
+
+    def __init__(self, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
+        self.max_payload = max_payload
+        self._buf = bytearray()
+
+    @staticmethod
+    def frame(payload: bytes) -> bytes:
+        return LENGTH.pack(len(payload)) + payload
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buf = self._buf
+        buf += data
+        out = []
+        pos = 0
+        while len(buf) - pos >= LENGTH.size:
+            (n,) = LENGTH.unpack_from(buf, pos)
+            if n > self.max_payload:
+                raise LinkProtocolError(f"a frame of {n} bytes is over {self.max_payload}")
+            if len(buf) - pos - LENGTH.size < n:
+                break
+            start = pos + LENGTH.size
+            out.append(bytes(buf[start : start + n]))
+            pos = start + n
+        del buf[:pos]
+        return out

@@ -1,0 +1,115 @@
+"""The local transport: a Unix-domain socket between processes on one machine.
+
+The engine listens on a socket file inside a directory only its owner may enter (0700; the
+socket itself 0600), so only the same user's gateways can connect; payloads are
+length-prefixed. Nothing extra to install and no broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mud.link.base import Link
+from mud.link.frames import LinkProtocolError, StreamFramer
+
+READ_HIGH_WATER = 4 * 1024 * 1024  # bytes the kernel may hold for us before reading pauses
+
+
+class StreamLink(Link, asyncio.Protocol):
+    """A Link over one stream connection (either end of the Unix socket)."""
+
+    def __init__(self, name: str, **kw: Any) -> None:
+        Link.__init__(self, name, **kw)
+        self._framer = StreamFramer(self.max_payload)
+        self.transport: asyncio.Transport | None = None
+        self.connected = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if not self.connected.done():
+            self.connected.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            payloads = self._framer.feed(data)
+        except LinkProtocolError as err:
+            self.close(f"protocol error: {err}")
+            return
+        for payload in payloads:
+            if self.closed:
+                return
+            self._received(payload)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.close("peer closed the connection" if exc is None else f"connection lost: {exc}")
+
+    def _send(self, payload: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(StreamFramer.frame(payload))
+
+    def pending_bytes(self) -> int:
+        return self.transport.get_write_buffer_size() if self.transport is not None else 0
+
+    def _shutdown(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class LocalListener:
+    """The engine's end: accepts gateways on a socket file; `on_link` gets each new Link."""
+
+    def __init__(self, path: str | Path, on_link: Callable[[StreamLink], None], **kw: Any) -> None:
+        self.path = Path(path)
+        self.on_link = on_link
+        self.kw = kw
+        self.server: asyncio.AbstractServer | None = None
+        self._count = 0
+
+    async def start(self) -> None:
+        private_directory(self.path.parent)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a socket file left by an engine that was killed
+        loop = asyncio.get_running_loop()
+        old = os.umask(0o177)
+        try:
+            self.server = await loop.create_unix_server(self._accept, str(self.path))
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+
+    def _accept(self) -> StreamLink:
+        self._count += 1
+        link = StreamLink(f"gateway-{self._count}", **self.kw)
+        asyncio.get_running_loop().call_soon(self.on_link, link)
+        return link
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+async def connect_local(path: str | Path, name: str = "engine", **kw: Any) -> StreamLink:
+    """A gateway's end: connect to the engine's socket file."""
+    loop = asyncio.get_running_loop()
+    _, link = await loop.create_unix_connection(lambda: StreamLink(name, **kw), str(path))
+    await link.connected
+    return link
+
+
+def private_directory(path: Path) -> None:
+    """Make `path` (if needed) and refuse one that others may enter."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(path, 0o700)
+    if path.stat().st_uid != os.getuid():
+        raise PermissionError(f"{path} belongs to another user; the link socket can't live there")
