@@ -4,6 +4,7 @@ connection to a running server while a control player in the same room keeps tal
 from __future__ import annotations
 
 import asyncio
+import os
 import unicodedata
 
 import pytest
@@ -176,8 +177,10 @@ def test_the_budget_counts_commands_and_subnegotiation_bytes_across_chunks():
 # -- property tests: each example on a real connection, one server for all of a test's ----
 # examples (hence the function-scoped fixture check is off), a control player who must
 # answer after every one of them, and the fixture failing the test on any logged ERROR.
+# DREAMWAVE_FUZZ_EXAMPLES=500 runs the long version; CI runs 25 examples per property.
+FUZZ_EXAMPLES = int(os.environ.get("DREAMWAVE_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
-    max_examples=25,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
