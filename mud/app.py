@@ -8,28 +8,25 @@ import gc
 import logging
 import socket
 import time
-from collections import deque
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from mud.auth import FailureThrottle
-from mud.channel_feed import ChannelPump
 from mud.config import Settings, normalise_db_url
 from mud.dispatch import LANDINGS, REGISTRY, Dispatcher, Registry
 from mud.events import EventService
-from mud.feed import PENDING, RoomFeed
 from mud.login import ConnectionGate, LoginFlow
 from mud.npc_runtime import NpcDirector
+from mud.output import OutputPump
 from mud.scheduler import Scheduler
 from mud.session import Session
 from mud.shutdown import ShutdownTimer
 from mud.store import Store
 from mud.telnet import MudTelnet
-from mud.text import render
 from world.channels import load_channel_specs
 from world.content import load_world_spec, seed
 from world.mail import login_notices
-from world.model import Player, Room
+from world.model import Player
 from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
 from world.socials import load_socials
 from world.world import World
@@ -41,17 +38,7 @@ LISTEN_BACKLOG = 4096  # the kernel's queue of connections waiting to be accepte
 # How many connections one loop iteration accepts: a connect storm is taken in small bites
 # so the players already online keep getting answers (asyncio would take all 4096 at once).
 ACCEPT_BATCH = 32
-BUSY_PUMP_SESSIONS = 32  # sessions written by one output pump that count as "busy"
-# When busy, other players' lines gather for a while so each socket gets one write carrying
-# several lines: a send() costs several microseconds (on loopback it runs the receiver's
-# TCP stack too), and at 2,000 players they were half the event loop. The wait grows with
-# the number of sockets the last pump wrote, keeping these writes near a budget per second,
-# between the two bounds. A player's reply to their own command never waits (Session).
-BUSY_FLUSH_DELAY = 0.025  # seconds at least
-BUSY_FLUSH_DELAY_MAX = 0.1  # seconds at most
-FLUSH_WRITES_PER_SECOND = 20_000  # the budget
 FULL_GC_INTERVAL = 600.0  # seconds between full garbage collections (see _full_gc)
-PUMP_SLICE = 64  # sockets the output pump writes before it lets the loop read input
 IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
 # When the database would not take the last changes before shutdown_timeout:
@@ -117,14 +104,6 @@ class App:
         self.settings = settings
         self.registry = registry or REGISTRY
         self.sessions: set[Session] = set()
-        self._dirty: deque[Session] = deque()
-        self._dirty_feeds: deque[RoomFeed] = deque()
-        self.channel_pump = ChannelPump(self)
-        self._run_dirty: deque[Session] = deque()  # the pump run under way: still to write
-        self._run_feeds: deque[RoomFeed] = deque()
-        self._pump_scheduled = False
-        self._pump_written = 0  # sockets written so far by the pump run under way
-        self._last_pump_size = 0  # ... and by the last complete run
         self.tasks: set[asyncio.Task[Any]] = set()
         self.throttle = FailureThrottle(
             settings.limits.login_failures,
@@ -141,10 +120,6 @@ class App:
         self._server: asyncio.Server | None = None  # the first of _servers
         self._servers: list[asyncio.Server] = []  # one per listen address
         self._reserved: set[str] | None = None
-        # the typed command running now (Session._process), and what it showed others
-        self.cmd_session: Session | None = None
-        self._cmd_feeds: list[RoomFeed] = []
-        self.cmd_others: set[Session] = set()
         self.loop: asyncio.AbstractEventLoop
         self.store: Store
         self.world: World
@@ -152,6 +127,7 @@ class App:
         self.events: EventService
         self.npc_director: NpcDirector
         self.shutdown: ShutdownTimer
+        self.output: OutputPump
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -199,12 +175,13 @@ class App:
         # collector's passes (a full pass over a 10,000-room world stalls the loop).
         gc.collect()
         gc.freeze()
-        self.world.fanout = self.fanout
-        self.world.room_cast = self.room_cast
-        self.world.room_joined = self.room_joined
-        self.world.room_left = self.room_left
+        output = self.output = OutputPump(self.loop, self.store)
+        self.world.fanout = output.fanout
+        self.world.room_cast = output.room_cast
+        self.world.room_joined = output.room_joined
+        self.world.room_left = output.room_left
         self.world.landed = LANDINGS.landed  # whoever others move sees where they landed
-        self.world.channels.cast = self.channel_pump.cast
+        self.world.channels.cast = output.channel_pump.cast
         self.world.channels.when_durable = self.store.when_durable
         self.store.start(self.loop)
         self.scheduler = Scheduler(self.loop, lambda: self.world.clock)
@@ -345,7 +322,7 @@ class App:
             old.feed = None
             player.session = session
             if player.room is not None:
-                self._read_feed(session, player.room)
+                self.output.read_feed(session, player.room)
             old.close("Your dreamer has been claimed by a new connection; goodbye.")
             session.send("|yYou take over your dreamer from another connection.|n")
         else:
@@ -363,7 +340,8 @@ class App:
 
     def wall(self, text: str) -> None:
         """A line to everyone in the game, whatever they ignore (admins' announcements)."""
-        self.fanout([p.session for p in self.world.online.values() if p.session is not None], text)
+        online = self.world.online.values()
+        self.output.fanout([p.session for p in online if p.session is not None], text)
 
     def player_left(self, player: Player, session: Session) -> None:
         if player.session is session:
@@ -464,206 +442,3 @@ class App:
         # words that are world data, not code: a dreamer called "smile" or "public" would
         # be shadowed by the social or the channel
         return self._reserved | npc_words | set(world.socials) | set(world.channels.by_name)
-
-    # -- rooms: one feed per room that everyone there reads (mud.feed) -----------------------
-    def room_cast(
-        self,
-        room: Room,
-        text: str,
-        exclude: tuple[Player, ...] | None,
-        channel: dict[str, Any] | None,
-    ) -> None:
-        if not room.players:
-            return
-        feed = room.feed or self._new_feed(room)
-        store = self.store
-        actor = self.cmd_session
-        if actor is not None:  # its gate is known when the command is done
-            me = actor.player
-            if actor.feed is feed and me is not None and (not exclude or me not in exclude):
-                # The actor's own copy (an emote) is part of its reply, which is held as a
-                # whole: it goes straight to them, before their prompt.
-                actor.send(text)
-                if channel is not None and actor.wants_oob:
-                    actor.notify("channel", {**channel, "text": text})
-                exclude = (*exclude, me) if exclude else (me,)
-            if not feed.post(text, exclude, channel, PENDING):
-                return
-            if feed not in self._cmd_feeds:
-                self._cmd_feeds.append(feed)
-            return
-        # Outside a command (NPCs, events, a dropped connection): shown at once, but after
-        # any line still waiting for a commit (their private lines aren't held either).
-        feed.post(text, exclude, channel, 0, store.committed_seq)
-        if feed.end != feed.base:  # something to read (it may still wait for a commit)
-            self._feed_opened(feed)
-
-    def _feed_opened(self, feed: RoomFeed) -> None:
-        if not feed.queued:
-            feed.queued = True
-            self._dirty_feeds.append(feed)
-            if not self._pump_scheduled:
-                self._schedule_pump()
-
-    def _new_feed(self, room: Room) -> RoomFeed:
-        room.feed = RoomFeed(room, self.store.when_durable, self._feed_opened)
-        return room.feed
-
-    def _read_feed(self, session: Session, room: Room) -> None:
-        feed = room.feed or self._new_feed(room)
-        session.feed = feed
-        session.feed_pos = feed.top  # from now on: nothing said before they came
-
-    # -- a command's effect on others waits for its commit, as its reply does ----------------
-    def command_began(self, session: Session) -> Session | None:
-        """A typed command starts: lines it makes others see are held (see command_done)."""
-        outer = self.cmd_session
-        self.cmd_session = session
-        return outer
-
-    def command_done(self, session: Session, staged: bool, outer: Session | None) -> None:
-        """Gate what the command showed others on its changes: room lines on the staging
-        sequence it reached (or only on the lines before them, if it staged nothing), and
-        other dreamers' private output (`give`) by holding it like the actor's reply."""
-        self.cmd_session = outer
-        store = self.store
-        seq = store.staged_seq if staged else 0
-        feeds, self._cmd_feeds = self._cmd_feeds, []
-        for feed in feeds:
-            feed.seal(seq, store.committed_seq)  # (queues the feed once its lines may be read)
-        others, self.cmd_others = self.cmd_others, set()
-        for other in others:
-            other.feed_all = False
-            if other.closed or (other is session and staged):  # (its reply is held: _process)
-                continue
-            wait = seq if other is not session else 0
-            feed = other.feed
-            if feed is not None and other.feed_pos > feed.end:  # it read held room lines too
-                wait = max(wait, feed.last_seq())
-            if wait > store.committed_seq:
-                other.hold_until(wait, own=False)
-
-    def room_joined(self, player: Player, room: Room) -> None:
-        session = player.session
-        if isinstance(session, Session):
-            self._read_feed(session, room)
-
-    def room_left(self, player: Player, room: Room) -> None:
-        session = player.session
-        if isinstance(session, Session):
-            if session.catch_up():  # all they saw before they went
-                session._schedule_flush()
-            session.feed = None
-
-    def fanout(self, sessions: Iterable[Any], text: str) -> None:
-        """Send one message to many: render and encode once per kind of client (colour,
-        width, charset), not once per recipient."""
-        # The hottest loop in the server (one pass per recipient of every say): it does
-        # Session.write_line_bytes's work inline, and most rooms hold one kind of client.
-        cache: dict[int, bytes] = {}
-        key = -1
-        data = b""
-        dirty = self._dirty
-        if self.cmd_session is not None:  # held until the command's changes are durable
-            sessions = list(sessions)
-            self.cmd_others.update(sessions)
-            for s in sessions:
-                if s is not self.cmd_session:
-                    s.feed_all = True
-        for s in sessions:
-            if s.out_key != key:
-                key = s.out_key
-                got = cache.get(key)
-                if got is None:
-                    try:
-                        got = cache[key] = s.encode_line(render(text, *s.render_key))
-                    except Exception:  # one connection's trouble stays its own
-                        s.output_failed()
-                        key = -1
-                        continue
-                data = got
-            if s.closed:
-                continue
-            try:
-                s.catch_up()  # the room's earlier lines first
-            except Exception:
-                s.output_failed()
-                continue
-            out = s._out
-            if s._at_prompt:
-                out.append(b"\r\n")
-                s._at_prompt = False
-            out.append(data)
-            if not s._flush_pending and not s._held:
-                s._flush_pending = True
-                dirty.append(s)
-        if dirty and not self._pump_scheduled:
-            self._schedule_pump()
-
-    # -- output pump: one callback per loop iteration flushes every session with output ----
-    def want_flush(self, session: Session) -> None:
-        self._dirty.append(session)
-        if not self._pump_scheduled:
-            self._schedule_pump()
-
-    def wake_pump(self) -> None:
-        if not self._pump_scheduled:
-            self._schedule_pump()
-
-    def _schedule_pump(self) -> None:
-        self._pump_scheduled = True
-        # Busy (the last pump wrote to many sessions): wait a few ms so each socket gets one
-        # write carrying several lines instead of a write per line. Quiet: at once.
-        size = self._last_pump_size
-        if size >= BUSY_PUMP_SESSIONS:
-            delay = min(BUSY_FLUSH_DELAY_MAX, max(BUSY_FLUSH_DELAY, size / FLUSH_WRITES_PER_SECOND))
-            self.loop.call_later(delay, self._pump)
-        else:
-            self.loop.call_soon(self._pump)
-
-    def _pump(self) -> None:
-        """Write out what is waiting, PUMP_SLICE sockets per loop iteration: between slices
-        the loop reads input, so a pump over thousands of sockets doesn't stall commands."""
-        self._pump_scheduled = False
-        if not self._run_feeds and not self._run_dirty:
-            # A new run takes what has gathered; what comes while it runs waits for the next.
-            self._run_feeds, self._dirty_feeds = self._dirty_feeds, self._run_feeds
-            self._run_dirty, self._dirty = self._dirty, self._run_dirty
-        written = 0
-        feeds = self._run_feeds
-        while feeds and written < PUMP_SLICE:
-            feed = feeds.popleft()
-            # everyone in the room catches up on the window, then it starts empty again
-            end = feed.end
-            # (a copy: a write can drop a client that stopped reading, who then leaves)
-            for player in list(feed.room.players.values()):
-                s = player.session
-                if s.feed_pos < end:
-                    try:
-                        feed.drain(s)
-                        if not s._held:
-                            s.flush()
-                            written += 1
-                    except Exception:  # one connection's trouble stays its own
-                        s.output_failed()
-            if feed.end == end:
-                feed.reset()
-            else:  # a line came in meanwhile (e.g. "X fades" for a dropped client)
-                feeds.append(feed)
-        written = self.channel_pump.pump(written, PUMP_SLICE)
-        dirty = self._run_dirty
-        while dirty and written < PUMP_SLICE:
-            s = dirty.popleft()
-            try:
-                s.flush()
-            except Exception:
-                s.output_failed()
-            written += 1
-        self._pump_written += written
-        if feeds or dirty or self.channel_pump.running:
-            self._pump_scheduled = True
-            self.loop.call_soon(self._pump)
-            return
-        self._last_pump_size, self._pump_written = self._pump_written, 0
-        if self._dirty_feeds or self._dirty or self.channel_pump.waiting:
-            self._schedule_pump()

@@ -19,12 +19,12 @@ interval of lines.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mud.text import render
+from mud.feed import encoded_lines
 
 if TYPE_CHECKING:
-    from mud.app import App
     from mud.session import Session
     from world.channels import Channel
     from world.model import Player
@@ -59,15 +59,7 @@ class ChannelFeed:
             self.read[p] = len(self.texts)
 
     def _encoded(self, s: Session) -> list[bytes]:
-        key = s.out_key
-        got = self.lines.get(key)
-        if got is None:
-            got = self.lines[key] = []
-        if len(got) < len(self.texts):
-            args = s.render_key
-            encode = s.encode_line
-            got.extend(encode(render(t, *args)) for t in self.texts[len(got) :])
-        return got
+        return encoded_lines(self.lines, self.texts, s)
 
     def drain(self, p: Player, s: Session) -> bool:
         """Append to `s`'s output the lines `p` has not had yet; True if any were."""
@@ -116,10 +108,10 @@ class ChannelFeed:
 
 
 class ChannelPump:
-    """The App's channel side of the output pump: which feeds have lines waiting."""
+    """The channel side of the output pump: which feeds have lines waiting."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._wake = wake  # the output pump runs soon
         self._dirty: deque[ChannelFeed] = deque()
         self._run: deque[ChannelFeed] = deque()
 
@@ -136,7 +128,7 @@ class ChannelPump:
         if not feed.queued:
             feed.queued = True
             self._dirty.append(feed)
-            self.app.wake_pump()
+            self._wake()
 
     @property
     def running(self) -> bool:

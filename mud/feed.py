@@ -151,16 +151,7 @@ class RoomFeed:
             self.opened(self)
 
     def _encoded(self, s: Session) -> list[bytes]:
-        """Every line of the window as `s`'s kind of client gets it (encoded on first need)."""
-        key = s.out_key
-        got = self.lines.get(key)
-        if got is None:
-            got = self.lines[key] = []
-        if len(got) < len(self.texts):
-            args = s.render_key
-            encode = s.encode_line
-            got.extend(encode(render(t, *args)) for t in self.texts[len(got) :])
-        return got
+        return encoded_lines(self.lines, self.texts, s)
 
     def drain(self, s: Session) -> None:
         """Append to `s`'s output every line it has not had yet (it is in this room): the
@@ -218,3 +209,17 @@ class RoomFeed:
         self.excluded.clear()
         self.lines.clear()
         self.blobs.clear()
+
+
+def encoded_lines(cache: dict[int, list[bytes]], texts: list[str], s: Session) -> list[bytes]:
+    """Every line of a feed's window as `s`'s kind of client gets it, encoded on first need
+    and kept in `cache` (out_key -> lines) for everyone else of that kind."""
+    key = s.out_key
+    got = cache.get(key)
+    if got is None:
+        got = cache[key] = []
+    if len(got) < len(texts):
+        args = s.render_key
+        encode = s.encode_line
+        got.extend(encode(render(t, *args)) for t in texts[len(got) :])
+    return got

@@ -167,7 +167,7 @@ class Session:
 
     def _update_render_key(self) -> None:
         self.render_key = (self.colour, self.width, self.encoding == "ascii", self.screen_reader)
-        # What makes two sessions' bytes for one message identical (see App.fanout), as a
+        # What makes two sessions' bytes for one message identical (see OutputPump.fanout), as a
         # small int: it is hashed once per recipient of every broadcast.
         self.out_key = _OUT_KEYS.setdefault((*self.render_key, self.encoding), len(_OUT_KEYS))
 
@@ -264,8 +264,8 @@ class Session:
         # On every delivery of every broadcast: kept flat on purpose.
         if self.closed:
             return
-        if self.app.cmd_session is not None and self.app.cmd_session is not self:
-            self.app.cmd_others.add(self)  # another's command told us: held like its reply
+        if self.app.output.cmd_session is not None and self.app.output.cmd_session is not self:
+            self.app.output.cmd_others.add(self)  # another's command told us: held like its reply
             self.feed_all = True
         self.catch_up()  # what the room saw first comes first
         if self._at_prompt:
@@ -274,7 +274,7 @@ class Session:
         self._out.append(data)
         if not self._flush_pending and not self._held:
             self._flush_pending = True
-            self.app.want_flush(self)
+            self.app.output.want_flush(self)
 
     def send_prompt(self, text: str | None = None) -> None:
         """A prompt: `text`, or (None) the dreamer's command prompt (config prompt), which
@@ -325,7 +325,7 @@ class Session:
     def _schedule_flush(self) -> None:
         if not self._flush_pending and not self._held:
             self._flush_pending = True
-            self.app.want_flush(self)
+            self.app.output.want_flush(self)
 
     def flush(self) -> None:
         self._flush_pending = False
@@ -468,7 +468,7 @@ class Session:
             return
         store = self.app.store
         before = store.staged_seq
-        outer = self.app.command_began(self)
+        outer = self.app.output.command_began(self)
         try:
             handler.on_line(text)
         except Exception:
@@ -477,7 +477,7 @@ class Session:
             if self.handler is handler and hasattr(handler, "prompt"):
                 handler.prompt()
         finally:
-            self.app.command_done(self, store.staged_seq != before, outer)
+            self.app.output.command_done(self, store.staged_seq != before, outer)
         if store.staged_seq != before and not self.closed:
             self.hold_until(store.staged_seq)
         elif not self._held:

@@ -106,22 +106,14 @@ async def spawn_server(
 ) -> ServerProcess:
     """Start `python server.py run --port 0 --db FILE` and wait until it listens. `db_path`
     may be a database URL (then give `cwd`)."""
+    argv = [sys.executable, str(ROOT / "server.py"), "run", "--port", "0", "--db", str(db_path)]
+    return await spawn_argv([*argv, *extra], cwd or Path(db_path).parent, env or server_env())
+
+
+async def spawn_argv(argv: list[str], cwd: Path, env: dict[str, str]) -> ServerProcess:
+    """Start a server process from `argv` and wait until it logs that it listens."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "server.py"),
-            "run",
-            "--port",
-            "0",
-            "--db",
-            str(db_path),
-            *extra,
-        ],
-        cwd=str(cwd or Path(db_path).parent),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env or server_env(),
+        argv, cwd=str(cwd), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
     lines: list[str] = []
     loop = asyncio.get_running_loop()

@@ -13,10 +13,8 @@ statement raises the same error SQLite gives on a full disk.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import re
 import runpy
 import sqlite3
 import subprocess
@@ -96,30 +94,9 @@ class FullDisk:
 
 async def spawn(argv: list[str], cwd: Path, env: dict[str, str]) -> Any:
     """Start a server from `argv` and wait until it listens (like conftest.spawn_server)."""
-    from tests.conftest import ServerProcess
+    from tests.conftest import spawn_argv
 
-    proc = subprocess.Popen(
-        argv, cwd=str(cwd), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
-    lines: list[str] = []
-    loop = asyncio.get_running_loop()
-    assert proc.stderr is not None
-    while True:
-        line = await asyncio.wait_for(loop.run_in_executor(None, proc.stderr.readline), 30)
-        if not line:
-            raise AssertionError("server exited before listening:\n" + "".join(lines))
-        lines.append(line)
-        m = re.search(r"listening on [\d.]+:(\d+)", line)
-        if m:
-            break
-    sp = ServerProcess(proc, int(m.group(1)), lines)
-
-    def drain() -> None:
-        for rest in proc.stderr:  # type: ignore[union-attr]
-            lines.append(rest)
-
-    loop.run_in_executor(None, drain)
-    return sp
+    return await spawn_argv(argv, cwd, env)
 
 
 def _main() -> None:

@@ -12,15 +12,15 @@ import re
 
 import pytest
 
-import mud.app
+import mud.output
 from tests.client import ANSI_RE, login
 
 
 @pytest.fixture(params=["quiet", "busy"])
 async def room_server(request, make_server, monkeypatch):
     if request.param == "busy":
-        monkeypatch.setattr(mud.app, "BUSY_PUMP_SESSIONS", 0)  # every pump gathers first
-        monkeypatch.setattr(mud.app, "PUMP_SLICE", 1)  # and writes one socket per slice
+        monkeypatch.setattr(mud.output, "BUSY_PUMP_SESSIONS", 0)  # every pump gathers first
+        monkeypatch.setattr(mud.output, "PUMP_SLICE", 1)  # and writes one socket per slice
     return await make_server(commands_per_second=1000, command_burst=1000)
 
 
