@@ -45,7 +45,7 @@ class Limits(BaseModel):
     max_queued_lines: int = 64  # lines waiting while a command's save is in flight
     max_output_bytes: int = 512 * 1024  # unsent output before a non-reading client is dropped
     commands_per_second: float = 20.0  # sustained rate; bursts up to `command_burst`
-    command_burst: int = 40
+    command_burst: int = 40  # commands taken at once before the sustained rate applies
     throttle_notice_interval: float = 2.0  # seconds between "slow down" notices
     bytes_per_second: int = 64 * 1024  # raw input rate before input is paused
     # telnet negotiation costs ~100x what text does to parse (mud/telnet/budget.py); over
