@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mud.dispatch import LANDINGS, CommandError, Ctx
@@ -16,19 +15,6 @@ if TYPE_CHECKING:
 
 MAX_NAMES_SHOWN = 12  # dreamers named in a room before the rest are counted
 MAX_ECHOES_SHOWN = 3  # a loop's motif echoes named before the rest are counted
-
-
-def match_item(items: Iterable[Item], word: str) -> Item | None:
-    """The first item whose keyword or name word starts with `word`, exact matches first."""
-    items = list(items)
-    low = word.lower().strip()
-    for it in items:
-        if low in it.keywords or low == it.name.lower():
-            return it
-    for it in items:
-        if it.matches(low):
-            return it
-    return None
 
 
 def match_player_here(room: Room, word: str, exclude: Player | None = None) -> Player | None:

@@ -149,11 +149,6 @@ class Settings(BaseSettings):
         finally:
             _config_file.reset(token)
 
-    @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """The settings in force with the default config file (see `load`)."""
-        return cls.load(None, **overrides)
-
 
 class ConfigError(Exception):
     """A configuration problem: each line names the key and where it was set."""

@@ -24,7 +24,7 @@ def test_flag_beats_environment_beats_file_beats_default(in_tmp, monkeypatch):
     )
     monkeypatch.setenv("DREAMWAVE_DB", "env.db")
     monkeypatch.setenv("DREAMWAVE_LIMITS__COMMAND_BURST", "8")
-    s = Settings.from_env(port=6000)
+    s = Settings.load(None, port=6000)
     got = (s.port, s.db, s.limits.command_burst, s.limits.login_lockout)
     assert got == (6000, "env.db", 8, 9.0)
     assert s.limits.login_failures == 5  # the default
@@ -47,7 +47,7 @@ def test_wrong_keys_and_values_name_the_key_and_the_line(in_tmp):
         'port = 4000\n\n[limits]\ncommand_burst = "lots"\nno_such_limit = 1\n[colours]\nx = 1\n'
     )
     with pytest.raises(ConfigError) as err:
-        Settings.from_env()
+        Settings.load()
     problems = err.value.problems
     assert any(p.startswith("dreamwave.toml:4: limits.command_burst: ") for p in problems)
     assert "dreamwave.toml:5: limits.no_such_limit: there is no such setting" in problems
@@ -57,7 +57,7 @@ def test_wrong_keys_and_values_name_the_key_and_the_line(in_tmp):
 def test_broken_toml_and_missing_file_are_one_sentence(in_tmp):
     (in_tmp / "dreamwave.toml").write_text("port = = 4000\n")
     with pytest.raises(ConfigError, match=r"dreamwave.toml: not valid TOML: .*line 1"):
-        Settings.from_env()
+        Settings.load()
     with pytest.raises(ConfigError, match=r"nowhere\.toml: no such configuration file"):
         Settings.load("nowhere.toml")
 
@@ -65,10 +65,10 @@ def test_broken_toml_and_missing_file_are_one_sentence(in_tmp):
 def test_a_bad_environment_value_names_the_variable(in_tmp, monkeypatch):
     monkeypatch.setenv("DREAMWAVE_PORT", "eighty")
     with pytest.raises(ConfigError, match=r"^DREAMWAVE_PORT: port: "):
-        Settings.from_env()
+        Settings.load()
     monkeypatch.setenv("DREAMWAVE_PORT", "70000")
     with pytest.raises(ConfigError, match="less than or equal to 65535"):
-        Settings.from_env()
+        Settings.load()
 
 
 def test_the_sample_file_holds_every_setting_at_its_default(in_tmp):
@@ -76,7 +76,7 @@ def test_the_sample_file_holds_every_setting_at_its_default(in_tmp):
     assert "# wrong passwords from one address ..." in text
     assert "[limits]" in text and "[mssp]" in text
     (in_tmp / "dreamwave.toml").write_text(text)
-    assert Settings.from_env() == Settings()
+    assert Settings.load() == Settings()
     origin = sources()
     unset = {k for k, f in Settings.model_fields.items() if f.default is None}  # commented out
     assert all(

@@ -424,8 +424,8 @@ def test_time_scale_setting_from_the_environment_and_flags(monkeypatch):
     from mud.config import Settings
 
     monkeypatch.setenv("DREAMWAVE_TIME_SCALE", "50")
-    assert Settings.from_env().time_scale == 50.0
-    assert Settings.from_env(time_scale=120.0).time_scale == 120.0  # the flag wins
+    assert Settings.load().time_scale == 50.0
+    assert Settings.load(time_scale=120.0).time_scale == 120.0  # the flag wins
 
 
 async def test_time_scale_flag(tmp_path):
