@@ -257,6 +257,13 @@ class Client:
             pass
 
 
+async def said(c: Client, line: str, prompt: str = r"\n> ") -> str:
+    """Everything one command printed, up to its prompt (earlier output is skipped: the tail
+    of what came before, its prompt included, already arrived)."""
+    c.pos = len(c.text)
+    return await c.cmd(line, prompt)
+
+
 async def login(
     port: int, name: str, password: str = "secretpass", create: bool = True, **kw: object
 ) -> Client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.client import Client, login
+from tests.client import Client, login, said
 from world.clock import SECONDS_PER_HOUR, WorldClock
 
 PROMPT = r"\n> "
@@ -14,12 +14,6 @@ async def builder(server, name: str, role: str = "builder") -> Client:
     c = await login(server.port, name)
     server.world.set_role(server.world.players_by_key[name.lower()], role)
     return c
-
-
-async def said(c: Client, line: str) -> str:
-    """Everything one command printed, up to its prompt."""
-    c.pos = len(c.text)  # skip the tail of earlier output (its prompt arrived with it)
-    return await c.cmd(line, PROMPT)
 
 
 def snapshot(world) -> tuple:

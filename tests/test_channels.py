@@ -11,13 +11,12 @@ import re
 import pytest
 
 import mud.output
-from tests.client import BINARY, EOR, GMCP, WILL, Client, login
+from tests.client import BINARY, EOR, GMCP, WILL, Client, login, said
 from world import channels as channels_mod
 from world.channels import load_channel_specs
 from world.world import World
 from world.yamlsrc import ContentError
 
-PROMPT = r"\n> "
 UNTHROTTLED = {"commands_per_second": 1000.0, "command_burst": 1000}
 
 
@@ -27,11 +26,6 @@ async def chan_server(request, make_server, monkeypatch):
         monkeypatch.setattr(mud.output, "BUSY_PUMP_SESSIONS", 0)
         monkeypatch.setattr(mud.output, "PUMP_SLICE", 1)
     return await make_server(**UNTHROTTLED)
-
-
-async def said(c: Client, line: str) -> str:
-    c.pos = len(c.text)
-    return await c.cmd(line, PROMPT)
 
 
 async def as_builder(server, name: str, role: str = "builder") -> Client:

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from tests.client import Client, login
+from tests.client import login, said
 from world.comms import ignores
 
-PROMPT = r"\n> "
 UNTHROTTLED = {"commands_per_second": 1000.0, "command_burst": 1000}
-
-
-async def said(c: Client, line: str) -> str:
-    c.pos = len(c.text)
-    return await c.cmd(line, PROMPT)
 
 
 async def test_reply_answers_the_last_tell(server):

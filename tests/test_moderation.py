@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 import sys
 
-from tests.client import Client, login
+from tests.client import Client, login, said
 from tests.conftest import ROOT, server_env, spawn_server
 from world.moderation import Ban, BanList, normalise_address, parse_duration, parse_network
 
@@ -18,12 +18,6 @@ async def admin(server, name: str = "Ash") -> Client:
     c = await login(server.port, name)
     server.world.set_role(server.world.players_by_key[name.lower()], "admin")
     return c
-
-
-async def said(c: Client, line: str) -> str:
-    """Everything one command printed, up to its prompt."""
-    c.pos = len(c.text)
-    return await c.cmd(line, PROMPT)
 
 
 def audit_lines(server) -> list[str]:

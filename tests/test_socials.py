@@ -6,16 +6,9 @@ import pytest
 
 import commands  # noqa: F401  (registers every command)
 from mud.dispatch import REGISTRY
-from tests.client import Client, login
+from tests.client import login, said
 from world.socials import load_socials, read_socials
 from world.yamlsrc import ContentError
-
-PROMPT = r"\n> "
-
-
-async def said(c: Client, line: str) -> str:
-    c.pos = len(c.text)
-    return await c.cmd(line, PROMPT)
 
 
 async def test_a_social_alone_at_someone_and_at_yourself(server):
