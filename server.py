@@ -42,21 +42,62 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-async def serve(settings: Settings) -> int:
-    """Run until SIGINT or SIGTERM; the exit status: 1 if changes could not be saved."""
+async def serve_engine(settings: Settings) -> int:
+    """The engine process: run the world until SIGINT/SIGTERM, @shutdown or a reload
+    (SIGHUP or @reload). The exit status: 0, 1 if changes could not be saved, or 75 after
+    a reload (the supervisor then starts a new engine)."""
     from mud.app import App
+    from mud.supervisor import Heartbeat
 
+    loop = asyncio.get_running_loop()
+    heartbeat = Heartbeat(loop)
     app = App(settings)
     await app.start()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
+    async def reload() -> None:
+        problems = await app.request_reload()
+        for problem in problems:
+            logging.getLogger("dreamwave").error("reload refused: %s", problem)
+
+    loop.add_signal_handler(signal.SIGHUP, lambda: app.spawn(reload()))
+    ready = loop.create_task(app.ready.wait())
+    ready.add_done_callback(lambda _t: heartbeat.say(b"R"))
     stopping = [loop.create_task(stop.wait()), loop.create_task(app.stop_requested.wait())]
     await asyncio.wait(stopping, return_when=asyncio.FIRST_COMPLETED)
-    for task in stopping:
+    for task in [*stopping, ready]:
         task.cancel()
+    if stop.is_set():
+        app.reloading = False  # a stop wins over a reload under way
+    if not app.reloading:
+        heartbeat.say(b"S")  # on purpose: the supervisor stops everything, no restart
     return await app.stop()
+
+
+async def serve_gateway(settings: Settings, args: argparse.Namespace) -> int:
+    """A gateway process: every socket, until SIGINT/SIGTERM or the engine's "stop"."""
+    from mud.gateway import Gateway
+
+    link = settings.link
+    gw = Gateway(
+        settings, args.name, link_path=args.link_socket or link.socket or None,
+        nats_url=link.nats or None, nats_options=nats_options(link),
+        reuse_port=args.reuse_port,
+    )  # fmt: skip
+    await gw.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: loop.create_task(gw.stop()))
+    await gw.stopped.wait()
+    return gw.exit_code
+
+
+def nats_options(link: Any) -> dict[str, Any]:
+    from mud.app import nats_options as options
+
+    return options(link)
 
 
 def positive(text: str) -> float:
@@ -105,28 +146,75 @@ def run_flags(args: argparse.Namespace) -> dict[str, object]:
         "host": hosts[0] if hosts and len(hosts) == 1 else hosts,
         "port": args.port,
         "time_scale": args.time_scale,
+        "gateways": getattr(args, "gateways", None),
+        "nats": getattr(args, "nats", None),
+        "socket": getattr(args, "link_socket", None),
     }
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    settings = settings_from(args, **run_flags(args))
-    setup_logging(settings)
-    tune_process()
+def passed_flags(args: argparse.Namespace) -> list[str]:
+    """The flags the supervisor hands on to the engine and gateways it starts."""
+    out: list[str] = []
+    for flag, value in (
+        ("--config", args.config), ("--db", args.db), ("--log-level", args.log_level),
+        ("--time-scale", args.time_scale), ("--nats", getattr(args, "nats", None)),
+    ):  # fmt: skip
+        if value is not None:
+            out += [flag, str(value)]
+    for host in args.host or []:
+        out += ["--host", host]
+    return out
+
+
+def run_loop(main: Any) -> int:
     try:
         import uvloop  # type: ignore[import-not-found]
 
         loop_factory = uvloop.new_event_loop
     except ImportError:  # uvloop is optional: asyncio's own loop works, a little slower
         loop_factory = None
-    from mud.app import ListenError
+    from mud.gateway import ListenError
 
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(serve(settings))
+            return int(runner.run(main))
     except ListenError as err:  # before any database was opened: nothing to undo
         print(f"{err} Pick another port with --port (e.g. --port {err.port + 1}), or stop "
               "whatever is using it.", file=sys.stderr)  # fmt: skip
         return 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The supervisor: one engine and `--gateways N` gateways (mud/supervisor.py)."""
+    settings = settings_from(args, **run_flags(args))
+    setup_logging(settings)
+    from mud.supervisor import Supervisor
+
+    return run_loop(Supervisor(settings, passed_flags(args)).run())
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    settings = settings_from(args, **run_flags(args))
+    setup_logging(settings)
+    tune_process()
+    from mud.supervisor import die_with_parent
+
+    die_with_parent()
+    return run_loop(serve_engine(settings))
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    settings = settings_from(args, **run_flags(args))
+    setup_logging(settings)
+    if not (args.link_socket or settings.link.socket or settings.link.nats):
+        print("A gateway needs the engine's address: --nats URL (or --link-socket FILE).",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.supervised:
+        from mud.supervisor import die_with_parent
+
+        die_with_parent()
+    return run_loop(serve_gateway(settings, args))
 
 
 PASSWORD_TRIES = 3  # create-admin asks this many times for a password typed twice alike
@@ -388,9 +476,35 @@ def main(argv: list[str] | None = None) -> int:
             help="game time and event waits run N times faster (env DREAMWAVE_TIME_SCALE)",
         )  # fmt: skip
 
+    def linking(p: argparse.ArgumentParser, local: bool = True) -> None:
+        p.add_argument(
+            "--nats", metavar="URL",
+            help="also take gateways over NATS, e.g. nats://host:4222 (env DREAMWAVE_LINK__NATS)",
+        )  # fmt: skip
+        p.add_argument("--link-socket", metavar="FILE", help=argparse.SUPPRESS)
+
     run = sub.add_parser("run", help="run the server (the default)")
     listening(run)
     common(run)
+    linking(run)
+    run.add_argument(
+        "--gateways", type=int, metavar="N",
+        help="gateway processes sharing the port, to use more cores (default 1)",
+    )  # fmt: skip
+    engine = sub.add_parser("engine", help=argparse.SUPPRESS)  # started by the supervisor
+    listening(engine)
+    common(engine)
+    linking(engine)
+    engine.add_argument("--gateways", type=int, help=argparse.SUPPRESS)
+    gateway = sub.add_parser(
+        "gateway", help="run one gateway (connections) for an engine elsewhere: --nats URL"
+    )
+    listening(gateway)
+    common(gateway)
+    linking(gateway)
+    gateway.add_argument("--name", default="gw1", help="this gateway's name (unique per engine)")
+    gateway.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    gateway.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     conf = sub.add_parser("config", help="print the configuration in force, or a sample file")
     conf.add_argument("--sample", action="store_true", help="a commented file of every setting")
     listening(conf)
@@ -426,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
         "import-world": cmd_import_world,
         "check-scripts": cmd_check_scripts,
         "config": cmd_config,
+        "engine": cmd_engine,
+        "gateway": cmd_gateway,
     }
     try:
         return commands.get(args.command, cmd_run)(args)

@@ -265,6 +265,35 @@ def cmd_shutdown(ctx: Ctx) -> None:
 MAX_SHUTDOWN_MINUTES = 24 * 60
 
 
+@command("@reload", category=CATEGORY, role="admin")
+def cmd_reload(ctx: Ctx) -> None:
+    """Start a new engine with the code and content on disk; nobody is disconnected.
+
+    Everyone sees one line before and one after, and is where they were. The scripts the
+    new engine would load are checked first: if one is broken, nothing happens and you are
+    told what is wrong. (SIGHUP to the server does the same.)
+
+    Usage:
+      @reload
+    """
+    session, world, app, who = ctx.session, ctx.world, ctx.app, ctx.player
+
+    async def reload() -> None:
+        problems = await app.request_reload()
+        if problems:
+            shown = "\n".join(f"  {p}" for p in problems[:10])
+            more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+            session.send(f"|rNot reloading: the scripts on disk have problems:|n\n{shown}{more}")
+            return
+        world.audit(who, "reload", "the engine reloads")
+
+    def prompt() -> None:  # (when it goes ahead, the new engine shows the prompt)
+        if session.handler is not None and not session.closed and not app.reloading:
+            session.handler.prompt()
+
+    session.run_task(reload(), then=prompt)
+
+
 @command("@newpassword", category=CATEGORY, role="admin")
 def cmd_newpassword(ctx: Ctx) -> None:
     """Give a dreamer a new random password (shown to you once), e.g. when they lost theirs.

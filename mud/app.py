@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import errno
+import contextlib
 import gc
+import os
 import logging
-import socket
 import time
 from collections.abc import Coroutine, Mapping
 from typing import Any
@@ -15,14 +15,14 @@ from mud.auth import FailureThrottle
 from mud.config import Settings, normalise_db_url
 from mud.dispatch import LANDINGS, REGISTRY, Dispatcher, Registry
 from mud.events import EventService
-from mud.login import ConnectionGate, LoginFlow
+from mud.login import LoginFlow
 from mud.npc_runtime import NpcDirector
 from mud.output import OutputPump
+from mud.remote import GatewayPeer
 from mud.scheduler import Scheduler
 from mud.session import Session
 from mud.shutdown import ShutdownTimer
 from mud.store import Store
-from mud.telnet import MudTelnet
 from world.channels import load_channel_specs
 from world.content import load_world_spec, seed
 from world.mail import login_notices
@@ -34,12 +34,16 @@ from world.yamlsrc import ContentError
 
 log = logging.getLogger("dreamwave")
 
-LISTEN_BACKLOG = 4096  # the kernel's queue of connections waiting to be accepted
-# How many connections one loop iteration accepts: a connect storm is taken in small bites
-# so the players already online keep getting answers (asyncio would take all 4096 at once).
-ACCEPT_BATCH = 32
 FULL_GC_INTERVAL = 600.0  # seconds between full garbage collections (see _full_gc)
 IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
+RELOAD_EXIT = 75  # the engine's exit status after a reload: the supervisor starts a new one
+RELOAD_ACK_TIMEOUT = 2.0  # seconds to wait for the gateways to start keeping input
+LINK_DRAIN_TIMEOUT = 5.0  # seconds to let the last output reach the gateways
+RELOAD_BEFORE = "|yThe dreamscape shimmers and holds its breath: it is being rewoven. Hold still.|n"
+RELOAD_AFTER = "|gThe dreamscape settles around you again, rewoven; you are where you were.|n"
+CRASH_AFTER = "|gThe dream steadies around you again; you are where you were.|n"
+LOGIN_AGAIN = "|yThe dreamscape was rewoven while you stood at the threshold; begin again.|n"
+LOGIN_AGAIN_CRASH = "|yThe dream flickered while you stood at the threshold; begin again.|n"
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
 # When the database would not take the last changes before shutdown_timeout:
 UNSAVED_ACTION_MESSAGE = "|rYour last action could not be saved and did not happen.|n"
@@ -47,6 +51,22 @@ SHUTDOWN_UNSAVED_MESSAGE = (
     "|yThe dreamscape is fading: the server is shutting down. The database is failing, so "
     "only what you were told happened is saved.|n"
 )
+
+
+def nats_options(link: Any) -> dict[str, Any]:
+    """nats-py's connect options from the [link] settings (credentials and TLS)."""
+    opts: dict[str, Any] = {}
+    if link.nats_user:
+        opts["user"], opts["password"] = link.nats_user, link.nats_password
+    if link.nats_token:
+        opts["token"] = link.nats_token
+    if link.nats_creds:
+        opts["user_credentials"] = link.nats_creds
+    if link.nats_tls_ca:
+        import ssl
+
+        opts["tls"] = ssl.create_default_context(cafile=link.nats_tls_ca)
+    return opts
 
 
 def load_world(db_url: str, lock: bool = True) -> tuple[Store, World, dict[str, Any]]:
@@ -86,19 +106,6 @@ def open_world(
     return store, world
 
 
-class ListenError(Exception):
-    """The server can't listen where it was told to (the port is taken, say)."""
-
-    def __init__(self, host: str, port: int, err: OSError) -> None:
-        self.host, self.port, self.errno = host, port, err.errno
-        reason = {
-            errno.EADDRINUSE: "that port is already in use (another server?)",
-            errno.EACCES: "permission denied (ports below 1024 need privileges)",
-            errno.EADDRNOTAVAIL: "this machine has no such address",
-        }.get(err.errno or 0, err.strerror or str(err))
-        super().__init__(f"Can't listen on {host}:{port}: {reason}.")
-
-
 class App:
     def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
         self.settings = settings
@@ -112,13 +119,21 @@ class App:
             settings.limits.login_account_failures,
             settings.limits.login_account_window,
         )
-        self.gate = ConnectionGate(settings.limits)  # connection caps (mud.login)
         self.started_at = time.time()
-        # Set when the server should stop by itself (an admin's @shutdown ran out).
+        # Set when the server should stop by itself (an admin's @shutdown ran out, or a
+        # reload: then `reloading` is set too and the gateways keep every connection).
         self.stop_requested = asyncio.Event()
-        self.port: int = settings.port
-        self._server: asyncio.Server | None = None  # the first of _servers
-        self._servers: list[asyncio.Server] = []  # one per listen address
+        self.reloading = False
+        self.stopping = False  # stop() has begun
+        self.port: int = settings.port  # the gateways' port (what they told us)
+        self.gateways: set[GatewayPeer] = set()
+        # gateways to wait for before "listening" (remote NATS gateways come when they come)
+        self.expected_gateways = 0 if settings.link.nats else settings.link.gateways
+        self.ready = asyncio.Event()  # every expected gateway said hello
+        self._ready = False
+        self._t0 = 0.0
+        self._listeners: list[Any] = []
+        self._nc: Any = None
         self._reserved: set[str] | None = None
         self.loop: asyncio.AbstractEventLoop
         self.store: Store
@@ -131,34 +146,58 @@ class App:
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
+        """Load the world, then take gateways on the link (the engine never listens for
+        players itself: gateways own every socket, mud/gateway.py)."""
         import commands  # noqa: F401  (registers every command)
 
         self.loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
-        # Bind first: a port that is taken stops the start before any database is touched.
-        # (Bound, not yet listening: connections are refused until the world is loaded.)
-        port = self.settings.port
-        for host in self.settings.hosts:
-            try:
-                server = await self.loop.create_server(
-                    lambda: MudTelnet(self), host, port,
-                    backlog=ACCEPT_BATCH, reuse_address=True, start_serving=False,
-                )  # fmt: skip
-            except OSError as err:
-                self._close_servers()
-                raise ListenError(host, port, err) from err
-            self._servers.append(server)
-            port = server.sockets[0].getsockname()[1]  # port 0: every address shares the one picked
-        self._server = self._servers[0]
-        try:
-            await self._open(t0)
-        except BaseException:
-            self._close_servers()
-            raise
+        self._t0 = t0
+        await self._open(t0)
+        link = self.settings.link
+        if link.nats:
+            from mud.link.nats import NatsHub, nats_connect
 
-    def _close_servers(self) -> None:
-        for server in self._servers:
-            server.close()
+            self._nc = await nats_connect(link.nats, "dreamwave-engine", **nats_options(link))
+            hub = NatsHub(self._nc, self._gateway_linked, prefix=link.nats_prefix)
+            await hub.start()
+            self._listeners.append(hub)
+        if link.socket:
+            from mud.link.local import LocalListener
+
+            local = LocalListener(link.socket, self._gateway_linked)
+            await local.start()
+            self._listeners.append(local)
+        log.info("engine ready (%d rooms, %d accounts, %.2fs); waiting for %d gateway(s)",
+                 len(self.world.rooms), len(self.world.players), time.perf_counter() - t0,
+                 self.expected_gateways)  # fmt: skip
+
+    def _gateway_linked(self, link: Any) -> None:
+        peer = GatewayPeer(self, link)
+        self.gateways.add(peer)
+
+    def gateway_port(self, peer: GatewayPeer) -> None:
+        """The port players reach us on (MSSP's PORT): the first gateway's."""
+        port = peer.info.get("port")
+        if isinstance(port, int) and not any(g.greeted for g in self.gateways if g is not peer):
+            self.port = port
+
+    def gateway_ready(self, peer: GatewayPeer) -> None:
+        """A gateway said hello: once all expected ones have, the server is up."""
+        greeted = [g for g in self.gateways if g.greeted]
+        if not self._ready and len(greeted) >= self.expected_gateways:
+            self._ready = True
+            self.ready.set()
+            log.info(
+                "Dreamwave listening on %s (%d rooms, %d accounts, ready in %.2fs, %d gateway(s), "
+                "%s loop, engine pid %d)",
+                peer.info.get("listening", "?"), len(self.world.rooms), len(self.world.players),
+                time.perf_counter() - self._t0, len(greeted),
+                type(self.loop).__module__.split(".")[0], os.getpid(),
+            )  # fmt: skip
+
+    def gateway_lost(self, peer: GatewayPeer) -> None:
+        self.gateways.discard(peer)
 
     async def _open(self, t0: float) -> None:
         # A broken NPC script stops the start (file:line problems) before the database opens.
@@ -203,50 +242,20 @@ class App:
         self.scheduler.every(FULL_GC_INTERVAL, self._full_gc)
         self.scheduler.every(60.0, self.world.moderation.prune)
         self.shutdown = ShutdownTimer(self.scheduler, self.wall, self.stop_requested.set)
-        for server in self._servers:
-            await server.start_serving()
-        for tsock in self.listen_sockets():
-            # a deep kernel queue, accepted ACCEPT_BATCH at a time (listen() on a dup of the
-            # listening socket changes the one queue they share)
-            dup = socket.fromfd(tsock.fileno(), tsock.family, tsock.type)
-            try:
-                dup.listen(LISTEN_BACKLOG)
-            finally:
-                dup.close()
-        self.port = self._server.sockets[0].getsockname()[1]
-        log.info(
-            "Dreamwave listening on %s (%d rooms, %d accounts, ready in %.2fs, %s loop)",
-            self.listening_on(), len(self.world.rooms), len(self.world.players),
-            time.perf_counter() - t0, type(self.loop).__module__.split(".")[0],
-        )  # fmt: skip
-
-    def listen_sockets(self) -> list[socket.socket]:
-        return [sock for server in self._servers for sock in server.sockets]  # type: ignore[misc]
-
-    def listening_on(self) -> str:
-        """Every address:port listened on, IPv6 in brackets (IPv4 first)."""
-        names = sorted(
-            {s.getsockname()[:2] for s in self.listen_sockets()}, key=lambda a: ":" in a[0]
-        )
-        return ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in names)
-
     async def stop(self) -> int:
-        """Save everything, tell everyone, close every socket: 0. If the database doesn't
-        take what is staged within `settings.shutdown_timeout`, tell each player plainly
-        what was not saved (a reply waiting for its commit is never sent) and return 1."""
+        """Save everything, tell everyone, close every connection: 0. If the database
+        doesn't take what is staged within `settings.shutdown_timeout`, tell each player
+        plainly what was not saved (a reply waiting for its commit is never sent) and
+        return 1. When `reloading`, nobody is closed: see `_stop_for_reload`."""
+        self.stopping = True
+        if self.reloading:
+            return await self._stop_for_reload()
         log.info("shutting down")
         deadline = time.monotonic() + self.settings.shutdown_timeout
-        self._close_servers()
         for session in list(self.sessions):  # no new commands from here on
             session.telnet.reader.sink = None
             session._queue.clear()
-        self.npc_director.stop()
-        self.events.stop()
-        self.scheduler.cancel_all()
-        for task in list(self.tasks):
-            task.cancel()
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self._stop_world()
         # What is staged becomes durable (held replies go out as usual), within the bound.
         store = self.store
         try:
@@ -266,8 +275,7 @@ class App:
         # (leaving the game saves each dreamer's last place: within what is left of the bound)
         unsaved = store.unsaved
         saved = await store.close(max(0.0, deadline - time.monotonic()) if saved else 0.0)
-        for server in self._servers:
-            await server.wait_closed()
+        await self._close_links(["stop"])
         if not saved:
             log.error(
                 "shutdown gave up after %.0f s: %d staged change(s) could not be saved "
@@ -279,26 +287,133 @@ class App:
         log.info("shutdown complete")
         return 0
 
+    async def _stop_world(self) -> None:
+        self.npc_director.stop()
+        self.events.stop()  # (saves how long each event wait has left)
+        self.scheduler.cancel_all()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _close_links(self, last: list[Any] | None) -> None:
+        """Send `last` to every gateway, let what is queued go out, and close the link."""
+        for peer in list(self.gateways):
+            if last is not None:
+                peer.post(last)
+            peer.link.flush()
+        deadline = time.monotonic() + LINK_DRAIN_TIMEOUT
+        while time.monotonic() < deadline and any(
+            p.link.pending_bytes() for p in self.gateways if not p.link.closed
+        ):
+            await asyncio.sleep(0.01)
+        for listener in self._listeners:
+            await listener.close()
+        for peer in list(self.gateways):
+            peer.link.close("engine stopping")
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+
+    # -- reload: a new engine takes over; the gateways keep every connection ----------------
+    async def request_reload(self) -> list[str]:
+        """Check the scripts a new engine would load, then reload (True) or say why not."""
+        try:
+            await self.loop.run_in_executor(None, load_npc_scripts)
+        except ContentError as err:
+            return list(err.problems)
+        problems = await self.events.check_files()
+        if problems:
+            return problems
+        if not self.reloading:
+            self.reloading = True
+            log.info("reload requested: saving, then a new engine takes over")
+            for session in list(self.sessions):
+                if session.started and not session.closed:
+                    session.send(RELOAD_BEFORE)
+            self.stop_requested.set()
+        return []
+
+    async def _stop_for_reload(self) -> int:
+        """Finish what was typed, save everything, hand over: no connection is closed and
+        nobody leaves the game (the new engine puts each dreamer back where they are)."""
+        deadline = time.monotonic() + self.settings.shutdown_timeout
+        # The gateways keep input from now on; what they sent before their answer arrives
+        # before it (the link keeps order), so every line sent is run here.
+        waiting = [p for p in self.gateways if p.greeted and not p.link.closed]
+        for peer in waiting:
+            peer.reload_acked = self.loop.create_future()
+            peer.post(["reload"])
+        if waiting:
+            await asyncio.wait(
+                [p.reload_acked for p in waiting if p.reload_acked is not None],
+                timeout=RELOAD_ACK_TIMEOUT,
+            )
+        while time.monotonic() < deadline and any(s.active for s in self.sessions):
+            await asyncio.sleep(0.01)  # commands running or waiting for their commit
+        for session in list(self.sessions):
+            session.telnet.reader.sink = None
+        await self._stop_world()
+        store = self.store
+        try:
+            await asyncio.wait_for(store.durable(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            pass
+        for session in list(self.sessions):
+            session.flush()
+        saved = await store.close(max(0.0, deadline - time.monotonic()))
+        await self._close_links(None)
+        log.info("reload: handed over (%s)", "everything saved" if saved else "NOT all saved")
+        return RELOAD_EXIT if saved else 1
+
     # -- sessions -------------------------------------------------------------------------
-    def new_session(self, telnet: MudTelnet, transport: asyncio.Transport) -> Session:
-        session = Session(self, telnet, transport)
-        refusal = self.gate.admit(session)
-        if refusal is not None:
-            log.warning("refused a connection from %s: %s", session.address, refusal)
-            session.close(refusal)  # before the banner: one line, then the socket closes
-            return session
+    def new_session(self, session: Session) -> None:
+        """A gateway has a new connection: refuse a banned address before any banner."""
         ban = self.world.moderation.bans.for_address(session.address)
         if ban is not None:
             log.info("refused %s: address banned (ban #%d)", session.address, ban.id)
             session.close("Connections from your address are not accepted here.")
-            return session
+            return
         self.sessions.add(session)
         log.info("connection from %s:%d", session.address, session.port)
-        return session
+
+    def reattach(self, session: Session, state: dict[str, Any], why: str) -> bool:
+        """A connection a gateway kept while the engine was away (a reload, a crash): the
+        dreamer is back where they were, told in one line; one at the login screen is
+        asked again. True if a dreamer was put back."""
+        self.sessions.add(session)
+        if not state.get("started"):
+            return False  # still negotiating: its "go" comes later
+        session.started = True
+        session.decide_capabilities()
+        if not state.get("greeted"):  # it connected while no engine was there
+            self.begin_login(session)
+            return False
+        key = state.get("player")
+        player = self.world.players_by_key.get(str(key).lower()) if key else None
+        banned = player is not None and self.world.moderation.bans.for_name(player.key)
+        if player is None or player.session is not None or banned:
+            flow = LoginFlow(self, session)
+            session.handler = flow
+            session.send(LOGIN_AGAIN if why == "reload" else LOGIN_AGAIN_CRASH)
+            flow.prompt()
+            return False
+        session.player = player
+        self.world.enter_game(player, session, announce=False)
+        session.handler = Dispatcher(self, session, player)
+        session.decide_capabilities()
+        self._bind(session, player)
+        session.send(RELOAD_AFTER if why == "reload" else CRASH_AFTER)
+        session.handler.prompt()
+        session.notify("login")
+        return True
+
+    def _bind(self, session: Session, player: Player | None) -> None:
+        session.telnet.peer.post(["bind", session.telnet.sid, player.key if player else None])
 
     def session_closed(self, session: Session) -> None:
         self.sessions.discard(session)
-        self.gate.release(session)
+        session.telnet.peer.forget(session.telnet.sid)
 
     def begin_login(self, session: Session) -> None:
         flow = LoginFlow(self, session)
@@ -329,6 +444,7 @@ class App:
             self.world.enter_game(player, session)
         session.handler = Dispatcher(self, session, player)
         session.decide_capabilities()
+        self._bind(session, player)
         session.send(f"|cYou drift into the Dreamwave, {player.name}.|n")
         for notice in login_notices(self.world, player):  # the message of the day, letters
             session.send(notice)

@@ -85,6 +85,23 @@ class MsspInfo(BaseModel):
     discord: str = ""  # invite URL of the game's Discord
 
 
+class LinkSettings(BaseModel):
+    """How gateways (which own the connections) reach the engine (which runs the world)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gateways: int = Field(1, ge=1, le=64)  # local gateway processes sharing the port
+    socket: str = ""  # the local link's socket file ("" = a private folder per run)
+    nats: str = ""  # a NATS URL (nats://host:4222): the link goes over NATS instead
+    nats_prefix: str = "dreamwave"  # the NATS subjects' first word
+    nats_user: str = ""  # NATS user name (with nats_password)
+    nats_password: str = ""  # NATS password
+    nats_token: str = ""  # NATS token
+    nats_creds: str = ""  # a NATS .creds file
+    nats_tls_ca: str = ""  # a CA file: connect to NATS over TLS, checking its certificate
+    engine_timeout: float = Field(5.0, gt=0)  # seconds of engine silence that mean it is hung
+
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 # The TOML file the settings being built read (set only inside Settings.load).
@@ -107,6 +124,7 @@ class Settings(BaseSettings):
     answer_time_cap: float | None = None  # seconds: caps events' real-time minimums (tests)
     limits: Limits = Field(default_factory=Limits)
     mssp: MsspInfo = Field(default_factory=MsspInfo)
+    link: LinkSettings = Field(default_factory=LinkSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -178,9 +196,11 @@ def check_toml(path: Path) -> None:
 
 
 def flag_values(overrides: dict[str, object]) -> dict[str, Any]:
-    """Flags as init values: None is "not given"; a Limits field name is a limit."""
+    """Flags as init values: None is "not given"; a Limits (or LinkSettings) field name is
+    a limit (a link setting)."""
     top: dict[str, Any] = {}
     limits: dict[str, Any] = {}
+    link: dict[str, Any] = {}
     for key, value in overrides.items():
         if value is None:
             continue
@@ -188,10 +208,14 @@ def flag_values(overrides: dict[str, object]) -> dict[str, Any]:
             top[key] = value
         elif key in Limits.model_fields:
             limits[key] = value
+        elif key in LinkSettings.model_fields:
+            link[key] = value
         else:
             raise TypeError(f"no setting called {key!r}")
     if limits:
         top["limits"] = limits
+    if link:
+        top["link"] = link
     return top
 
 
@@ -274,7 +298,7 @@ def toml_value(value: Any) -> str:
 
 def _sections(settings: Settings) -> Iterator[tuple[str, type[BaseModel], dict[str, Any]]]:
     values = settings.model_dump()
-    tables = {"limits": Limits, "mssp": MsspInfo}
+    tables = {"limits": Limits, "mssp": MsspInfo, "link": LinkSettings}
     yield "", Settings, {k: v for k, v in values.items() if k not in tables}
     for name, model in tables.items():
         yield name, model, values[name]

@@ -81,6 +81,14 @@ class EventService:
         )
         return self._swap(specs, problems)
 
+    async def check_files(self) -> list[str]:
+        """What is wrong with the event files on disk (read off the loop); nothing swapped."""
+        facts = self.facts()
+        _specs, problems = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: read_events(event_paths(self.directory), facts)
+        )
+        return list(problems)
+
     def _swap(self, specs: Any, problems: list[str]) -> list[str]:
         if not problems:
             self.runtime.replace_specs(specs)

@@ -8,7 +8,6 @@ only once it is durable and their commands always run in order.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -25,7 +24,7 @@ from world.moderation import normalise_address
 if TYPE_CHECKING:
     from mud.app import App
     from mud.feed import RoomFeed
-    from mud.telnet import MudTelnet
+    from mud.remote import RemoteTelnet, RemoteTransport
     from world.model import Player
 
 log = logging.getLogger("dreamwave.session")
@@ -44,7 +43,7 @@ _OUT_KEYS: dict[tuple[bool, int, bool, bool, str], int] = {}
 
 
 class Session:
-    def __init__(self, app: App, telnet: MudTelnet, transport: asyncio.Transport) -> None:
+    def __init__(self, app: App, telnet: RemoteTelnet, transport: RemoteTransport) -> None:
         self.app = app
         self.telnet = telnet
         self.transport = transport
@@ -84,6 +83,7 @@ class Session:
         # input
         self._queue: deque[bytes] = deque()
         self._busy = False
+        self.lines_in = 0  # input lines the gateway sent us (see lines_done)
         self.connected_at = time.monotonic()
         self.last_input = self.connected_at
         self._tokens = float(self.limits.command_burst)
@@ -405,9 +405,22 @@ class Session:
         return own
 
     # -- input ----------------------------------------------------------------------------
+    @property
+    def lines_done(self) -> int:
+        """Input lines finished and, if they changed anything, committed: the gateway tells
+        a player whose line is past this one, if the engine dies, that it may not have
+        happened (every output flush carries it; a held one doesn't flush)."""
+        return self.lines_in - len(self._queue) - (1 if self._busy else 0)
+
+    @property
+    def active(self) -> bool:
+        """A command is running, waiting for its commit, or queued."""
+        return bool(self._held or self._busy or self._queue)
+
     def on_line(self, raw: bytes) -> None:
         if self.closed:
             return
+        self.lines_in += 1
         self.last_input = time.monotonic()
         # The client's Enter ended the line typed; some clients (netkit telnet) echo it as a
         # bare LF, so the next output starts with CR to get back to column 0. (Also when the

@@ -1,8 +1,10 @@
 """Fixtures: a real Dreamwave server on port 0 with a temporary SQLite file.
 
-The in-process fixture runs the App on the test's own event loop and fails the test if the
-server logged an error it didn't expect. `spawn_server` runs `python server.py` as a separate
-process for the tests that need signals or kill -9.
+The in-process fixture runs the engine (App) and a gateway on the test's own event loop,
+linked by the real local link (a Unix socket), so every test goes through the gateway as a
+player's connection does; it fails the test if the server logged an error it didn't expect.
+`spawn_server` runs `python server.py` (supervisor, engine and gateway processes) for the
+tests that need signals, reloads or kill -9.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 
 from mud.app import App
 from mud.config import Settings
+from mud.gateway import Gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,26 +48,48 @@ class ErrorCollector(logging.Handler):
         gc.collect()
 
 
+async def start_in_process(settings: Settings) -> tuple[App, Gateway]:
+    """The engine and one gateway on this event loop, over the real local link."""
+    app = App(settings)
+    await app.start()
+    gateway = Gateway(settings, "gw1", link_path=settings.link.socket)
+    await gateway.start()
+    await asyncio.wait_for(app.ready.wait(), 10)
+    app.gateway = gateway  # type: ignore[attr-defined]
+    return app, gateway
+
+
+def conn_of(app: App, session: Any) -> Any:
+    """The gateway's side (mud.gateway.Conn: the socket, the telnet layer) of a session."""
+    return app.gateway.conns[session.telnet.sid]  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[App]]]:
-    apps: list[App] = []
+    apps: list[tuple[App, Gateway]] = []
     collector = ErrorCollector()
     logging.getLogger().addHandler(collector)
 
-    async def factory(db: str | None = None, **limits: Any) -> App:
-        settings = Settings(host="127.0.0.1", port=0, db=db or f"sqlite:///{tmp_path / 'test.db'}")
+    async def factory(
+        db: str | None = None, host: str | list[str] = "127.0.0.1", **limits: Any
+    ) -> App:
+        settings = Settings(host=host, port=0, db=db or f"sqlite:///{tmp_path / 'test.db'}")
+        settings.link.socket = str(tmp_path / f"link{len(apps)}" / "engine.sock")
         for key, value in limits.items():
             setattr(settings.limits, key, value)
-        app = App(settings)
+        app, gateway = await start_in_process(settings)
         app.errors = collector.records  # type: ignore[attr-defined]
-        await app.start()
-        apps.append(app)
+        apps.append((app, gateway))
         return app
 
     yield factory
-    for app in apps:
-        if app._server is not None and app._server.is_serving():
+    for app, gateway in apps:
+        if not app.stopping:
             await app.stop()
+        try:
+            await asyncio.wait_for(gateway.stopped.wait(), 5)
+        except TimeoutError:
+            await gateway.stop()
     await collector.settle()
     logging.getLogger().removeHandler(collector)
     unexpected = [r for r in collector.records if not getattr(r, "expected", False)]

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from mud.app import App
-from mud.config import Settings
 from tests.client import Client, login
 from tests.conftest import ROOT, server_env, spawn_server
 
@@ -104,10 +102,9 @@ async def test_listening_on_ipv4_and_ipv6(tmp_path):
 
 
 @pytest.mark.skipif(not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback")
-async def test_an_ipv6_prefix_ban_refuses_at_connect(tmp_path):
-    server = App(Settings(host=["127.0.0.1", "::1"], port=0, db=str(tmp_path / "ban6.db")))
-    await server.start()
-    try:
+async def test_an_ipv6_prefix_ban_refuses_at_connect(make_server):
+    server = await make_server(host=["127.0.0.1", "::1"])
+    if True:
         ash = await login(server.port, "Ash")
         server.world.set_role(server.world.players_by_key["ash"], "admin")
         await ash.cmd("@ban ::1/128 10m", r"Connections from ::1/128 are refused for 10 minutes")
@@ -115,5 +112,3 @@ async def test_an_ipv6_prefix_ban_refuses_at_connect(tmp_path):
         await banned.expect("Connections from your address are not accepted here.")
         await banned.wait_closed()
         await ash.close()
-    finally:
-        await server.stop()

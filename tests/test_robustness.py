@@ -8,6 +8,7 @@ import socket
 
 from mud.dispatch import Command
 from tests.client import IAC, SB, SE, Client, login
+from tests.conftest import conn_of
 
 
 async def two_players(port, first="Ada", second="Bob"):
@@ -46,6 +47,7 @@ async def test_overlong_line_is_refused_and_nothing_happens(server):
 async def test_endless_line_disconnects_and_is_not_kept(server):
     a, b = await two_players(server.port)
     session = session_of(server, a)
+    conn = conn_of(server, session)
 
     a.send_bytes(b"say " + b"z" * (1 << 20))  # 1 MiB, no Enter
     await a.expect("You sent too much text without pressing Enter; disconnecting.")
@@ -53,7 +55,7 @@ async def test_endless_line_disconnects_and_is_not_kept(server):
     await b.expect(r"Ada fades from the dreamscape\.")
 
     assert session.closed and session not in server.sessions
-    assert len(session.telnet.reader._buf) == 0  # what it sent is not held anywhere
+    assert len(conn.telnet.reader._buf) == 0  # what it sent is not held anywhere
     assert "Ada" not in {p.name for p in server.world.online.values()}
     await b.cmd("say still here", r'You say, "still here"')
     await b.close()
@@ -121,7 +123,7 @@ async def test_slow_reader_is_dropped_while_others_play_on(make_server):
     # socket so the backlog builds in the server (where the limit applies) within a few
     # hundred lines, rather than after megabytes of kernel buffering on loopback.
     slow = server.world.players_by_key["sloth"].session
-    slow.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    conn_of(server, slow).transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
 
     b = await login(server.port, "Bob")
     n = 0

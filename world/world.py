@@ -323,15 +323,17 @@ class World(BuildingMixin, NpcMixin):
         return self.dreams.details(p)
 
     # -- presence -------------------------------------------------------------------------
-    def enter_game(self, p: Player, session: Listener) -> None:
-        """Attach a connection to a dreamer and put them in their room."""
+    def enter_game(self, p: Player, session: Listener, announce: bool = True) -> None:
+        """Attach a connection to a dreamer and put them in their room (`announce`: the
+        room sees them come; not when a new engine puts back who was already there)."""
         p.session = session
         self.online[p.id] = p
         if p.room is None or p.room.id not in self.rooms:
             p.room = self.nexus
         p.last_login = time.time()
         self.save(p)
-        self.broadcast(p.room, f"|c{p.name}|n shimmers into the dreamscape.", exclude=p)
+        if announce:
+            self.broadcast(p.room, f"|c{p.name}|n shimmers into the dreamscape.", exclude=p)
         self._join_room(p, p.room)
         self.channels.entered(p)
 

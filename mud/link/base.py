@@ -131,5 +131,11 @@ class Link:
         except Exception:
             log.exception("link %s: close handler failed", self.name)
 
+    def discard(self) -> None:
+        """Drop a link that never connected, silently."""
+        self.closed = True
+        self._beat.cancel()
+        self._outbox.clear()
+
     def _shutdown(self) -> None:
         """Release the transport (subclasses)."""

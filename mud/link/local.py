@@ -30,8 +30,7 @@ class StreamLink(Link, asyncio.Protocol):
         self.connected = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  (uvloop's isn't a subclass)
         if not self.connected.done():
             self.connected.set_result(None)
 
@@ -100,8 +99,13 @@ class LocalListener:
 async def connect_local(path: str | Path, name: str = "engine", **kw: Any) -> StreamLink:
     """A gateway's end: connect to the engine's socket file."""
     loop = asyncio.get_running_loop()
-    _, link = await loop.create_unix_connection(lambda: StreamLink(name, **kw), str(path))
-    await link.connected
+    link = StreamLink(name, **kw)
+    try:
+        await loop.create_unix_connection(lambda: link, str(path))
+        await link.connected
+    except BaseException:
+        link.discard()  # never connected: nothing to tell anyone
+        raise
     return link
 
 

@@ -46,7 +46,7 @@ from telnetlib3.telopt import (
     WONT,
 )
 
-from mud.telnet import gmcp, mssp
+from mud.telnet import gmcp
 from mud.telnet.budget import NegotiationBudget
 from mud.telnet.charset import usable_charset
 from mud.telnet.lines import LineReader
@@ -94,6 +94,7 @@ class MudWriter(TelnetWriterUnicode):
         agreed = bool(super().handle_do(opt))
         if agreed and opt == MSSP:
             self.protocol.send_mssp()
+        self.protocol.options_changed()
         return agreed
 
     def handle_dont(self, opt: bytes) -> None:
@@ -101,6 +102,7 @@ class MudWriter(TelnetWriterUnicode):
         super().handle_dont(opt)
         if opt == MCCP2_COMPRESS:
             self.protocol.stop_compression()
+        self.protocol.options_changed()
 
     def handle_will(self, opt: bytes) -> None:
         self.protocol.count_option_command()
@@ -111,10 +113,12 @@ class MudWriter(TelnetWriterUnicode):
             self.remote_option[opt] = False
             return
         super().handle_will(opt)
+        self.protocol.options_changed()
 
     def handle_wont(self, opt: bytes) -> None:
         self.protocol.count_option_command()
         super().handle_wont(opt)
+        self.protocol.options_changed()
 
     def handle_subnegotiation(self, buf: collections.deque[bytes]) -> None:
         if not buf:
@@ -142,7 +146,8 @@ class MudWriter(TelnetWriterUnicode):
 
 
 class MudTelnet(TelnetServer):
-    """One telnet connection. Creates its Session and feeds it lines and client facts."""
+    """One telnet connection, in a gateway (mud/gateway.py): creates its Conn and feeds it
+    lines and client facts."""
 
     TTYPE_LOOPMAX = TTYPE_ROUNDS - 1
 
@@ -283,6 +288,11 @@ class MudTelnet(TelnetServer):
             self._transport.pause_reading()
             asyncio.get_running_loop().call_later(-self._budget / rate, self._resume)
 
+    def options_changed(self) -> None:
+        """An option went on or off: the connection's facts (prompt marker, GMCP...) changed."""
+        if self.session is not None:
+            self.session.options_changed()
+
     def count_option_command(self) -> None:
         self.option_commands += 1
         if self.option_commands > self.limits.max_option_commands:
@@ -313,7 +323,7 @@ class MudTelnet(TelnetServer):
 
     def send_mssp(self) -> None:
         if self.session is not None:
-            self.session.write_raw(mssp.encode(self.app.mssp_table()))
+            self.session.send_mssp()  # (the gateway's Conn asks the engine for the table)
 
     def on_gmcp(self, payload: bytes) -> None:
         message = gmcp.decode(payload)

@@ -1,0 +1,516 @@
+"""A gateway: owns the sockets, so connections outlive the engine.
+
+The gateway accepts telnet connections and runs everything about them (telnetlib3 and our
+option policy, MTTS/NAWS/CHARSET, GMCP framing, the MCCP2 stream, line splitting, the byte
+and negotiation budgets, connection caps, the bounded output buffer) and holds no world
+state. Each connection is a `Conn`; the engine sees it as a Session (mud/remote.py) over the
+Link. Lines, GMCP and client facts go up; output bytes, echo and close come down.
+
+When the engine goes away (a reload, a crash, a hang the heartbeat catches), no connection
+closes: players are told, what they type is kept (bounded) and the gateway reconnects. The
+new engine gets every connection in the gateway's hello (its facts, whether it was greeted,
+the dreamer it plays) and then the lines typed meanwhile, in order. A line the old engine
+took but never confirmed (its reply never came) is reported as maybe not done; it is never
+sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import socket
+import time
+from collections import deque
+from typing import Any
+
+from mud.config import Settings
+from mud.link.base import Link
+from mud.login import ConnectionGate
+from mud.telnet import MudTelnet, mssp
+from mud.telnet.gmcp import GmcpState
+from mud.text import render
+from world.moderation import normalise_address
+
+log = logging.getLogger("dreamwave.gateway")
+
+LISTEN_BACKLOG = 4096
+RECONNECT_EVERY = 0.05  # seconds between tries to reach a restarting engine (local link)
+HELLO_EVERY = 1.0  # seconds between hellos over NATS until the engine answers
+FLICKER = "The dream flickers and goes dark for a moment; hold still, it is reforming."
+MAYBE_NOT_DONE = "Your last command may not have happened; look before you try it again."
+NOT_KEPT = "The dream is still reforming; that line was not kept. Try it again in a moment."
+STOPPING = "The dreamscape is fading: the server is shutting down."
+
+
+class ListenError(Exception):
+    """The server can't listen where it was told to (the port is taken, say)."""
+
+    def __init__(self, host: str, port: int, err: OSError) -> None:
+        self.host, self.port, self.errno = host, port, err.errno
+        reason = {
+            errno.EADDRINUSE: "that port is already in use (another server?)",
+            errno.EACCES: "permission denied (ports below 1024 need privileges)",
+            errno.EADDRNOTAVAIL: "this machine has no such address",
+        }.get(err.errno or 0, err.strerror or str(err))
+        super().__init__(f"Can't listen on {host}:{port}: {reason}.")
+
+
+def plain(text: str) -> bytes:
+    """A gateway's own notice: no colour, ASCII (the same bytes in every charset)."""
+    return render(text, False, 80, True, False).encode("ascii", "replace") + b"\r\n"
+
+
+class Conn:
+    """One client connection: what the telnet layer talks to, and what the engine's Session
+    stands for."""
+
+    def __init__(self, gw: Gateway, telnet: MudTelnet, transport: Any) -> None:
+        self.gw = gw
+        self.telnet = telnet
+        self.transport = transport
+        gw.last_sid += 1
+        self.sid = gw.last_sid
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        self.address = normalise_address(str(peer[0]))
+        self.port = int(peer[1]) if len(peer) > 1 else 0
+        self.started = False  # negotiation over
+        self.greeted = False  # an engine has had our "go" (showed the banner)
+        self.closed = False
+        self.player: str | None = None  # the dreamer it plays, as the engine told us
+        self.gmcp = GmcpState()  # kept here so a new engine knows the client's packages
+        self.echo_hidden = False
+        self.sent = 0  # input lines handed to the engine ...
+        self.acked = 0  # ... and how many of them it said were done
+        self.waiting: deque[bytes] = deque()  # lines typed while the engine was away
+        self._told_not_kept = False
+        self._facts_pending = False
+
+    def __repr__(self) -> str:
+        return f"<Conn {self.sid} {self.address}:{self.port} {self.player or '-'}>"
+
+    # -- what the engine needs to know --------------------------------------------------------
+    def facts(self) -> dict[str, Any]:
+        t = self.telnet
+        return {
+            "address": self.address,
+            "port": self.port,
+            "ttypes": t.ttypes(),
+            "cols": t.get_extra_info("cols") or 0,
+            "rows": t.get_extra_info("rows") or 0,
+            "charset": t.get_extra_info("charset") or "",
+            "charset_state": t.charset_state,
+            "options": t.options_on() if t.writer is not None else [],
+            "gmcp": t.gmcp_enabled() if t.writer is not None else False,
+            "marker": t.prompt_marker() if t.writer is not None else b"",
+            "gmcp_supports": dict(self.gmcp.supports),
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {"started": self.started, "greeted": self.greeted, "player": self.player}
+
+    def _facts_changed(self) -> None:
+        if self.started and not self._facts_pending:
+            self._facts_pending = True
+            asyncio.get_running_loop().call_soon(self._send_facts)
+
+    def _send_facts(self) -> None:
+        if not self._facts_pending:
+            return
+        self._facts_pending = False
+        if not self.closed:
+            self.gw.up(["f", self.sid, self.facts()])
+
+    # -- from the telnet layer ----------------------------------------------------------------
+    def start(self) -> None:
+        if self.closed or self.started:
+            return
+        self.started = True
+        if self.gw.up(["go", self.sid, self.facts()]):
+            self.greeted = True
+
+    def client_changed(self) -> None:
+        self._facts_changed()
+
+    def on_resize(self, _cols: int, _rows: int) -> None:
+        self._facts_changed()
+
+    def options_changed(self) -> None:
+        self._facts_changed()
+
+    def on_gmcp(self, package: str, data: Any) -> None:
+        self.gmcp.handle(package, data)  # (the engine answers; we only remember)
+        self.gw.up(["gmcp", self.sid, package, data])
+
+    def on_line(self, raw: bytes) -> None:
+        if self.closed:
+            return
+        if self._facts_pending:  # (a resize before this line applies to its output)
+            self._send_facts()
+        gw = self.gw
+        if gw.attached and not gw.reloading and not self.waiting:
+            self.sent += 1
+            gw.link.post(["in", self.sid, raw])  # type: ignore[union-attr]
+            return
+        if len(self.waiting) >= gw.limits.max_queued_lines:
+            if not self._told_not_kept:
+                self._told_not_kept = True
+                self.write(plain(NOT_KEPT))
+            return
+        self.waiting.append(raw)
+
+    def on_flood(self) -> None:
+        if not self.gw.up(["ev", self.sid, "flood"]):
+            self.write(plain("Your client sent more telnet negotiation than the server takes."))
+            self.close()
+
+    def on_overflow(self) -> None:
+        if not self.gw.up(["ev", self.sid, "overflow"]):
+            self.write(plain("You sent too much text without pressing Enter; disconnecting."))
+            self.close()
+
+    def on_eof(self) -> None:
+        self.on_disconnect()
+
+    def on_disconnect(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.telnet.reader.sink = None
+        self.gw.conn_gone(self)
+
+    def write_raw(self, data: bytes) -> None:
+        self.write(data)
+
+    def send_mssp(self) -> None:
+        """The client agreed to MSSP: the engine has the live table (players online...);
+        without one, the last table it sent."""
+        if not self.gw.up(["mssp?", self.sid]):
+            self.write(mssp.encode(self.gw.mssp_table()))
+
+    # -- from the engine ----------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            self.transport.write(data)
+        except Exception:  # e.g. a compression error inside MCCP2: this client only
+            log.exception("writing to %r failed; dropping the connection", self)
+            self.abort()
+            return
+        if self.transport.get_write_buffer_size() > self.gw.limits.max_output_bytes:
+            log.info("dropping %r: output backlog over limit (client not reading)", self)
+            self.abort()
+
+    def set_echo(self, off: bool) -> None:
+        self.echo_hidden = off
+        if off:
+            self.telnet.echo_off()  # (records the option; the bytes came with the output)
+        else:
+            self.telnet.echo_on()
+
+    def close(self, tell: bool = False) -> None:
+        """Close once what is written has gone out (`tell`: the engine didn't ask)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.telnet.reader.sink = None
+        self.transport.close()
+        self.gw.conn_gone(self, tell=tell)
+
+    def abort(self, tell: bool = True) -> None:
+        """Drop at once: the client stopped reading, or (engine's "abort", `tell` False)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.telnet.reader.sink = None
+        self.transport.abort()
+        self.gw.conn_gone(self, tell=tell)
+
+    # -- the engine went away and came back ---------------------------------------------------
+    def engine_lost(self, planned: bool) -> None:
+        if self.closed or not self.started:
+            return
+        out = b""
+        if self.echo_hidden:  # a password prompt: the new engine starts the login again
+            out += self.telnet.echo_on() + b"\r\n"
+            self.echo_hidden = False
+        if not planned:
+            out += b"\r\n" + plain(FLICKER)
+            if self.sent > self.acked:
+                out += plain(MAYBE_NOT_DONE)
+        self.sent = self.acked = 0
+        if out:
+            self.write(out)
+
+
+class Gateway:
+    """One gateway process's connections, listeners and Link to the engine."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        name: str = "gw1",
+        *,
+        link_path: str | None = None,
+        nats_url: str | None = None,
+        nats_options: dict[str, Any] | None = None,
+        reuse_port: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.limits = settings.limits
+        self.name = name
+        self.link_path = link_path
+        self.nats_url = nats_url
+        self.nats_options = nats_options or {}
+        self.reuse_port = reuse_port
+        self.conns: dict[int, Conn] = {}
+        self.gate = ConnectionGate(settings.limits)
+        self.last_sid = 0
+        self.link: Link | None = None
+        self.attached = False  # the engine answered our hello
+        self.reloading = False  # the engine said it is going away for a reload
+        self.ever_attached = False
+        self.mssp: dict[str, Any] = {}
+        self.port = settings.port
+        self.stopped = asyncio.Event()
+        self.exit_code = 0
+        self._servers: list[asyncio.Server] = []
+        self._nc: Any = None
+        self._connector: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- what the telnet layer asks of its "app" ------------------------------------------
+    def new_session(self, telnet: MudTelnet, transport: Any) -> Conn:
+        conn = Conn(self, telnet, transport)
+        refusal = self.gate.admit(conn)  # type: ignore[arg-type]
+        if refusal is not None:
+            log.warning("refused a connection from %s: %s", conn.address, refusal)
+            conn.write(plain(refusal))
+            conn.closed = True
+            transport.close()
+            return conn
+        if self._stopping:
+            conn.write(plain(STOPPING))
+            conn.closed = True
+            transport.close()
+            return conn
+        self.conns[conn.sid] = conn
+        self.up(["c", conn.sid, conn.facts()])
+        return conn
+
+    def mssp_table(self) -> dict[str, Any]:
+        return self.mssp or {"NAME": self.settings.mssp.name, "PLAYERS": "0"}
+
+    def conn_gone(self, conn: Conn, tell: bool = True) -> None:
+        if self.conns.pop(conn.sid, None) is None:
+            return
+        self.gate.release(conn)  # type: ignore[arg-type]
+        if tell:
+            self.up(["ev", conn.sid, "gone"])
+
+    def up(self, message: list[Any]) -> bool:
+        """Send to the engine if it is there (else the hello after it returns says all)."""
+        if self.attached and self.link is not None:
+            self.link.post(message)
+            return True
+        return False
+
+    # -- start and stop -------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        port = self.settings.port
+        for host in self.settings.hosts:
+            try:
+                server = await loop.create_server(
+                    lambda: MudTelnet(self), host, port, backlog=32, reuse_address=True,
+                    reuse_port=self.reuse_port or None, start_serving=False,
+                )  # fmt: skip
+            except OSError as err:
+                for s in self._servers:
+                    s.close()
+                raise ListenError(host, port, err) from err
+            self._servers.append(server)
+            port = server.sockets[0].getsockname()[1]
+        self.port = port
+        for server in self._servers:
+            await server.start_serving()
+        for server in self._servers:
+            for tsock in server.sockets:
+                dup = socket.fromfd(tsock.fileno(), tsock.family, tsock.type)
+                try:
+                    dup.listen(LISTEN_BACKLOG)
+                finally:
+                    dup.close()
+        log.info("gateway %s accepting on %s (pid %d)", self.name, self.listening_on(), os.getpid())
+        if self.nats_url:
+            from mud.link.nats import nats_connect
+
+            self._nc = await nats_connect(self.nats_url, f"dreamwave-{self.name}",
+                                          **self.nats_options)  # fmt: skip
+        self._connector = loop.create_task(self._connect_forever())
+
+    def listening_on(self) -> str:
+        names = sorted(
+            {s.getsockname()[:2] for srv in self._servers for s in srv.sockets},
+            key=lambda a: ":" in a[0],
+        )
+        return ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in names)
+
+    async def _connect_forever(self) -> None:
+        """Reach the engine, say hello, and do it again whenever the link drops."""
+        while not self._stopping:
+            try:
+                link = await self._connect()
+            except (TimeoutError, OSError):
+                await asyncio.sleep(RECONNECT_EVERY)
+                continue
+            self._use(link)
+            lost = asyncio.get_running_loop().create_future()
+            link.on_close = lambda reason: lost.done() or lost.set_result(reason)
+            self._hello(link)
+            if self.nats_url:
+                # NATS keeps nothing for an engine that isn't there: say it again until heard
+                while not self.attached and not lost.done():
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(lost), HELLO_EVERY)
+                    if not self.attached and not lost.done():
+                        self._hello(link)
+            reason = await lost
+            self._engine_lost(reason)
+
+    async def _connect(self) -> Link:
+        if self.nats_url:
+            from mud.link.nats import connect_nats_gateway
+
+            return await connect_nats_gateway(self._nc, self.name, self.settings.link.nats_prefix)
+        from mud.link.local import connect_local
+
+        assert self.link_path is not None
+        return await asyncio.wait_for(connect_local(self.link_path, self.name), 2.0)
+
+    def _use(self, link: Link) -> None:
+        self.link = link
+        link.on_frame = self._on_frame
+
+    def _hello(self, link: Link) -> None:
+        reason = "reload" if self.reloading else ("crash" if self.ever_attached else "start")
+        attached = [[c.sid, c.facts(), c.state()] for c in self.conns.values() if not c.closed]
+        info = {"port": self.port, "listening": self.listening_on(), "reason": reason,
+                "pid": os.getpid()}  # fmt: skip
+        link.post(["hello", self.name, info, attached])
+
+    def _engine_lost(self, reason: str) -> None:
+        planned = self.reloading
+        was = self.attached
+        self.attached = False
+        self.link = None
+        if self._stopping:
+            return
+        if was:
+            log.warning("gateway %s: the engine is gone (%s); keeping %d connection(s)",
+                        self.name, reason, len(self.conns))  # fmt: skip
+        for conn in list(self.conns.values()):
+            conn.engine_lost(planned)
+
+    def _welcomed(self, info: dict[str, Any]) -> None:
+        link = self.link
+        assert link is not None
+        self.mssp = info.get("mssp") or self.mssp
+        first = not self.ever_attached
+        self.attached = self.ever_attached = True
+        self.reloading = False
+        for conn in self.conns.values():
+            conn.greeted = conn.greeted or conn.started
+            conn._told_not_kept = False
+            while conn.waiting and not conn.closed:
+                conn.sent += 1
+                link.post(["in", conn.sid, conn.waiting.popleft()])
+        if not first:
+            log.info("gateway %s: the engine is back; %d connection(s) re-attached",
+                     self.name, len(self.conns))  # fmt: skip
+
+    def _on_frame(self, messages: list[Any]) -> None:
+        conns = self.conns
+        for m in messages:
+            kind = m[0]
+            try:
+                if kind == "o":
+                    conn = conns.get(m[1])
+                    if conn is not None:
+                        conn.acked = m[3]
+                        conn.write(m[2])
+                elif kind == "bind":
+                    conn = conns.get(m[1])
+                    if conn is not None:
+                        conn.player = m[2]
+                        if m[2] is not None:
+                            self.gate.logged_in(conn)  # type: ignore[arg-type]
+                elif kind == "echo":
+                    conn = conns.get(m[1])
+                    if conn is not None:
+                        conn.set_echo(bool(m[2]))
+                elif kind == "close":
+                    conn = conns.get(m[1])
+                    if conn is not None:
+                        conn.close()
+                elif kind == "abort":
+                    conn = conns.get(m[1])
+                    if conn is not None:
+                        conn.abort(tell=False)
+                elif kind == "welcome":
+                    self._welcomed(m[1])
+                elif kind == "mssp":
+                    self.mssp = m[1]
+                    conn = conns.get(m[2])
+                    if conn is not None:
+                        conn.write(mssp.encode(m[1]))
+                elif kind == "reload":
+                    self.reloading = True
+                    if self.link is not None:
+                        self.link.post(["reloading"])  # (after every line sent before)
+                elif kind == "who":  # a new engine heard us before our hello (NATS)
+                    if self.link is not None:
+                        self.attached = False
+                        self._hello(self.link)
+                elif kind == "stop":
+                    asyncio.get_running_loop().create_task(self.stop())
+                else:
+                    log.warning("gateway %s: unknown message %r", self.name, str(kind)[:40])
+            except Exception:  # one connection's trouble stays its own
+                log.exception("gateway %s: handling %r failed", self.name, str(m)[:120])
+
+    async def stop(self, farewell: str | None = None) -> None:
+        """Close every connection (after its output) and stop listening."""
+        if self._stopping:
+            return
+        self._stopping = True
+        for server in self._servers:
+            server.close()
+        if self._connector is not None:
+            self._connector.cancel()
+        for conn in list(self.conns.values()):
+            if farewell:
+                conn.write(plain(farewell))
+            conn.close()
+        if self.link is not None:
+            self.link.flush()
+            self.link.close("gateway stopping")
+        # Give the kernel a moment to send what is buffered before the process ends.
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(
+            not t.is_closing() for t in self._transports()
+        ):  # pragma: no cover - timing
+            await asyncio.sleep(0.02)
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+        self.stopped.set()
+
+    def _transports(self) -> list[Any]:
+        return [c.transport for c in self.conns.values()]

@@ -1,0 +1,279 @@
+"""The engine's side of the gateways: sessions whose connection lives in another process.
+
+A gateway (mud/gateway.py) owns the socket and the telnet layer; here each of its connections
+is an ordinary `Session` whose `telnet` answers from the facts the gateway reported (terminal
+type, size, charset, options) and whose `transport` posts its output to the gateway's Link.
+So everything above the Session (login, commands, the output pump, the commit gates) is the
+same whichever side of a link the socket is on, and the engine never touches a socket.
+
+The messages, each a msgpack list; the Link batches all posted in one loop iteration:
+
+up (gateway -> engine)
+  ["hello", name, info, attached]  first on every (re)connect; `attached` is one
+                                   [sid, facts, state] per connection the gateway holds
+  ["c", sid, facts]                a new connection (not yet negotiated)
+  ["go", sid, facts]               negotiation over: greet it
+  ["f", sid, facts]                the client told us more (TTYPE, CHARSET, NAWS, GMCP...)
+  ["in", sid, line]                one input line (bytes, without its end of line)
+  ["gmcp", sid, package, data]     a GMCP message
+  ["ev", sid, what]                "flood", "overflow" (the telnet layer cut it off) or "gone"
+  ["mssp?", sid]                   the client asked for MSSP
+  ["reloading"]                    the answer to "reload": no more input until the next hello
+down (engine -> gateway)
+  ["welcome", info]                the answer to hello (info: the MSSP table...)
+  ["o", sid, data, done]           output bytes, and how many input lines are done
+  ["echo", sid, off]               the password prompt's echo state
+  ["bind", sid, player]            the dreamer this connection plays (None: login screen)
+  ["close", sid] / ["abort", sid]  close after the output / drop at once
+  ["mssp", table, sid]             the MSSP table, for that client
+  ["who"]                          say hello first (a new engine heard us mid-conversation)
+  ["reload"]                       the engine goes away for a reload: keep input until back
+  ["stop"]                         the server stops: close every connection and exit
+
+Session ids are the gateway's own small integers; no client ever sees one or can send a
+link message, and the engine keys them by the link they came on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from telnetlib3.telopt import ECHO, IAC, WILL, WONT
+
+if TYPE_CHECKING:
+    from mud.app import App
+    from mud.link.base import Link
+    from mud.session import Session
+
+log = logging.getLogger("dreamwave.remote")
+
+
+class _Reader:
+    """Stands where the telnet line reader was: App.stop sets `sink` to None to stop input."""
+
+    __slots__ = ("sink",)
+
+    def __init__(self) -> None:
+        self.sink: Any = True  # (anything but None: input is taken)
+
+
+class RemoteTelnet:
+    """What a Session asks of its telnet connection, answered from its gateway's facts."""
+
+    def __init__(self, peer: GatewayPeer, sid: int, facts: dict[str, Any]) -> None:
+        self.peer = peer
+        self.sid = sid
+        self.facts = facts
+        self.reader = _Reader()
+
+    @property
+    def charset_state(self) -> str:
+        return str(self.facts.get("charset_state", "unasked"))
+
+    def ttypes(self) -> list[str]:
+        return [str(t) for t in self.facts.get("ttypes", ())]
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.facts.get(name, default)
+
+    def options_on(self) -> list[str]:
+        return [str(o) for o in self.facts.get("options", ())]
+
+    def gmcp_enabled(self) -> bool:
+        return bool(self.facts.get("gmcp"))
+
+    def prompt_marker(self) -> bytes:
+        return bytes(self.facts.get("marker", b""))
+
+    def echo_off(self) -> bytes:
+        """The gateway's telnet layer records that we echo (so it answers DO ECHO right);
+        the bytes go out in order with the text, as in one process."""
+        self.peer.post(["echo", self.sid, True])
+        return IAC + WILL + ECHO
+
+    def echo_on(self) -> bytes:
+        self.peer.post(["echo", self.sid, False])
+        return IAC + WONT + ECHO
+
+
+class RemoteTransport:
+    """Where a Session's output goes: one "o" message per flush, batched by the Link."""
+
+    def __init__(self, peer: GatewayPeer, sid: int, address: str, port: int) -> None:
+        self.peer = peer
+        self.sid = sid
+        self.peername = (address, port)
+        self.session: Session | None = None
+        self._closing = False
+
+    def write(self, data: bytes) -> None:
+        if self._closing:
+            return
+        s = self.session
+        self.peer.post(["o", self.sid, data, s.lines_done if s is not None else 0])
+
+    def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            self.peer.post(["close", self.sid])
+
+    def abort(self) -> None:
+        if not self._closing:
+            self._closing = True
+            self.peer.post(["abort", self.sid])
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0  # the gateway bounds each connection's unsent output itself
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.peername if name == "peername" else default
+
+
+class GatewayPeer:
+    """One gateway, as the engine sees it: its Link and the sessions on it."""
+
+    def __init__(self, app: App, link: Link) -> None:
+        self.app = app
+        self.link = link
+        self.name = link.name
+        self.info: dict[str, Any] = {}
+        self.sessions: dict[int, Session] = {}
+        self.greeted = False
+        self.reload_acked: asyncio.Future[None] | None = None  # see App._stop_for_reload
+        link.on_frame = self.on_frame
+        link.on_close = self.on_close
+
+    def __repr__(self) -> str:
+        return f"<gateway {self.name}: {len(self.sessions)} sessions>"
+
+    def post(self, message: Any) -> None:
+        self.link.post(message)
+
+    # -- from the gateway -------------------------------------------------------------------
+    def on_frame(self, messages: list[Any]) -> None:
+        for m in messages:
+            try:
+                self._handle(m)
+            except Exception:  # one connection's trouble stays its own
+                log.exception("gateway %s: handling %r failed", self.name, str(m)[:120])
+
+    def _handle(self, m: list[Any]) -> None:
+        kind = m[0]
+        if kind == "in":
+            s = self.sessions.get(m[1])
+            if s is not None and s.telnet.reader.sink is not None:
+                s.on_line(m[2])
+            return
+        if kind == "hello":
+            self._hello(m[1], m[2], m[3])
+        elif not self.greeted:  # a gateway that was talking to the engine before us (NATS)
+            self.post(["who"])
+            return
+        elif kind == "reloading":
+            if self.reload_acked is not None and not self.reload_acked.done():
+                self.reload_acked.set_result(None)
+        elif kind == "c":
+            self._connected(m[1], m[2])
+        elif kind == "go":
+            s = self.sessions.get(m[1])
+            if s is not None:
+                s.telnet.facts.update(m[2])
+                s.start()
+        elif kind == "f":
+            self._facts(m[1], m[2])
+        elif kind == "gmcp":
+            s = self.sessions.get(m[1])
+            if s is not None and s.telnet.reader.sink is not None:
+                s.on_gmcp(m[2], m[3])
+        elif kind == "ev":
+            self._event(m[1], m[2])
+        elif kind == "mssp?":
+            self.post(["mssp", self.app.mssp_table(), m[1]])
+        else:
+            log.warning("gateway %s sent an unknown message %r", self.name, str(kind)[:40])
+
+    def _hello(self, name: str, info: dict[str, Any], attached: list[Any]) -> None:
+        self.name = str(name)
+        self.link.name = self.name
+        self.info = dict(info)
+        self.greeted = True
+        self.app.gateway_port(self)
+        self.post(["welcome", {"mssp": self.app.mssp_table()}])
+        back = 0
+        for sid, facts, state in attached:
+            if self._attach(sid, facts, state, str(info.get("reason", "crash"))):
+                back += 1
+        if attached:
+            log.info("gateway %s: %d connection(s) re-attached", self.name, back)
+        self.app.gateway_ready(self)
+
+    def _new_session(self, sid: int, facts: dict[str, Any]) -> Session:
+        from mud.session import Session
+
+        transport = RemoteTransport(self, sid, str(facts.get("address", "?")), facts.get("port", 0))
+        session = Session(self.app, RemoteTelnet(self, sid, facts), transport)  # type: ignore[arg-type]
+        transport.session = session
+        supports = facts.get("gmcp_supports")
+        if isinstance(supports, dict) and supports:  # kept by the gateway across engines
+            session.gmcp.supports = {str(k): int(v) for k, v in supports.items()}
+            session.wants_oob = True
+        self.sessions[sid] = session
+        return session
+
+    def _connected(self, sid: int, facts: dict[str, Any]) -> None:
+        session = self._new_session(sid, facts)
+        self.app.new_session(session)
+
+    def _attach(self, sid: int, facts: dict[str, Any], state: dict[str, Any], why: str) -> bool:
+        session = self._new_session(sid, facts)
+        return self.app.reattach(session, state, why)
+
+    def _facts(self, sid: int, facts: dict[str, Any]) -> None:
+        s = self.sessions.get(sid)
+        if s is None:
+            return
+        old = s.telnet.facts
+        resized = facts.get("cols") != old.get("cols") or facts.get("rows") != old.get("rows")
+        old.update(facts)
+        if "gmcp_supports" in facts and isinstance(facts["gmcp_supports"], dict):
+            s.gmcp.supports = {str(k): int(v) for k, v in facts["gmcp_supports"].items()}
+            s.wants_oob = bool(s.gmcp.supports)
+        if resized:
+            s.on_resize(old.get("cols") or 0, old.get("rows") or 0)
+        s.client_changed()
+
+    def _event(self, sid: int, what: str) -> None:
+        s = self.sessions.get(sid)
+        if s is None:
+            return
+        if what == "flood":
+            s.on_flood()
+        elif what == "overflow":
+            s.on_overflow()
+        else:  # the client went away
+            self.sessions.pop(sid, None)
+            s.on_disconnect()
+
+    def forget(self, sid: int) -> None:
+        self.sessions.pop(sid, None)
+
+    def on_close(self, reason: str) -> None:
+        """The gateway died (or stopped answering): its connections are gone; each dreamer
+        leaves the game cleanly, as if they had dropped."""
+        if self.app.stopping:
+            self.app.gateway_lost(self)
+            return
+        log.warning("gateway %s lost (%s): %d connection(s) gone", self.name, reason,
+                    len(self.sessions))  # fmt: skip
+        sessions, self.sessions = self.sessions, {}
+        for s in sessions.values():
+            try:
+                s.on_disconnect()
+            except Exception:
+                log.exception("logging out %r after its gateway went", s)
+        self.app.gateway_lost(self)

@@ -1,0 +1,282 @@
+"""The supervisor: `python server.py` starts it; it starts the engine and the gateways.
+
+    supervisor ── engine      (the world, one process; restarted after a reload or a crash)
+              └─ gateway × N  (every socket; they keep their connections while it restarts)
+
+The engine and the gateways talk over the local link, a Unix socket in a folder only this
+user may enter. The supervisor owns no connection and no world: it picks the port (so a port
+that is taken stops the start before any database is opened), starts the children, watches
+the engine's heartbeat (a pipe it writes to every second: silence for `link.engine_timeout`
+seconds is a hung engine, killed and replaced), restarts an engine that exits for a reload
+(status 75) or dies, restarts a gateway that dies, and passes SIGHUP on as a reload. SIGINT
+and SIGTERM stop the engine first (it saves and says goodbye through the gateways), then the
+gateways, then itself; the exit status is the engine's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mud.app import RELOAD_EXIT
+from mud.config import Settings
+from mud.gateway import ListenError
+
+log = logging.getLogger("dreamwave.supervisor")
+
+HEARTBEAT_ENV = "DREAMWAVE_HEARTBEAT_FD"
+SERVER = str(Path(__file__).resolve().parent.parent / "server.py")
+RESTART_BACKOFF_MAX = 10.0  # seconds between restarts of an engine that keeps dying at once
+QUICK_DEATH = 10.0  # an engine that dies within this many seconds of starting backs off
+STOP_GRACE = 10.0  # seconds past shutdown_timeout an engine gets to stop before SIGKILL
+
+
+def pick_port(settings: Settings) -> int:
+    """The port every gateway listens on: settings.port, or (0) a free one. Raises
+    ListenError if it is taken, before anything else starts."""
+    port = settings.port
+    for host in settings.hosts:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        probe = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind((host, port))
+            port = probe.getsockname()[1]
+        except OSError as err:
+            raise ListenError(host, port, err) from err
+        finally:
+            probe.close()
+    return port
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, passed: list[str]) -> None:
+        """`passed`: the flags every child gets (config file, database, log level...)."""
+        self.settings = settings
+        self.passed = passed
+        self.gateways = settings.link.gateways
+        self.engine: asyncio.subprocess.Process | None = None
+        self.gateway_procs: dict[str, asyncio.subprocess.Process] = {}
+        self.stopping = False
+        self.port = 0
+        self.engine_stopping = False  # the engine said it is stopping on purpose ("S")
+        self.ever_ready = False  # an engine said it was ready ("R")
+        self._beat_at = time.monotonic()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.link_path = settings.link.socket
+
+    async def run(self) -> int:
+        self.port = pick_port(self.settings)
+        if not self.link_path:
+            self._tmp = tempfile.TemporaryDirectory(prefix="dreamwave-")  # 0700
+            self.link_path = os.path.join(self._tmp.name, "engine.sock")
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        try:
+            code = await self._supervise(stop)
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+        return code
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(Path(SERVER).parent) + os.pathsep + env.get("PYTHONPATH", "")
+        return env
+
+    async def _start_engine(self) -> tuple[asyncio.subprocess.Process, int]:
+        read_fd, write_fd = os.pipe()
+        env = self._child_env()
+        env[HEARTBEAT_ENV] = str(write_fd)
+        argv = [sys.executable, SERVER, "engine", "--link-socket", self.link_path,
+                "--gateways", str(self.gateways), "--port", str(self.port), *self.passed]  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, pass_fds=(write_fd,), start_new_session=True,
+            stdin=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        os.close(write_fd)
+        self._beat_at = time.monotonic()
+        return proc, read_fd
+
+    async def _start_gateway(self, name: str) -> asyncio.subprocess.Process:
+        argv = [sys.executable, SERVER, "gateway", "--link-socket", self.link_path,
+                "--name", name, "--port", str(self.port), "--supervised", *self.passed]  # fmt: skip
+        if self.gateways > 1:
+            argv.append("--reuse-port")
+        return await asyncio.create_subprocess_exec(
+            *argv, env=self._child_env(), start_new_session=True,
+            stdin=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def _reload(self) -> None:
+        if self.engine is not None and self.engine.returncode is None:
+            log.info("SIGHUP: asking the engine to reload")
+            self.engine.send_signal(signal.SIGHUP)
+
+    async def _supervise(self, stop: asyncio.Event) -> int:
+        loop = asyncio.get_running_loop()
+        names = [f"gw{i + 1}" for i in range(self.gateways)]
+        for name in names:
+            self.gateway_procs[name] = await self._start_gateway(name)
+        backoff = 0.0
+        code = 0
+        while True:
+            self.engine, beat_fd = await self._start_engine()
+            self.engine_stopping = False
+            started = time.monotonic()
+            os.set_blocking(beat_fd, False)
+            loop.add_reader(beat_fd, self._beat, beat_fd)
+            stop_wait = loop.create_task(stop.wait())
+            exited = loop.create_task(self.engine.wait())
+            gateway_deaths = {
+                loop.create_task(p.wait()): n for n, p in self.gateway_procs.items()
+            }
+            try:
+                code = await self._watch(stop_wait, exited, gateway_deaths)
+            finally:
+                loop.remove_reader(beat_fd)
+                os.close(beat_fd)
+                stop_wait.cancel()
+                for t in gateway_deaths:
+                    t.cancel()
+            if self.stopping:
+                break
+            if code == RELOAD_EXIT:
+                log.info("the engine handed over for a reload; starting a new one")
+                self.ever_ready = True
+                backoff = 0.0
+                continue
+            if self.engine_stopping:
+                break  # it stopped by itself (@shutdown): everything stops
+            if not self.ever_ready and time.monotonic() - started < QUICK_DEATH:
+                # the first engine could not start (database in use, broken content): that
+                # is the server failing to start, said on stderr by the engine itself
+                break
+            if time.monotonic() - started < QUICK_DEATH:
+                backoff = min(RESTART_BACKOFF_MAX, max(0.5, backoff * 2))
+                log.error("the engine died again at once (status %s); next try in %.1fs",
+                          code, backoff)  # fmt: skip
+                await asyncio.sleep(backoff)
+            else:
+                backoff = 0.0
+                log.error("the engine died (status %s); starting a new one", code)
+        await self._stop_gateways()
+        return 0 if code == RELOAD_EXIT else (code if code is not None and code >= 0 else 1)
+
+    async def _watch(
+        self,
+        stop_wait: asyncio.Task[bool],
+        exited: asyncio.Task[int],
+        gateway_deaths: dict[asyncio.Task[int], str],
+    ) -> int:
+        assert self.engine is not None
+        timeout = self.settings.link.engine_timeout
+        while True:
+            waiting: set[asyncio.Task[object]] = {stop_wait, exited, *gateway_deaths}  # type: ignore[arg-type]
+            done, _ = await asyncio.wait(
+                waiting, timeout=0.5, return_when=asyncio.FIRST_COMPLETED
+            )
+            if exited in done:
+                return exited.result()
+            if stop_wait in done and not self.stopping:
+                self.stopping = True
+                log.info("stopping: the engine first, then the gateways")
+                self.engine.send_signal(signal.SIGTERM)
+                try:
+                    return await asyncio.wait_for(
+                        asyncio.shield(exited), self.settings.shutdown_timeout + STOP_GRACE
+                    )
+                except TimeoutError:
+                    log.error("the engine did not stop in time; killing it")
+                    self.engine.kill()
+                    await exited
+                    return 1
+            for task in done & set(gateway_deaths):
+                name = gateway_deaths.pop(task)
+                if self.stopping:
+                    continue
+                log.error("gateway %s died (status %s): its connections are gone; "
+                          "starting it again", name, task.result())  # fmt: skip
+                proc = await self._start_gateway(name)
+                self.gateway_procs[name] = proc
+                gateway_deaths[asyncio.get_running_loop().create_task(proc.wait())] = name
+            if time.monotonic() - self._beat_at > timeout and self.engine.returncode is None:
+                log.error("the engine has not answered for %.0fs: it is hung; killing it",
+                          time.monotonic() - self._beat_at)  # fmt: skip
+                self.engine.kill()
+
+    def _beat(self, fd: int) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            got = os.read(fd, 4096)
+            if got:
+                self._beat_at = time.monotonic()
+                if b"R" in got:
+                    self.ever_ready = True
+                if b"S" in got:
+                    self.engine_stopping = True
+
+    async def _stop_gateways(self) -> None:
+        for proc in self.gateway_procs.values():
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        for proc in self.gateway_procs.values():
+            try:
+                await asyncio.wait_for(proc.wait(), 5.0)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def die_with_parent() -> None:
+    """A child of the supervisor ends (SIGTERM) if the supervisor itself is killed."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # it died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class Heartbeat:
+    """The engine's side of the supervisor's pipe: a byte a second from the loop (a hung
+    loop goes quiet), "R" once ready, "S" when it stops on purpose (not a crash)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        fd_text = os.environ.pop(HEARTBEAT_ENV, "")
+        self.fd = int(fd_text) if fd_text.isdigit() else -1
+        if self.fd >= 0:
+            os.set_blocking(self.fd, False)
+            self._beat()
+
+    def say(self, what: bytes) -> None:
+        if self.fd < 0:
+            return
+        try:
+            os.write(self.fd, what)
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.fd = -1  # the supervisor is gone
+
+    def _beat(self) -> None:
+        self.say(b".")
+        if self.fd >= 0:
+            self.loop.call_later(1.0, self._beat)
