@@ -81,9 +81,10 @@ async def serve_gateway(settings: Settings, args: argparse.Namespace) -> int:
     from mud.gateway import Gateway
 
     link = settings.link
-    gw = Gateway(
-        settings, args.name, link_path=args.link_socket or link.socket or None,
-        nats_url=link.nats or None, nats_options=nats_options(link),
+    local = args.link_socket or (link.socket if not link.nats else "")
+    gw = Gateway(  # (the supervisor's own gateways use the local socket, --nats or not)
+        settings, args.name, link_path=local or None,
+        nats_url=None if local else link.nats, nats_options=nats_options(link),
         reuse_port=args.reuse_port,
     )  # fmt: skip
     await gw.start()
@@ -174,10 +175,15 @@ def run_loop(main: Any) -> int:
     except ImportError:  # uvloop is optional: asyncio's own loop works, a little slower
         loop_factory = None
     from mud.gateway import ListenError
+    from mud.link.nats import NatsUnavailable
 
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             return int(runner.run(main))
+    except NatsUnavailable as err:
+        print(f"{err} Check --nats and the [link] credentials (nats_user/nats_password, "
+              "nats_token, nats_creds).", file=sys.stderr)  # fmt: skip
+        return 1
     except ListenError as err:  # before any database was opened: nothing to undo
         print(f"{err} Pick another port with --port (e.g. --port {err.port + 1}), or stop "
               "whatever is using it.", file=sys.stderr)  # fmt: skip

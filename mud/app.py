@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
 import logging
+import os
 import time
 from collections.abc import Coroutine, Mapping
 from typing import Any
@@ -127,8 +127,8 @@ class App:
         self.stopping = False  # stop() has begun
         self.port: int = settings.port  # the gateways' port (what they told us)
         self.gateways: set[GatewayPeer] = set()
-        # gateways to wait for before "listening" (remote NATS gateways come when they come)
-        self.expected_gateways = 0 if settings.link.nats else settings.link.gateways
+        # the local gateways to wait for before "listening" (NATS ones come when they come)
+        self.expected_gateways = settings.link.gateways
         self.ready = asyncio.Event()  # every expected gateway said hello
         self._ready = False
         self._t0 = 0.0
@@ -153,12 +153,13 @@ class App:
         self.loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
         self._t0 = t0
-        await self._open(t0)
         link = self.settings.link
-        if link.nats:
+        if link.nats:  # (first: wrong credentials stop the start before the database opens)
             from mud.link.nats import NatsHub, nats_connect
 
             self._nc = await nats_connect(link.nats, "dreamwave-engine", **nats_options(link))
+        await self._open(t0)
+        if link.nats:
             hub = NatsHub(self._nc, self._gateway_linked, prefix=link.nats_prefix)
             await hub.start()
             self._listeners.append(hub)
@@ -175,6 +176,11 @@ class App:
     def _gateway_linked(self, link: Any) -> None:
         peer = GatewayPeer(self, link)
         self.gateways.add(peer)
+        if not isinstance(link, asyncio.Protocol):
+            # Over NATS the first thing heard may be a heartbeat from a gateway that was
+            # talking to the engine before this one: ask it to say hello.
+            peer._asked = True
+            peer.post(["who"])
 
     def gateway_port(self, peer: GatewayPeer) -> None:
         """The port players reach us on (MSSP's PORT): the first gateway's."""
@@ -242,6 +248,7 @@ class App:
         self.scheduler.every(FULL_GC_INTERVAL, self._full_gc)
         self.scheduler.every(60.0, self.world.moderation.prune)
         self.shutdown = ShutdownTimer(self.scheduler, self.wall, self.stop_requested.set)
+
     async def stop(self) -> int:
         """Save everything, tell everyone, close every connection: 0. If the database
         doesn't take what is staged within `settings.shutdown_timeout`, tell each player

@@ -87,6 +87,7 @@ class Conn:
         self.waiting: deque[bytes] = deque()  # lines typed while the engine was away
         self._told_not_kept = False
         self._facts_pending = False
+        self.known = False  # the engine knows this connection ("c" or a hello carried it)
 
     def __repr__(self) -> str:
         return f"<Conn {self.sid} {self.address}:{self.port} {self.player or '-'}>"
@@ -298,7 +299,7 @@ class Gateway:
             transport.close()
             return conn
         self.conns[conn.sid] = conn
-        self.up(["c", conn.sid, conn.facts()])
+        conn.known = self.up(["c", conn.sid, conn.facts()])
         return conn
 
     def mssp_table(self) -> dict[str, Any]:
@@ -322,6 +323,11 @@ class Gateway:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         port = self.settings.port
+        if self.nats_url:  # (first: wrong credentials stop the start before any port is taken)
+            from mud.link.nats import nats_connect
+
+            self._nc = await nats_connect(self.nats_url, f"dreamwave-{self.name}",
+                                          **self.nats_options)  # fmt: skip
         for host in self.settings.hosts:
             try:
                 server = await loop.create_server(
@@ -345,11 +351,6 @@ class Gateway:
                 finally:
                     dup.close()
         log.info("gateway %s accepting on %s (pid %d)", self.name, self.listening_on(), os.getpid())
-        if self.nats_url:
-            from mud.link.nats import nats_connect
-
-            self._nc = await nats_connect(self.nats_url, f"dreamwave-{self.name}",
-                                          **self.nats_options)  # fmt: skip
         self._connector = loop.create_task(self._connect_forever())
 
     def listening_on(self) -> str:
@@ -369,7 +370,7 @@ class Gateway:
                 continue
             self._use(link)
             lost = asyncio.get_running_loop().create_future()
-            link.on_close = lambda reason: lost.done() or lost.set_result(reason)
+            link.on_close = lambda reason, f=lost: f.done() or f.set_result(reason)
             self._hello(link)
             if self.nats_url:
                 # NATS keeps nothing for an engine that isn't there: say it again until heard
@@ -397,10 +398,25 @@ class Gateway:
 
     def _hello(self, link: Link) -> None:
         reason = "reload" if self.reloading else ("crash" if self.ever_attached else "start")
-        attached = [[c.sid, c.facts(), c.state()] for c in self.conns.values() if not c.closed]
+        attached = []
+        for c in self.conns.values():
+            if not c.closed:
+                attached.append([c.sid, c.facts(), c.state()])
+                c.known = True
         info = {"port": self.port, "listening": self.listening_on(), "reason": reason,
                 "pid": os.getpid()}  # fmt: skip
         link.post(["hello", self.name, info, attached])
+
+    async def _greet_next(self, link: Link) -> None:
+        """Over NATS a reload closes nothing: after "reloading", say hello until a new
+        engine answers (the old one ignores it)."""
+        self.attached = False
+        for conn in list(self.conns.values()):
+            conn.engine_lost(True)
+        while self.link is link and not link.closed and not self.attached and not self._stopping:
+            await asyncio.sleep(HELLO_EVERY / 2)
+            if self.link is link and not self.attached:
+                self._hello(link)
 
     def _engine_lost(self, reason: str) -> None:
         planned = self.reloading
@@ -422,7 +438,12 @@ class Gateway:
         first = not self.ever_attached
         self.attached = self.ever_attached = True
         self.reloading = False
-        for conn in self.conns.values():
+        for conn in list(self.conns.values()):
+            if not conn.known:  # it came between our hello and this answer
+                conn.known = True
+                link.post(["c", conn.sid, conn.facts()])
+                if conn.started:
+                    link.post(["go", conn.sid, conn.facts()])
             conn.greeted = conn.greeted or conn.started
             conn._told_not_kept = False
             while conn.waiting and not conn.closed:
@@ -471,6 +492,8 @@ class Gateway:
                     self.reloading = True
                     if self.link is not None:
                         self.link.post(["reloading"])  # (after every line sent before)
+                        if self.nats_url:  # no connection to lose: greet the next engine
+                            asyncio.get_running_loop().create_task(self._greet_next(self.link))
                 elif kind == "who":  # a new engine heard us before our hello (NATS)
                     if self.link is not None:
                         self.attached = False

@@ -144,6 +144,7 @@ class GatewayPeer:
         self.info: dict[str, Any] = {}
         self.sessions: dict[int, Session] = {}
         self.greeted = False
+        self._asked = False  # said "who" to a gateway that spoke before its hello
         self.reload_acked: asyncio.Future[None] | None = None  # see App._stop_for_reload
         link.on_frame = self.on_frame
         link.on_close = self.on_close
@@ -164,6 +165,8 @@ class GatewayPeer:
 
     def _handle(self, m: list[Any]) -> None:
         kind = m[0]
+        if self.reload_acked is not None and self.reload_acked.done():
+            return  # handed over: what comes now is for the next engine (NATS)
         if kind == "in":
             s = self.sessions.get(m[1])
             if s is not None and s.telnet.reader.sink is not None:
@@ -172,7 +175,9 @@ class GatewayPeer:
         if kind == "hello":
             self._hello(m[1], m[2], m[3])
         elif not self.greeted:  # a gateway that was talking to the engine before us (NATS)
-            self.post(["who"])
+            if not self._asked:
+                self._asked = True
+                self.post(["who"])
             return
         elif kind == "reloading":
             if self.reload_acked is not None and not self.reload_acked.done():
@@ -198,12 +203,19 @@ class GatewayPeer:
             log.warning("gateway %s sent an unknown message %r", self.name, str(kind)[:40])
 
     def _hello(self, name: str, info: dict[str, Any], attached: list[Any]) -> None:
+        again = self.greeted  # the same gateway, restarted or asked to (NATS keeps the link)
         self.name = str(name)
         self.link.name = self.name
         self.info = dict(info)
         self.greeted = True
+        self._asked = False
         self.app.gateway_port(self)
         self.post(["welcome", {"mssp": self.app.mssp_table()}])
+        if again:  # connections it no longer has are gone; the ones it still has stay as they are
+            keep = {rec[0] for rec in attached}
+            for sid in [sid for sid in self.sessions if sid not in keep]:
+                self._event(sid, "gone")
+            attached = [rec for rec in attached if rec[0] not in self.sessions]
         back = 0
         for sid, facts, state in attached:
             if self._attach(sid, facts, state, str(info.get("reason", "crash"))):

@@ -102,7 +102,8 @@ class Supervisor:
         env = self._child_env()
         env[HEARTBEAT_ENV] = str(write_fd)
         argv = [sys.executable, SERVER, "engine", "--link-socket", self.link_path,
-                "--gateways", str(self.gateways), "--port", str(self.port), *self.passed]  # fmt: skip
+                "--gateways", str(self.gateways), "--port", str(self.port),
+                *self.passed]  # fmt: skip
         proc = await asyncio.create_subprocess_exec(
             *argv, env=env, pass_fds=(write_fd,), start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL,
@@ -141,9 +142,7 @@ class Supervisor:
             loop.add_reader(beat_fd, self._beat, beat_fd)
             stop_wait = loop.create_task(stop.wait())
             exited = loop.create_task(self.engine.wait())
-            gateway_deaths = {
-                loop.create_task(p.wait()): n for n, p in self.gateway_procs.items()
-            }
+            gateway_deaths = {loop.create_task(p.wait()): n for n, p in self.gateway_procs.items()}
             try:
                 code = await self._watch(stop_wait, exited, gateway_deaths)
             finally:
@@ -186,9 +185,7 @@ class Supervisor:
         timeout = self.settings.link.engine_timeout
         while True:
             waiting: set[asyncio.Task[object]] = {stop_wait, exited, *gateway_deaths}  # type: ignore[arg-type]
-            done, _ = await asyncio.wait(
-                waiting, timeout=0.5, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(waiting, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
             if exited in done:
                 return exited.result()
             if stop_wait in done and not self.stopping:

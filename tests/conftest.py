@@ -10,10 +10,12 @@ tests that need signals, reloads or kill -9.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -121,6 +123,27 @@ class ServerProcess:
     @property
     def log(self) -> str:
         return "".join(self.lines)
+
+    def pids(self) -> list[int]:
+        """The engine's and the gateways' process ids (from their log lines)."""
+        log = self.log
+        found = re.findall(r"engine pid (\d+)\)", log) + re.findall(
+            r"gateway \w+ accepting on .*\(pid (\d+)\)", log
+        )
+        return [int(p) for p in found]
+
+    def kill_hard(self) -> None:
+        """kill -9 the whole server at once, supervisor, engine and gateways (the machine
+        lost power, or an admin killed them all): the supervisor is frozen first so it
+        can't start anything new in between."""
+        if self.proc.poll() is not None:
+            return
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.kill()
+        self.proc.wait(10)
 
 
 async def spawn_server(

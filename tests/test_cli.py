@@ -115,8 +115,7 @@ async def test_refused_commands_name_what_each_can_do_instead(tmp_path):
         assert res.returncode == 1 and "already using" in res.stderr
         assert "stop the server first, or have an admin type `@role Root admin`" in res.stderr
     finally:
-        sp.proc.kill()
-        sp.proc.wait()
+        sp.kill_hard()
 
 
 def test_database_lock_files_are_ignored_by_git():

@@ -20,7 +20,6 @@ import asyncio
 import os
 import random
 import re
-import signal
 import sqlite3
 import string
 import subprocess
@@ -304,8 +303,7 @@ async def run_harness(tmp_path: Path, points: int, seed: int) -> None:
         ]
         # the moment of the kill: from during the logins to well into the play
         await asyncio.sleep(rng.uniform(0.05, 3.0))
-        os.kill(sp.proc.pid, signal.SIGKILL)
-        await asyncio.get_running_loop().run_in_executor(None, sp.proc.wait, 10)
+        await asyncio.get_running_loop().run_in_executor(None, sp.kill_hard)
         results = await asyncio.gather(*scripts, return_exceptions=True)
         for d in rnd.dreamers:
             await d.close()

@@ -168,8 +168,7 @@ async def test_shutdown_warns_at_ten_seconds_and_the_process_exits_cleanly(tmp_p
         assert code == 0
         assert "shutdown complete" in sp.log
     finally:
-        if sp.proc.poll() is None:
-            sp.proc.kill()
+        sp.kill_hard()
 
 
 async def test_newpassword_is_shown_once_and_replaces_the_old(server):

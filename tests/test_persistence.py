@@ -83,7 +83,7 @@ async def test_kill_9_loses_nothing_that_was_confirmed(tmp_path):
     sp = await spawn_server(db)
     try:
         a = await play_a_little(sp.port)
-        sp.proc.kill()  # SIGKILL right after the last confirmation
+        sp.kill_hard()  # SIGKILL right after the last confirmation
         assert sp.proc.wait(timeout=10) == -signal.SIGKILL
         await a.wait_closed()
     finally:
@@ -266,8 +266,7 @@ async def test_one_writer_per_database(tmp_path):
         )  # fmt: skip
         assert admin.returncode == 1 and "already using" in admin.stderr
     finally:
-        sp.proc.kill()
-        sp.proc.wait()
+        sp.kill_hard()
     # kill -9 released the lock: the tool works now
     admin = subprocess.run(
         [sys.executable, str(ROOT / "server.py"), "create-admin", "Root",

@@ -126,8 +126,7 @@ async def test_the_server_on_postgresql_survives_kill_9_and_keeps_one_writer(pg_
             capture_output=True, text=True, env=server_env(), timeout=60, cwd=tmp_path,
         )  # fmt: skip
         assert second.returncode == 1 and "already using" in second.stderr
-        sp.proc.kill()  # SIGKILL right after the last confirmation
-        sp.proc.wait(timeout=10)
+        sp.kill_hard()  # SIGKILL right after the last confirmation
         await a.wait_closed()
     finally:
         stop_process(sp.proc)

@@ -379,14 +379,15 @@ async def test_a_lone_command_waiting_at_accept_logs_no_error(tmp_path):
     sp = await spawn_server(tmp_path / "lone.db", env=env)
     socks = []
     try:
-        os.kill(sp.proc.pid, signal.SIGSTOP)
+        gateway = sp.pids()[-1]  # the process that accepts the connections
+        os.kill(gateway, signal.SIGSTOP)
         try:
             for verb, opt in LONE_COMMANDS:
                 s = socket.create_connection(("127.0.0.1", sp.port))
                 s.sendall(bytes([IAC, verb, opt]))
                 socks.append(s)
         finally:
-            os.kill(sp.proc.pid, signal.SIGCONT)
+            os.kill(gateway, signal.SIGCONT)
         for s in socks:  # every one of them is greeted
             s.setblocking(False)
         loop = asyncio.get_running_loop()

@@ -123,7 +123,9 @@ async def test_slow_reader_is_dropped_while_others_play_on(make_server):
     # socket so the backlog builds in the server (where the limit applies) within a few
     # hundred lines, rather than after megabytes of kernel buffering on loopback.
     slow = server.world.players_by_key["sloth"].session
-    conn_of(server, slow).transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    conn_of(server, slow).transport.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+    )
 
     b = await login(server.port, "Bob")
     n = 0

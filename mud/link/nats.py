@@ -31,12 +31,34 @@ def _nats() -> Any:
     return nats
 
 
+class NatsUnavailable(Exception):
+    """NATS could not be reached, or refused our credentials: one sentence for the admin."""
+
+
 async def nats_connect(url: str, name: str, **options: Any) -> Any:
     """A NATS connection; `options` (user, password, token, user_credentials, tls...) are
-    nats-py's own."""
-    return await _nats().connect(
-        url, name=name, allow_reconnect=True, max_reconnect_attempts=-1, **options
-    )
+    nats-py's own. Once connected it reconnects by itself, forever; the first connection
+    failing (wrong address, wrong credentials) raises NatsUnavailable."""
+    nats = _nats()
+
+    async def quiet(_err: Exception) -> None:  # nats-py logs; reconnects are the links' concern
+        return None
+
+    try:
+        # nats-py retries a first connection forever when it may reconnect: ask once first,
+        # so a wrong address or credentials is one clear error
+        probe = await nats.connect(
+            url, name=name, allow_reconnect=False, connect_timeout=5, error_cb=quiet, **options
+        )
+        await probe.close()
+        nc = await nats.connect(
+            url, name=name, allow_reconnect=True, max_reconnect_attempts=-1,
+            connect_timeout=5, error_cb=quiet, **options,
+        )  # fmt: skip
+    except Exception as err:
+        reason = str(err).removeprefix("nats: ").strip("'") or type(err).__name__
+        raise NatsUnavailable(f"Can't use NATS at {url}: {reason}.") from None
+    return nc
 
 
 class NatsLink(Link):
