@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mud.dispatch import LANDINGS, CommandError, Ctx
+from mud.dispatch import LANDINGS, CommandError, Ctx, command
 
 MAX_EDITOR_LINES = 200
 MAX_DESCRIPTION_CHARS = 4000
@@ -19,8 +19,9 @@ CLEAR_PROMPT = "Clear the text? Type |wyes|n to clear it, anything else to keep 
 EDITOR_HELP = (
     "|wEditor:|n type lines to add them. |w.|n alone saves, |w.q|n quits without saving, "
     "|w.p|n shows the text with line numbers, |w.d <n>|n deletes line n, |w.c|n clears it "
-    "all to start afresh."
+    "all to start afresh, |w.r|n adds your kept draft (see |whelp draft|n)."
 )
+DRAFT_KEY = "draft"  # Player.settings: {"title": ..., "text": ...}, kept over a reload
 
 
 class Modal:
@@ -43,9 +44,7 @@ class Modal:
 
     def done(self) -> None:
         """Give input back to the dispatcher and show its prompt."""
-        if self.session.handler is self:
-            self.session.handler = self.parent
-            self.parent.prompt()
+        self.session.pop_handler(self)
 
     def run(self, action: Callable[[], None]) -> None:
         LANDINGS.begin(self.session.player)  # like a command: whoever it moves sees where
@@ -59,8 +58,7 @@ class Modal:
 
 def begin(ctx: Ctx, handler: Modal) -> None:
     handler.session = ctx.session
-    handler.parent = ctx.session.handler
-    ctx.session.handler = handler
+    ctx.session.push_handler(handler)
     handler.start()
 
 
@@ -139,6 +137,9 @@ class Editor(Modal):
         elif cmd == ".d" or cmd.startswith(".d "):
             self.delete(cmd[2:].strip())
             self.prompt()
+        elif cmd == ".r":
+            self.restore_draft()
+            self.prompt()
         elif cmd in (".h", ".?"):
             self.session.send(EDITOR_HELP)
             self.prompt()
@@ -165,6 +166,25 @@ class Editor(Modal):
             self.run(lambda: self.save(text))
             self.done()
 
+    def restore_draft(self) -> None:
+        p = self.session.player
+        draft = p.settings.get(DRAFT_KEY) if p is not None else None
+        if p is None or not isinstance(draft, dict):
+            self.session.send("You have no draft kept.")
+            return
+        lines = str(draft.get("text", "")).splitlines()
+        room = MAX_EDITOR_LINES - len(self.lines)
+        self.lines.extend(lines[:room])
+        self.session.app.world.clear_setting(p, DRAFT_KEY)
+        self.session.send(f"Your draft's {len(lines[:room])} line(s) are added; |w.p|n shows them.")
+
+    def draft(self) -> tuple[str, str] | None:
+        """What a reload would lose: (title, text), or None if nothing is typed."""
+        text = "\n".join(self.lines)
+        if not text.strip() or text == "\n".join(self.current.splitlines()):
+            return None
+        return self.title, text
+
     def delete(self, arg: str) -> None:
         if not arg.isdigit() or not 1 <= int(arg) <= len(self.lines):
             self.session.send(
@@ -180,3 +200,25 @@ class Editor(Modal):
         if not self.lines:
             return "(no text yet)"
         return "\n".join(f"|x{i:>3}|n {line}" for i, line in enumerate(self.lines, 1))
+
+
+@command("draft", category="Building")
+def cmd_draft(ctx: Ctx) -> None:
+    """Show the draft kept when a reload closed your editor, or throw it away.
+
+    In the editor, |w.r|n adds the draft to what you are writing (and forgets it).
+
+    Usage:
+      draft          show it
+      draft clear    throw it away
+    """
+    draft = ctx.player.settings.get(DRAFT_KEY)
+    if not isinstance(draft, dict):
+        raise CommandError("You have no draft kept.")
+    if ctx.args.strip().lower() == "clear":
+        ctx.world.clear_setting(ctx.player, DRAFT_KEY)
+        ctx.send("Your draft is thrown away.")
+        return
+    if ctx.args.strip():
+        raise CommandError("Usage: draft, or draft clear.")
+    ctx.page(f"|wYour draft for {draft.get('title', 'your text')}:|n\n{draft.get('text', '')}")

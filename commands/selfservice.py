@@ -48,7 +48,7 @@ class PasswordChange:
         self.hidden = False
 
     def start(self) -> None:
-        self.session.handler = self
+        self.session.push_handler(self)
         self.prompt()
 
     def prompt(self) -> None:
@@ -67,9 +67,7 @@ class PasswordChange:
         self._show_input()
         self.new = ""
         self.session.send(text)
-        if self.session.handler is self:
-            self.session.handler = self.parent
-            self.parent.prompt()
+        self.session.pop_handler(self)
 
     def on_line(self, line: str) -> None:
         self._show_input()  # echo back on between answers, so each prompt starts a new line
@@ -216,7 +214,7 @@ class Away:
         if not line.strip():
             self.parent.on_line(line)
             return
-        self.session.handler = self.parent
+        self.session.pop_handler(self, prompt=False)
         forget_who()
         if line.split()[0].lower() != "afk":
             self.session.send("You are back; your away message is cleared.")
@@ -250,7 +248,7 @@ def cmd_afk(ctx: Ctx) -> None:
     if len(text) > MAX_AWAY_CHARS:
         raise CommandError(f"An away message is at most {MAX_AWAY_CHARS} characters.")
     away = Away(ctx.session, text)
-    ctx.session.handler = away
+    ctx.session.push_handler(away)
     forget_who()
     said = f": {escape(text)}" if text else ""
     ctx.send(f"You are away{said}. The next command you type brings you back.")

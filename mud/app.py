@@ -13,9 +13,9 @@ from typing import Any
 
 from mud.auth import FailureThrottle
 from mud.config import Settings, normalise_db_url
-from mud.dispatch import LANDINGS, REGISTRY, Dispatcher, Registry
+from mud.dispatch import LANDINGS, REGISTRY, Registry
 from mud.events import EventService
-from mud.login import LoginFlow
+from mud.lifecycle import SessionLifecycle
 from mud.npc_runtime import NpcDirector
 from mud.output import OutputPump
 from mud.remote import GatewayPeer
@@ -25,8 +25,6 @@ from mud.shutdown import ShutdownTimer
 from mud.store import Store
 from world.channels import load_channel_specs
 from world.content import load_world_spec, seed
-from world.mail import login_notices
-from world.model import Player
 from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
 from world.socials import load_socials
 from world.world import World
@@ -40,10 +38,6 @@ RELOAD_EXIT = 75  # the engine's exit status after a reload: the supervisor star
 RELOAD_ACK_TIMEOUT = 2.0  # seconds to wait for the gateways to start keeping input
 LINK_DRAIN_TIMEOUT = 5.0  # seconds to let the last output reach the gateways
 RELOAD_BEFORE = "|yThe dreamscape shimmers and holds its breath: it is being rewoven. Hold still.|n"
-RELOAD_AFTER = "|gThe dreamscape settles around you again, rewoven; you are where you were.|n"
-CRASH_AFTER = "|gThe dream steadies around you again; you are where you were.|n"
-LOGIN_AGAIN = "|yThe dreamscape was rewoven while you stood at the threshold; begin again.|n"
-LOGIN_AGAIN_CRASH = "|yThe dream flickered while you stood at the threshold; begin again.|n"
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
 # When the database would not take the last changes before shutdown_timeout:
 UNSAVED_ACTION_MESSAGE = "|rYour last action could not be saved and did not happen.|n"
@@ -143,6 +137,7 @@ class App:
         self.npc_director: NpcDirector
         self.shutdown: ShutdownTimer
         self.output: OutputPump
+        self.lifecycle = SessionLifecycle(self)
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -243,7 +238,7 @@ class App:
         sweep = max(
             0.05, min(IDLE_SWEEP_MAX, lim.login_idle_timeout / 4, lim.player_idle_timeout / 4)
         )
-        self.scheduler.every(sweep, self._sweep_idle)
+        self.scheduler.every(sweep, self.lifecycle.sweep_idle)
         self.scheduler.every(60.0, self.throttle.prune)
         self.scheduler.every(FULL_GC_INTERVAL, self._full_gc)
         self.scheduler.every(60.0, self.world.moderation.prune)
@@ -360,6 +355,7 @@ class App:
             await asyncio.sleep(0.01)  # commands running or waiting for their commit
         for session in list(self.sessions):
             session.telnet.reader.sink = None
+            self.lifecycle.keep_draft(session)
         await self._stop_world()
         store = self.store
         try:
@@ -373,103 +369,10 @@ class App:
         log.info("reload: handed over (%s)", "everything saved" if saved else "NOT all saved")
         return RELOAD_EXIT if saved else 1
 
-    # -- sessions -------------------------------------------------------------------------
-    def new_session(self, session: Session) -> None:
-        """A gateway has a new connection: refuse a banned address before any banner."""
-        ban = self.world.moderation.bans.for_address(session.address)
-        if ban is not None:
-            log.info("refused %s: address banned (ban #%d)", session.address, ban.id)
-            session.close("Connections from your address are not accepted here.")
-            return
-        self.sessions.add(session)
-        log.info("connection from %s:%d", session.address, session.port)
-
-    def reattach(self, session: Session, state: dict[str, Any], why: str) -> bool:
-        """A connection a gateway kept while the engine was away (a reload, a crash): the
-        dreamer is back where they were, told in one line; one at the login screen is
-        asked again. True if a dreamer was put back."""
-        self.sessions.add(session)
-        if not state.get("started"):
-            return False  # still negotiating: its "go" comes later
-        session.started = True
-        session.decide_capabilities()
-        if not state.get("greeted"):  # it connected while no engine was there
-            self.begin_login(session)
-            return False
-        key = state.get("player")
-        player = self.world.players_by_key.get(str(key).lower()) if key else None
-        banned = player is not None and self.world.moderation.bans.for_name(player.key)
-        if player is None or player.session is not None or banned:
-            flow = LoginFlow(self, session)
-            session.handler = flow
-            session.send(LOGIN_AGAIN if why == "reload" else LOGIN_AGAIN_CRASH)
-            flow.prompt()
-            return False
-        session.player = player
-        self.world.enter_game(player, session, announce=False)
-        session.handler = Dispatcher(self, session, player)
-        session.decide_capabilities()
-        self._bind(session, player)
-        session.send(RELOAD_AFTER if why == "reload" else CRASH_AFTER)
-        session.handler.prompt()
-        session.notify("login")
-        return True
-
-    def _bind(self, session: Session, player: Player | None) -> None:
-        session.telnet.peer.post(["bind", session.telnet.sid, player.key if player else None])
-
-    def session_closed(self, session: Session) -> None:
-        self.sessions.discard(session)
-        session.telnet.peer.forget(session.telnet.sid)
-
-    def begin_login(self, session: Session) -> None:
-        flow = LoginFlow(self, session)
-        session.handler = flow
-        flow.greet()
-
-    def enter_game(self, session: Session, player: Player) -> None:
-        ban = self.world.moderation.bans.for_name(player.key)
-        if ban is not None:
-            log.info("refused %s from %s: banned (ban #%d)", player.name, session.address, ban.id)
-            why = f": {ban.reason}" if ban.reason else "."
-            session.close(f"{player.name} is banned {ban.remaining(time.time())}{why}")
-            return
-        old = player.session
-        session.player = player
-        arriving = not (isinstance(old, Session) and old is not session)
-        if not arriving:
-            log.info("%s taken over by a new connection from %s", player.name, session.address)
-            old.handler = None  # the dreamer stays; only the old connection goes
-            old.player = None
-            old.feed = None
-            player.session = session
-            if player.room is not None:
-                self.output.read_feed(session, player.room)
-            old.close("Your dreamer has been claimed by a new connection; goodbye.")
-            session.send("|yYou take over your dreamer from another connection.|n")
-        else:
-            self.world.enter_game(player, session)
-        session.handler = Dispatcher(self, session, player)
-        session.decide_capabilities()
-        self._bind(session, player)
-        session.send(f"|cYou drift into the Dreamwave, {player.name}.|n")
-        for notice in login_notices(self.world, player):  # the message of the day, letters
-            session.send(notice)
-        session.handler.run("look")
-        if arriving:  # hooks (NPC greetings, event triggers) see the dreamer once in the room
-            self.world.emit("login", player=player, room=player.room)
-        session.handler.prompt()
-        session.notify("login")
-
     def wall(self, text: str) -> None:
         """A line to everyone in the game, whatever they ignore (admins' announcements)."""
         online = self.world.online.values()
         self.output.fanout([p.session for p in online if p.session is not None], text)
-
-    def player_left(self, player: Player, session: Session) -> None:
-        if player.session is session:
-            log.info("%s left", player.name)
-            self.world.leave_game(player)
 
     def _full_gc(self) -> None:
         """A full garbage collection at a steady pace (server.py turns off the ones that
@@ -480,18 +383,6 @@ class App:
             "full garbage collection: %d unreachable objects, %.0f ms, %d sessions",
             found, (time.perf_counter() - t0) * 1000, len(self.sessions),
         )  # fmt: skip
-
-    def _sweep_idle(self) -> None:
-        now = time.monotonic()
-        lim = self.settings.limits
-        for session in list(self.sessions):
-            idle = now - session.last_input
-            # The login screen's time counts from the connection: typing an empty line now
-            # and then doesn't keep a login screen open.
-            if session.player is None and now - session.connected_at > lim.login_idle_timeout:
-                session.close("You lingered too long at the threshold; goodbye.")
-            elif session.player is not None and idle > lim.player_idle_timeout:
-                session.close("You have drifted idle too long and slip out of the dream.")
 
     # -- what crawlers see (MSSP) ------------------------------------------------------------
     def mssp_table(self) -> dict[str, str | list[str]]:

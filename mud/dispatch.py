@@ -16,7 +16,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mud.text import escape_stray_pipes
 from world.dreams import DreamError
@@ -24,7 +24,13 @@ from world.model import ABBREVIATION_OF, DIRECTIONS
 from world.moderation import MUTE_KEY, muted_message
 
 if TYPE_CHECKING:
+    from mud.auth import FailureThrottle
+    from mud.events import EventService
+    from mud.lifecycle import SessionLifecycle
+    from mud.npc_runtime import NpcDirector
     from mud.session import Session
+    from mud.shutdown import ShutdownTimer
+    from mud.store import Store
     from world.model import Player, Room
     from world.world import World
 
@@ -40,6 +46,26 @@ class CommandError(Exception):
     """Raised by a command to tell the player, in one sentence, what to do instead."""
 
 
+class Engine(Protocol):
+    """The engine's services a command may use besides the world (`Ctx.app`; the App is
+    the one implementation). Written down so the boundary is checked, not `Any`."""
+
+    world: World
+    registry: Registry  # the commands (help, @privileges)
+    store: Store  # durability: `await store.durable()` before saying a change is saved
+    events: EventService  # event scripts (@event)
+    npc_director: NpcDirector  # NPC scripts (@npc)
+    shutdown: ShutdownTimer  # @shutdown
+    throttle: FailureThrottle  # login lockouts (@lockout)
+    sessions: set[Session]  # every connection (@who)
+    reloading: bool  # a reload is under way (@reload)
+
+    def wall(self, text: str) -> None: ...
+    async def request_reload(self) -> list[str]: ...
+    @property
+    def lifecycle(self) -> SessionLifecycle: ...  # (the dispatcher's: a dreamer leaves)
+
+
 @dataclass
 class Ctx:
     """Everything a command may use. Commands change the world only through `world`."""
@@ -47,7 +73,7 @@ class Ctx:
     player: Player
     session: Session
     world: World
-    app: Any
+    app: Engine
     cmd: Command
     args: str
     word: str
@@ -245,7 +271,7 @@ def command(
 class Dispatcher:
     """The handler for a logged-in player: every line they type comes here."""
 
-    def __init__(self, app: Any, session: Session, player: Player) -> None:
+    def __init__(self, app: Engine, session: Session, player: Player) -> None:
         self.app = app
         self.session = session
         self.player = player
@@ -255,7 +281,7 @@ class Dispatcher:
         self.session.send_prompt()
 
     def on_close(self) -> None:
-        self.app.player_left(self.player, self.session)
+        self.app.lifecycle.player_left(self.player, self.session)
 
     def on_line(self, line: str) -> None:
         if not line:

@@ -42,6 +42,7 @@ HELLO_EVERY = 1.0  # seconds between hellos over NATS until the engine answers
 FLICKER = "The dream flickers and goes dark for a moment; hold still, it is reforming."
 MAYBE_NOT_DONE = "Your last command may not have happened; look before you try it again."
 NOT_KEPT = "The dream is still reforming; that line was not kept. Try it again in a moment."
+THROTTLED = "You're sending commands faster than the dream can follow; slow down."
 STOPPING = "The dreamscape is fading: the server is shutting down."
 
 
@@ -88,6 +89,10 @@ class Conn:
         self._told_not_kept = False
         self._facts_pending = False
         self.known = False  # the engine knows this connection ("c" or a hello carried it)
+        # the command rate (limits.commands_per_second, bursts of command_burst)
+        self._tokens = float(gw.limits.command_burst)
+        self._tokens_at = time.monotonic()
+        self._last_throttle_notice = 0.0
 
     def __repr__(self) -> str:
         return f"<Conn {self.sid} {self.address}:{self.port} {self.player or '-'}>"
@@ -151,6 +156,23 @@ class Conn:
         if self._facts_pending:  # (a resize before this line applies to its output)
             self._send_facts()
         gw = self.gw
+        lim = gw.limits
+        if len(raw) > lim.max_line_bytes:  # refused here: it never reaches the engine
+            if not gw.up(["ev", self.sid, "long", len(raw)]):
+                self.write(plain(f"That line was too long ({len(raw)} bytes); the most is "
+                                 f"{lim.max_line_bytes}. Nothing was done."))  # fmt: skip
+            return
+        now = time.monotonic()
+        refill = (now - self._tokens_at) * lim.commands_per_second
+        self._tokens = min(lim.command_burst, self._tokens + refill)
+        self._tokens_at = now
+        if self._tokens < 1:  # dropped; told at most once per throttle_notice_interval
+            if now - self._last_throttle_notice >= lim.throttle_notice_interval:
+                self._last_throttle_notice = now
+                if not gw.up(["ev", self.sid, "throttled"]):
+                    self.write(plain(THROTTLED))
+            return
+        self._tokens -= 1
         if gw.attached and not gw.reloading and not self.waiting:
             self.sent += 1
             gw.link.post(["in", self.sid, raw])  # type: ignore[union-attr]

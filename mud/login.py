@@ -271,7 +271,7 @@ class LoginFlow:
                 return
             if ok and player is not None:
                 log.info("login %s from %s", player.name, address)
-                self.app.enter_game(self.session, player)
+                self.app.lifecycle.enter_game(self.session, player)
                 return
             # Only an existing account's name is logged: what is typed as a name may be a
             # password typed in the wrong place.
@@ -313,6 +313,6 @@ class LoginFlow:
                 return
             log.info("created account %s from %s", player.name, self.session.address)
             self.session.send(f"|gWelcome, {player.name}. Your dreamer has been created.|n")
-            self.app.enter_game(self.session, player)
+            self.app.lifecycle.enter_game(self.session, player)
 
         self.session.run_task(create())

@@ -74,7 +74,7 @@ class Pager:
         return -(-len(self.lines) // self.size)
 
     def start(self) -> None:
-        self.session.handler = self
+        self.session.push_handler(self)
         self._show()
 
     def _show(self) -> None:
@@ -92,10 +92,7 @@ class Pager:
 
     def _finish(self, prompt: bool = False) -> None:
         self.lines = []
-        if self.session.handler is self:
-            self.session.handler = self.parent
-            if prompt and self.parent is not None:
-                self.parent.prompt()
+        self.session.pop_handler(self, prompt=prompt)
 
     def on_line(self, line: str) -> None:
         word = line.strip().lower()

@@ -16,7 +16,8 @@ up (gateway -> engine)
   ["f", sid, facts]                the client told us more (TTYPE, CHARSET, NAWS, GMCP...)
   ["in", sid, line]                one input line (bytes, without its end of line)
   ["gmcp", sid, package, data]     a GMCP message
-  ["ev", sid, what]                "flood", "overflow" (the telnet layer cut it off) or "gone"
+  ["ev", sid, what]                "flood", "overflow" (the telnet layer cut it off) or "gone";
+                                   "throttled" (lines dropped), ["ev", sid, "long", bytes]
   ["mssp?", sid]                   the client asked for MSSP
   ["reloading"]                    the answer to "reload": no more input until the next hello
 down (engine -> gateway)
@@ -196,7 +197,7 @@ class GatewayPeer:
             if s is not None and s.telnet.reader.sink is not None:
                 s.on_gmcp(m[2], m[3])
         elif kind == "ev":
-            self._event(m[1], m[2])
+            self._event(m[1], m[2], m)
         elif kind == "mssp?":
             self.post(["mssp", self.app.mssp_table(), m[1]])
         else:
@@ -239,11 +240,11 @@ class GatewayPeer:
 
     def _connected(self, sid: int, facts: dict[str, Any]) -> None:
         session = self._new_session(sid, facts)
-        self.app.new_session(session)
+        self.app.lifecycle.new_session(session)
 
     def _attach(self, sid: int, facts: dict[str, Any], state: dict[str, Any], why: str) -> bool:
         session = self._new_session(sid, facts)
-        return self.app.reattach(session, state, why)
+        return self.app.lifecycle.reattach(session, state, why)
 
     def _facts(self, sid: int, facts: dict[str, Any]) -> None:
         s = self.sessions.get(sid)
@@ -259,7 +260,7 @@ class GatewayPeer:
             s.on_resize(old.get("cols") or 0, old.get("rows") or 0)
         s.client_changed()
 
-    def _event(self, sid: int, what: str) -> None:
+    def _event(self, sid: int, what: str, m: list[Any] | None = None) -> None:
         s = self.sessions.get(sid)
         if s is None:
             return
@@ -267,6 +268,10 @@ class GatewayPeer:
             s.on_flood()
         elif what == "overflow":
             s.on_overflow()
+        elif what == "long":
+            s.line_refused(int(m[3]) if len(m) > 3 else 0)
+        elif what == "throttled":
+            s.throttled()
         else:  # the client went away
             self.sessions.pop(sid, None)
             s.on_disconnect()

@@ -13,7 +13,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mud.telnet import gmcp
 from mud.telnet.charset import usable_charset
@@ -37,6 +37,17 @@ MAX_PROMPT_CHARS = 60  # a dreamer's own prompt (config prompt), before its toke
 PROMPT_TOKEN = re.compile(r"%(.)")
 
 
+class InputHandler(Protocol):
+    """Whatever has a session's input. The base one is the login flow, then the dispatcher
+    (`Session.set_handler`); a question, an editor, the pager or `afk` borrows the input
+    with `push_handler` and gives it back with `pop_handler`, so nothing else assigns it.
+    It may also have `on_closing()` (the connection is about to close: restore echo...) and
+    `on_close()` (it closed)."""
+
+    def on_line(self, line: str) -> None: ...
+    def prompt(self) -> None: ...
+
+
 # Every distinct (colour, width, ascii, screen reader, encoding) seen, numbered. Bounded in
 # practice by the widths clients report (MIN_WIDTH..MAX_WIDTH) times a handful of charsets.
 _OUT_KEYS: dict[tuple[bool, int, bool, bool, str], int] = {}
@@ -52,7 +63,7 @@ class Session:
         self.address: str = normalise_address(str(peer[0]))  # ::ffff:1.2.3.4 as 1.2.3.4
         self.port: int = int(peer[1]) if len(peer) > 1 else 0
         self.player: Player | None = None
-        self.handler: Any = None  # object with on_line(text)
+        self.handler: Any = None  # an InputHandler (see set/push/pop_handler)
         self.started = False
         self.closed = False
         # rendering capabilities (decided after negotiation; see decide_capabilities)
@@ -86,13 +97,32 @@ class Session:
         self.lines_in = 0  # input lines the gateway sent us (see lines_done)
         self.connected_at = time.monotonic()
         self.last_input = self.connected_at
-        self._tokens = float(self.limits.command_burst)
-        self._tokens_at = self.connected_at
         self._last_throttle_notice = 0.0
 
     def __repr__(self) -> str:
         who = self.player.name if self.player else "-"
         return f"<Session {self.address}:{self.port} {who}>"
+
+    # -- who has the input ----------------------------------------------------------------
+    def set_handler(self, handler: InputHandler | None) -> None:
+        """The base handler: the login flow, then the dreamer's dispatcher (None: no more
+        input, the dreamer was taken over by another connection)."""
+        self.handler = handler
+
+    def push_handler(self, handler: Any) -> None:
+        """`handler` borrows the input; it goes back to the one before (its `parent`)."""
+        handler.parent = self.handler
+        self.handler = handler
+
+    def pop_handler(self, handler: Any, prompt: bool = True) -> bool:
+        """`handler` gives the input back to its parent (and shows the parent's prompt);
+        False if it didn't have the input any more."""
+        if self.handler is not handler:
+            return False
+        self.handler = handler.parent
+        if prompt and self.handler is not None:
+            self.handler.prompt()
+        return True
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -101,7 +131,7 @@ class Session:
             return
         self.started = True
         self.decide_capabilities()
-        self.app.begin_login(self)
+        self.app.lifecycle.begin_login(self)
         self._drain_queue()
 
     def decide_capabilities(self) -> None:
@@ -216,7 +246,7 @@ class Session:
                 handler.on_close()
             except Exception:
                 log.exception("error while closing %r", self)
-        self.app.session_closed(self)
+        self.app.lifecycle.session_closed(self)
 
     # -- output ---------------------------------------------------------------------------
     def send(self, text: str) -> None:
@@ -427,15 +457,6 @@ class Session:
         # line was typed after other players' lines rather than at a prompt.)
         self._at_prompt = False
         self._out.append(b"\r")
-        if len(raw) > self.limits.max_line_bytes:
-            self.send(
-                f"That line was too long ({len(raw)} bytes); the most is "
-                f"{self.limits.max_line_bytes}. Nothing was done."
-            )
-            self.send_prompt()
-            return
-        if not self._allow():
-            return
         if not self.started or self._busy or self._held or self._queue:
             if len(self._queue) >= self.limits.max_queued_lines:
                 self._throttle_notice()
@@ -455,16 +476,22 @@ class Session:
     def on_eof(self) -> None:
         self.on_disconnect()
 
-    def _allow(self) -> bool:
-        now = time.monotonic()
-        rate = self.limits.commands_per_second
-        self._tokens = min(self.limits.command_burst, self._tokens + (now - self._tokens_at) * rate)
-        self._tokens_at = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
+    def line_refused(self, size: int) -> None:
+        """The gateway refused a line over `max_line_bytes` (it never came up): say so."""
+        self._at_prompt = False
+        self._out.append(b"\r")
+        self.send(
+            f"That line was too long ({size} bytes); the most is "
+            f"{self.limits.max_line_bytes}. Nothing was done."
+        )
+        self.send_prompt()
+
+    def throttled(self) -> None:
+        """The gateway dropped lines over `commands_per_second` (it tells us at most once per
+        `throttle_notice_interval`)."""
+        self._at_prompt = False
+        self._out.append(b"\r")
         self._throttle_notice()
-        return False
 
     def _throttle_notice(self) -> None:
         now = time.monotonic()

@@ -15,12 +15,23 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+# The markup codes and the plain-text helpers belong to the world (it writes markup too);
+# strip_markup, capitalise_first and list_words are used from here across mud/ as well.
+from world.words import (  # noqa: F401
+    MARKUP_CODES,
+    apply_codes,
+    capitalise_first,
+    list_words,
+    strip_markup,
+)
+
 _COLOURS = {"x": 30, "r": 31, "g": 32, "y": 33, "b": 34, "m": 35, "c": 36, "w": 37}
 ANSI: dict[str, str] = {"n": "\x1b[0m", "h": "\x1b[1m", "u": "\x1b[4m"}
 for _k, _v in _COLOURS.items():
     ANSI[_k] = f"\x1b[{_v}m"
     ANSI[_k.upper()] = f"\x1b[{_v + 60}m"
 RESET = "\x1b[0m"
+assert set(ANSI) | {"[", "]"} == set(MARKUP_CODES)
 
 
 # Characters players may not send to other players' terminals: every C0/C1
@@ -130,36 +141,7 @@ def drop_decoration(text: str) -> str:
 
 
 def _apply_markup(text: str, colour: bool) -> str:
-    if "|" not in text:
-        return text
-    table = _TO_ANSI if colour else _TO_PLAIN
-    parts = text.split("|")
-    out = [parts[0]]
-    i, n = 1, len(parts)
-    while i < n:
-        part = parts[i]
-        if not part:  # "||" is a literal pipe (or a lone pipe ends the text)
-            if i + 1 < n:
-                out.append("|")
-                out.append(parts[i + 1])
-                i += 2
-                continue
-            out.append("|")
-        else:
-            code = table.get(part[0])
-            if code is None:
-                out.append("|")
-                out.append(part)
-            else:
-                out.append(code)
-                out.append(part[1:])
-        i += 1
-    return "".join(out)
-
-
-def strip_markup(text: str) -> str:
-    """The visible text of a markup string."""
-    return _apply_markup(text, False)
+    return apply_codes(text, _TO_ANSI if colour else _TO_PLAIN)
 
 
 def visible_len(text: str) -> int:
@@ -237,16 +219,3 @@ def transliterate(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return bare.encode("ascii", "replace").decode("ascii")
-
-
-def capitalise_first(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text
-
-
-def list_words(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -164,6 +164,16 @@ class FakeSession:
     def send_prompt(self, text: str) -> None:
         self.prompts.append(text)
 
+    def push_handler(self, handler: object) -> None:
+        handler.parent = self.handler  # type: ignore[attr-defined]
+        self.handler = handler
+
+    def pop_handler(self, handler: object, prompt: bool = True) -> bool:
+        if self.handler is not handler:
+            return False
+        self.handler = handler.parent  # type: ignore[attr-defined]
+        return True
+
 
 def test_the_pager_holds_a_bounded_number_of_lines():
     s = FakeSession()

@@ -229,3 +229,22 @@ async def test_a_gateway_death_drops_only_its_own_connections(tmp_path):
         assert sp.log.count("gateway gw1 lost") == 1
     finally:
         await stop(sp)
+
+
+async def test_an_editor_open_over_a_reload_is_kept_as_a_draft(split):
+    root = await login(split.port, "Root", create=False)
+    await said(root, "@desc here", prompt=r"edit> ")
+    await said(root, "A hall of slow mirrors.", prompt=r"edit> ")
+    await said(root, "Every reflection is a little late.", prompt=r"edit> ")
+    split.proc.send_signal(signal.SIGHUP)
+    await root.expect("The dreamscape settles around you again", timeout=15)
+    await root.expect(r"kept as a draft\. Open the editor again and type \.r")
+    out = await said(root, "draft")
+    assert "A hall of slow mirrors." in out and "Every reflection is a little late." in out
+    await said(root, "@desc here", prompt=r"edit> ")
+    await said(root, ".r", prompt=r"edit> ")
+    await said(root, ".")
+    look = await said(root, "look")
+    assert "A hall of slow mirrors. Every reflection is a little late." in " ".join(look.split())
+    await root.cmd("draft", "You have no draft kept.")  # used up
+    await root.close()

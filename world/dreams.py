@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mud.text import capitalise_first
 from world.dream_model import (
     Dream,
     DreamError,
@@ -30,6 +29,7 @@ from world.dream_model import (
 )
 from world.loops import LoopsMixin
 from world.model import Item, Player, Room
+from world.words import capitalise_first
 
 if TYPE_CHECKING:
     from world.world import World

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mud.text import list_words
 from world.dream_model import DreamError, Line, Loop, Proposal
 from world.model import Player, Room
+from world.words import list_words
 
 if TYPE_CHECKING:
     from world.dream_model import Dream, DreamLimits, StabilityListener

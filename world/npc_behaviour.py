@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mud.text import strip_markup
+from world.words import strip_markup
 
 if TYPE_CHECKING:
     from world.npc_scripts import Condition, NpcScript, ScriptLine, TopicSpec

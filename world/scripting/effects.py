@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mud.text import capitalise_first
 from world.scripting import answers
 from world.scripting import schema as S
 from world.scripting.lookup import actor, count, fill, loop_of, npc, players, room
 from world.scripting.runtime import END, PAUSE, Instance, StepError, StepResult
+from world.words import capitalise_first
 
 if TYPE_CHECKING:
     from world.dreams import Loop

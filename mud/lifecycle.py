@@ -1,0 +1,159 @@
+"""A session's life on the engine: arriving, logging in, entering the game, coming back
+after a reload or a crash, idling out, and leaving.
+
+The App builds and starts things; this is what happens to each connection a gateway brings
+(mud/remote.py makes the Session, mud/login.py runs the login screen, mud/dispatch.py the
+commands).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from mud.dispatch import Dispatcher
+from mud.login import LoginFlow
+from mud.session import Session
+from world.mail import login_notices
+from world.model import Player
+
+if TYPE_CHECKING:
+    from mud.app import App
+
+log = logging.getLogger("dreamwave")
+
+RELOAD_AFTER = "|gThe dreamscape settles around you again, rewoven; you are where you were.|n"
+CRASH_AFTER = "|gThe dream steadies around you again; you are where you were.|n"
+DRAFT_KEPT = (
+    "|yThe editor closed for the reload; what you had typed for {title} is kept as a draft. "
+    "Open the editor again and type |w.r|y to add it back (|wdraft|y shows it).|n"
+)
+LOGIN_AGAIN = "|yThe dreamscape was rewoven while you stood at the threshold; begin again.|n"
+LOGIN_AGAIN_CRASH = "|yThe dream flickered while you stood at the threshold; begin again.|n"
+
+
+class SessionLifecycle:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def keep_draft(self, session: Session) -> None:
+        """An editor open over a reload: its text is saved as the dreamer's draft (the new
+        engine says so; `.r` in the editor brings it back)."""
+        from commands.modal import DRAFT_KEY
+
+        handler, p = session.handler, session.player
+        while handler is not None and p is not None:
+            draft = getattr(handler, "draft", None)
+            got = draft() if callable(draft) else None
+            if got is not None:
+                self.app.world.set_setting(p, DRAFT_KEY, {"title": got[0], "text": got[1]})
+                return
+            handler = getattr(handler, "parent", None)
+
+    def new_session(self, session: Session) -> None:
+        """A gateway has a new connection: refuse a banned address before any banner."""
+        ban = self.app.world.moderation.bans.for_address(session.address)
+        if ban is not None:
+            log.info("refused %s: address banned (ban #%d)", session.address, ban.id)
+            session.close("Connections from your address are not accepted here.")
+            return
+        self.app.sessions.add(session)
+        log.info("connection from %s:%d", session.address, session.port)
+
+    def reattach(self, session: Session, state: dict[str, Any], why: str) -> bool:
+        """A connection a gateway kept while the engine was away (a reload, a crash): the
+        dreamer is back where they were, told in one line; one at the login screen is
+        asked again. True if a dreamer was put back."""
+        self.app.sessions.add(session)
+        if not state.get("started"):
+            return False  # still negotiating: its "go" comes later
+        session.started = True
+        session.decide_capabilities()
+        if not state.get("greeted"):  # it connected while no engine was there
+            self.begin_login(session)
+            return False
+        key = state.get("player")
+        player = self.app.world.players_by_key.get(str(key).lower()) if key else None
+        banned = player is not None and self.app.world.moderation.bans.for_name(player.key)
+        if player is None or player.session is not None or banned:
+            flow = LoginFlow(self.app, session)
+            session.set_handler(flow)
+            session.send(LOGIN_AGAIN if why == "reload" else LOGIN_AGAIN_CRASH)
+            flow.prompt()
+            return False
+        session.player = player
+        self.app.world.enter_game(player, session, announce=False)
+        session.set_handler(Dispatcher(self.app, session, player))
+        session.decide_capabilities()
+        self.bind(session, player)
+        session.send(RELOAD_AFTER if why == "reload" else CRASH_AFTER)
+        draft = player.settings.get("draft")  # (commands.modal.DRAFT_KEY)
+        if why == "reload" and isinstance(draft, dict):
+            session.send(DRAFT_KEPT.format(title=draft.get("title", "your text")))
+        session.handler.prompt()
+        session.notify("login")
+        return True
+
+    def bind(self, session: Session, player: Player | None) -> None:
+        session.telnet.peer.post(["bind", session.telnet.sid, player.key if player else None])
+
+    def session_closed(self, session: Session) -> None:
+        self.app.sessions.discard(session)
+        session.telnet.peer.forget(session.telnet.sid)
+
+    def begin_login(self, session: Session) -> None:
+        flow = LoginFlow(self.app, session)
+        session.set_handler(flow)
+        flow.greet()
+
+    def enter_game(self, session: Session, player: Player) -> None:
+        ban = self.app.world.moderation.bans.for_name(player.key)
+        if ban is not None:
+            log.info("refused %s from %s: banned (ban #%d)", player.name, session.address, ban.id)
+            why = f": {ban.reason}" if ban.reason else "."
+            session.close(f"{player.name} is banned {ban.remaining(time.time())}{why}")
+            return
+        old = player.session
+        session.player = player
+        arriving = not (isinstance(old, Session) and old is not session)
+        if not arriving:
+            log.info("%s taken over by a new connection from %s", player.name, session.address)
+            old.set_handler(None)  # the dreamer stays; only the old connection goes
+            old.player = None
+            old.feed = None
+            player.session = session
+            if player.room is not None:
+                self.app.output.read_feed(session, player.room)
+            old.close("Your dreamer has been claimed by a new connection; goodbye.")
+            session.send("|yYou take over your dreamer from another connection.|n")
+        else:
+            self.app.world.enter_game(player, session)
+        session.set_handler(Dispatcher(self.app, session, player))
+        session.decide_capabilities()
+        self.bind(session, player)
+        session.send(f"|cYou drift into the Dreamwave, {player.name}.|n")
+        for notice in login_notices(self.app.world, player):  # the message of the day, letters
+            session.send(notice)
+        session.handler.run("look")
+        if arriving:  # hooks (NPC greetings, event triggers) see the dreamer once in the room
+            self.app.world.emit("login", player=player, room=player.room)
+        session.handler.prompt()
+        session.notify("login")
+
+    def player_left(self, player: Player, session: Session) -> None:
+        if player.session is session:
+            log.info("%s left", player.name)
+            self.app.world.leave_game(player)
+
+    def sweep_idle(self) -> None:
+        now = time.monotonic()
+        lim = self.app.settings.limits
+        for session in list(self.app.sessions):
+            idle = now - session.last_input
+            # The login screen's time counts from the connection: typing an empty line now
+            # and then doesn't keep a login screen open.
+            if session.player is None and now - session.connected_at > lim.login_idle_timeout:
+                session.close("You lingered too long at the threshold; goodbye.")
+            elif session.player is not None and idle > lim.player_idle_timeout:
+                session.close("You have drifted idle too long and slip out of the dream.")
