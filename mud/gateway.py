@@ -273,6 +273,7 @@ class Gateway:
         self.attached = False  # the engine answered our hello
         self.reloading = False  # the engine said it is going away for a reload
         self.ever_attached = False
+        self._hello_said: dict[int, tuple[bool, dict[str, Any]]] | None = None  # _catch_up
         self.mssp: dict[str, Any] = {}
         self.port = settings.port
         self.stopped = asyncio.Event()
@@ -398,6 +399,7 @@ class Gateway:
     def _hello(self, link: Link) -> None:
         reason = "reload" if self.reloading else ("crash" if self.ever_attached else "start")
         attached = [[c.sid, c.facts(), c.state()] for c in self.conns.values() if not c.closed]
+        self._hello_said = {sid: (state["started"], facts) for sid, facts, state in attached}
         info = {"port": self.port, "listening": self.listening_on(), "reason": reason,
                 "pid": os.getpid()}  # fmt: skip
         link.post(["hello", self.name, info, attached])
@@ -422,6 +424,7 @@ class Gateway:
         first = not self.ever_attached
         self.attached = self.ever_attached = True
         self.reloading = False
+        self._catch_up(link)
         for conn in self.conns.values():
             conn.greeted = conn.greeted or conn.started
             conn._told_not_kept = False
@@ -431,6 +434,32 @@ class Gateway:
         if not first:
             log.info("gateway %s: the engine is back; %d connection(s) re-attached",
                      self.name, len(self.conns))  # fmt: skip
+
+    def _catch_up(self, link: Link) -> None:
+        """What happened between our hello and the engine's welcome (`up` dropped it, as
+        we were not attached): a connection accepted meanwhile is in no hello, so say "c"
+        (and "go"); one that finished negotiating, changed its facts or went away since
+        the hello said so is told too. Else the engine never greets it, or keeps a ghost.
+        (Once per hello: a second welcome, to a hello said again over NATS, has nothing.)"""
+        said = self._hello_said
+        if said is None:
+            return
+        self._hello_said = None
+        for sid in said.keys() - self.conns.keys():
+            link.post(["ev", sid, "gone"])
+        for conn in self.conns.values():
+            if conn.closed:
+                continue
+            if conn.sid not in said:
+                link.post(["c", conn.sid, conn.facts()])
+                if conn.started:
+                    link.post(["go", conn.sid, conn.facts()])
+                continue
+            started, facts = said[conn.sid]
+            if conn.started and not started:
+                link.post(["go", conn.sid, conn.facts()])
+            elif conn.facts() != facts:
+                link.post(["f", conn.sid, conn.facts()])
 
     def _on_frame(self, messages: list[Any]) -> None:
         conns = self.conns
