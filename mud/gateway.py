@@ -106,6 +106,7 @@ class Conn:
             "gmcp": t.gmcp_enabled() if t.writer is not None else False,
             "marker": t.prompt_marker() if t.writer is not None else b"",
             "gmcp_supports": dict(self.gmcp.supports),
+            "gmcp_hello": [self.gmcp.client, self.gmcp.version],  # its Core.Hello
         }
 
     def state(self) -> dict[str, Any]:
