@@ -35,9 +35,9 @@ async def split(tmp_path):  # type: ignore[no-untyped-def]
     make_admin(db)
     sp = await spawn_server(db)
     yield sp
-    print(sp.log)  # shown when the test fails
     if sp.proc.poll() is None:
         await stop(sp)
+    print(sp.log)  # shown when the test fails
     # the one error we cause: the supervisor logs the engine we kill -9
     errors = [ln for ln in sp.log.splitlines() if "ERROR" in ln and "the engine died" not in ln]
     assert "Traceback" not in sp.log and not errors, sp.log
@@ -105,7 +105,7 @@ async def test_tintin_with_mccp2_survives_reload_and_kill_9(split):
         tt.type("create Tinny secretpass")
         await tt.wait_for("Exits:")
         tt.type("north")
-        await tt.wait_after("north", TIDES)
+        await tt.wait_for(TIDES)
         tt.type("client")
         tail = await tt.wait_after("client", "GMCP packages:")
         # compression is on at both ends: the server compresses, TinTin++ inflates
