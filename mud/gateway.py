@@ -88,7 +88,6 @@ class Conn:
         self.waiting: deque[bytes] = deque()  # lines typed while the engine was away
         self._told_not_kept = False
         self._facts_pending = False
-        self.known = False  # the engine knows this connection ("c" or a hello carried it)
         # the command rate (limits.commands_per_second, bursts of command_burst)
         self._tokens = float(gw.limits.command_burst)
         self._tokens_at = time.monotonic()
@@ -112,6 +111,7 @@ class Conn:
             "gmcp": t.gmcp_enabled() if t.writer is not None else False,
             "marker": t.prompt_marker() if t.writer is not None else b"",
             "gmcp_supports": dict(self.gmcp.supports),
+            "gmcp_hello": [self.gmcp.client, self.gmcp.version],  # its Core.Hello
         }
 
     def state(self) -> dict[str, Any]:
@@ -296,6 +296,7 @@ class Gateway:
         self.attached = False  # the engine answered our hello
         self.reloading = False  # the engine said it is going away for a reload
         self.ever_attached = False
+        self._hello_said: dict[int, tuple[bool, dict[str, Any]]] | None = None  # _catch_up
         self.mssp: dict[str, Any] = {}
         self.port = settings.port
         self.stopped = asyncio.Event()
@@ -321,7 +322,7 @@ class Gateway:
             transport.close()
             return conn
         self.conns[conn.sid] = conn
-        conn.known = self.up(["c", conn.sid, conn.facts()])
+        self.up(["c", conn.sid, conn.facts()])
         return conn
 
     def mssp_table(self) -> dict[str, Any]:
@@ -420,11 +421,8 @@ class Gateway:
 
     def _hello(self, link: Link) -> None:
         reason = "reload" if self.reloading else ("crash" if self.ever_attached else "start")
-        attached = []
-        for c in self.conns.values():
-            if not c.closed:
-                attached.append([c.sid, c.facts(), c.state()])
-                c.known = True
+        attached = [[c.sid, c.facts(), c.state()] for c in self.conns.values() if not c.closed]
+        self._hello_said = {sid: (state["started"], facts) for sid, facts, state in attached}
         info = {"port": self.port, "listening": self.listening_on(), "reason": reason,
                 "pid": os.getpid()}  # fmt: skip
         link.post(["hello", self.name, info, attached])
@@ -460,12 +458,8 @@ class Gateway:
         first = not self.ever_attached
         self.attached = self.ever_attached = True
         self.reloading = False
-        for conn in list(self.conns.values()):
-            if not conn.known:  # it came between our hello and this answer
-                conn.known = True
-                link.post(["c", conn.sid, conn.facts()])
-                if conn.started:
-                    link.post(["go", conn.sid, conn.facts()])
+        self._catch_up(link)
+        for conn in self.conns.values():
             conn.greeted = conn.greeted or conn.started
             conn._told_not_kept = False
             while conn.waiting and not conn.closed:
@@ -474,6 +468,32 @@ class Gateway:
         if not first:
             log.info("gateway %s: the engine is back; %d connection(s) re-attached",
                      self.name, len(self.conns))  # fmt: skip
+
+    def _catch_up(self, link: Link) -> None:
+        """What happened between our hello and the engine's welcome (`up` dropped it, as
+        we were not attached): a connection accepted meanwhile is in no hello, so say "c"
+        (and "go"); one that finished negotiating, changed its facts or went away since
+        the hello said so is told too. Else the engine never greets it, or keeps a ghost.
+        (Once per hello: a second welcome, to a hello said again over NATS, has nothing.)"""
+        said = self._hello_said
+        if said is None:
+            return
+        self._hello_said = None
+        for sid in said.keys() - self.conns.keys():
+            link.post(["ev", sid, "gone"])
+        for conn in self.conns.values():
+            if conn.closed:
+                continue
+            if conn.sid not in said:
+                link.post(["c", conn.sid, conn.facts()])
+                if conn.started:
+                    link.post(["go", conn.sid, conn.facts()])
+                continue
+            started, facts = said[conn.sid]
+            if conn.started and not started:
+                link.post(["go", conn.sid, conn.facts()])
+            elif conn.facts() != facts:
+                link.post(["f", conn.sid, conn.facts()])
 
     def _on_frame(self, messages: list[Any]) -> None:
         conns = self.conns

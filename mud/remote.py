@@ -235,6 +235,7 @@ class GatewayPeer:
         if isinstance(supports, dict) and supports:  # kept by the gateway across engines
             session.gmcp.supports = {str(k): int(v) for k, v in supports.items()}
             session.wants_oob = True
+        _gmcp_hello(session, facts)
         self.sessions[sid] = session
         return session
 
@@ -256,6 +257,7 @@ class GatewayPeer:
         if "gmcp_supports" in facts and isinstance(facts["gmcp_supports"], dict):
             s.gmcp.supports = {str(k): int(v) for k, v in facts["gmcp_supports"].items()}
             s.wants_oob = bool(s.gmcp.supports)
+        _gmcp_hello(s, facts)
         if resized:
             s.on_resize(old.get("cols") or 0, old.get("rows") or 0)
         s.client_changed()
@@ -294,3 +296,10 @@ class GatewayPeer:
             except Exception:
                 log.exception("logging out %r after its gateway went", s)
         self.app.gateway_lost(self)
+
+
+def _gmcp_hello(session: Session, facts: dict[str, Any]) -> None:
+    """The client's Core.Hello, kept by the gateway across engines (`client` shows it)."""
+    hello = facts.get("gmcp_hello")
+    if isinstance(hello, list) and len(hello) == 2 and hello[0]:
+        session.gmcp.client, session.gmcp.version = str(hello[0])[:64], str(hello[1])[:32]
