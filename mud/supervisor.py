@@ -133,6 +133,7 @@ class Supervisor:
         for name in names:
             self.gateway_procs[name] = await self._start_gateway(name)
         backoff = 0.0
+        quick_deaths = 0  # engines in a row that died within QUICK_DEATH of starting
         code = 0
         while True:
             self.engine, beat_fd = await self._start_engine()
@@ -157,6 +158,7 @@ class Supervisor:
                 log.info("the engine handed over for a reload; starting a new one")
                 self.ever_ready = True
                 backoff = 0.0
+                quick_deaths = 0
                 continue
             if self.engine_stopping:
                 break  # it stopped by itself (@shutdown): everything stops
@@ -164,7 +166,8 @@ class Supervisor:
                 # the first engine could not start (database in use, broken content): that
                 # is the server failing to start, said on stderr by the engine itself
                 break
-            if time.monotonic() - started < QUICK_DEATH:
+            quick = time.monotonic() - started < QUICK_DEATH
+            if quick and quick_deaths:  # it keeps dying at once: don't spin
                 backoff = min(RESTART_BACKOFF_MAX, max(0.5, backoff * 2))
                 log.error("the engine died again at once (status %s); next try in %.1fs",
                           code, backoff)  # fmt: skip
@@ -172,6 +175,7 @@ class Supervisor:
             else:
                 backoff = 0.0
                 log.error("the engine died (status %s); starting a new one", code)
+            quick_deaths = quick_deaths + 1 if quick else 0
         await self._stop_gateways()
         return 0 if code == RELOAD_EXIT else (code if code is not None and code >= 0 else 1)
 
