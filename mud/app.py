@@ -17,7 +17,7 @@ from mud.dispatch import LANDINGS, REGISTRY, Registry
 from mud.events import EventService
 from mud.lifecycle import SessionLifecycle
 from mud.npc_runtime import NpcDirector
-from mud.output import OutputPump
+from mud.output import BUSY_FLUSH_DELAY_MAX, OutputPump
 from mud.remote import GatewayPeer
 from mud.scheduler import Scheduler
 from mud.session import Session
@@ -362,7 +362,9 @@ class App:
             await asyncio.wait_for(store.durable(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             pass
+        await asyncio.sleep(BUSY_FLUSH_DELAY_MAX)  # one more output pump: room lines go out
         for session in list(self.sessions):
+            session.catch_up()
             session.flush()
         saved = await store.close(max(0.0, deadline - time.monotonic()))
         await self._close_links(None)

@@ -207,8 +207,8 @@ class Supervisor:
                     return 1
             for task in done & set(gateway_deaths):
                 name = gateway_deaths.pop(task)
-                if self.stopping:
-                    continue
+                if self.stopping or self.engine_stopping or task.result() == 0:
+                    continue  # it stopped because the server is stopping (the engine's "stop")
                 log.error("gateway %s died (status %s): its connections are gone; "
                           "starting it again", name, task.result())  # fmt: skip
                 proc = await self._start_gateway(name)
