@@ -500,11 +500,13 @@ class Gateway:
         for m in messages:
             kind = m[0]
             try:
-                if kind == "o":
-                    conn = conns.get(m[1])
-                    if conn is not None:
-                        conn.acked = m[3]
-                        conn.write(m[2])
+                if kind == "O":
+                    _, sids, which, dones, blobs = m
+                    for i, sid in enumerate(sids):
+                        conn = conns.get(sid)
+                        if conn is not None:  # (write keeps a connection's trouble its own)
+                            conn.acked = dones[i]
+                            conn.write(blobs[which[i]])
                 elif kind == "bind":
                     conn = conns.get(m[1])
                     if conn is not None:

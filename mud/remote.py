@@ -22,7 +22,9 @@ up (gateway -> engine)
   ["reloading"]                    the answer to "reload": no more input until the next hello
 down (engine -> gateway)
   ["welcome", info]                the answer to hello (info: the MSSP table...)
-  ["o", sid, data, done]           output bytes, and how many input lines are done
+  ["O", sids, which, dones, blobs] output: session sids[i] gets blobs[which[i]] (bytes; one
+                                   blob sent once however many sessions get it, e.g. a room
+                                   line for a crowd) and has finished dones[i] input lines
   ["echo", sid, off]               the password prompt's echo state
   ["bind", sid, player]            the dreamer this connection plays (None: login screen)
   ["close", sid] / ["abort", sid]  close after the output / drop at once
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     from mud.session import Session
 
 log = logging.getLogger("dreamwave.remote")
+
+OUTPUT_GROUP_BYTES = 256 * 1024  # output bytes in one "O" message before the next one starts
 
 
 class _Reader:
@@ -100,7 +104,8 @@ class RemoteTelnet:
 
 
 class RemoteTransport:
-    """Where a Session's output goes: one "o" message per flush, batched by the Link."""
+    """Where a Session's output goes: into its gateway's output group (GatewayPeer.output),
+    once per flush."""
 
     def __init__(self, peer: GatewayPeer, sid: int, address: str, port: int) -> None:
         self.peer = peer
@@ -113,7 +118,7 @@ class RemoteTransport:
         if self._closing:
             return
         s = self.session
-        self.peer.post(["o", self.sid, data, s.lines_done if s is not None else 0])
+        self.peer.output(self.sid, data, s.lines_done if s is not None else 0)
 
     def close(self) -> None:
         if not self._closing:
@@ -146,6 +151,10 @@ class GatewayPeer:
         self.sessions: dict[int, Session] = {}
         self.greeted = False
         self._asked = False  # said "who" to a gateway that spoke before its hello
+        self._group: list[Any] | None = None  # the output group being filled (see output)
+        self._group_batch = -1
+        self._group_bytes = 0
+        self._blob_index: dict[int, int] = {}
         self.reload_acked: asyncio.Future[None] | None = None  # see App._stop_for_reload
         link.on_frame = self.on_frame
         link.on_close = self.on_close
@@ -154,7 +163,32 @@ class GatewayPeer:
         return f"<gateway {self.name}: {len(self.sessions)} sessions>"
 
     def post(self, message: Any) -> None:
+        self._group = None  # (output after this goes in a new group: the order is kept)
         self.link.post(message)
+
+    def output(self, sid: int, data: bytes, done: int) -> None:
+        """One session's output, into this batch's output group: the group is posted when
+        it opens and filled until the batch leaves, another message is posted, or it holds
+        OUTPUT_GROUP_BYTES. Blobs are shared by identity (the room feed hands everyone who
+        saw the same window the same bytes object), so they cross the link once."""
+        group = self._group
+        if group is None or self._group_batch != self.link.batches:
+            group = self._group = ["O", [], [], [], []]
+            self._group_batch = self.link.batches
+            self._group_bytes = 0
+            self._blob_index = {}
+            self.link.post(group)
+        key = id(data)  # (the group holds every blob, so no id is reused while it is open)
+        which = self._blob_index.get(key)
+        if which is None:
+            which = self._blob_index[key] = len(group[4])
+            group[4].append(data)
+            self._group_bytes += len(data)
+        group[1].append(sid)
+        group[2].append(which)
+        group[3].append(done)
+        if self._group_bytes >= OUTPUT_GROUP_BYTES:
+            self._group = None
 
     # -- from the gateway -------------------------------------------------------------------
     def on_frame(self, messages: list[Any]) -> None:

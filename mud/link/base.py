@@ -52,6 +52,7 @@ class Link:
         self.close_reason = ""
         self._outbox: list[Any] = []
         self._flush_scheduled = False
+        self.batches = 0  # batches sent so far (a message posted since belongs to the next)
         self._unpacker = Unpacker()
         self._heard = self._said = time.monotonic()
         self._loop = asyncio.get_running_loop()
@@ -72,6 +73,7 @@ class Link:
         if self.closed or not self._outbox:
             return
         messages, self._outbox = self._outbox, []
+        self.batches += 1
         for payload in pack(messages, self.max_payload):
             self._send(payload)
             if self.closed:
