@@ -76,7 +76,9 @@ class RoomFeed:
         self.channels: list[dict[str, Any] | None] = []  # per line: GMCP channel data
         self.excluded: set[Any] = set()  # every player excluded from some line this window
         self.lines: dict[int, list[bytes]] = {}  # out_key -> encoded lines so far
-        self.blobs: dict[int, tuple[int, bytes]] = {}  # out_key -> (end, all lines joined)
+        # out_key -> [end, all lines joined, the same after a line break (or None)]: one bytes
+        # object for everyone of that kind, which the Link then sends once (mud/remote.py)
+        self.blobs: dict[int, list[Any]] = {}
         self.queued = False  # waiting in the App's list for the output pump
 
     def post(
@@ -167,16 +169,22 @@ class RoomFeed:
             return
         lines = self._encoded(s)
         out = s._out
-        if s._at_prompt:
-            out.append(b"\r\n")
-            s._at_prompt = False
+        at_prompt = s._at_prompt
+        s._at_prompt = False
         if start == 0 and not s.wants_oob and s.player not in self.excluded:
             key = s.out_key
             blob = self.blobs.get(key)
             if blob is None or blob[0] != upto:
-                blob = self.blobs[key] = (upto, b"".join(lines[:stop]))
-            out.append(blob[1])
+                blob = self.blobs[key] = [upto, b"".join(lines[:stop]), None]
+            if at_prompt:  # (most of a crowd sits at its prompt: they share this one too)
+                if blob[2] is None:
+                    blob[2] = b"\r\n" + blob[1]
+                out.append(blob[2])
+            else:
+                out.append(blob[1])
             return
+        if at_prompt:
+            out.append(b"\r\n")
         player = s.player
         excludes = self.excludes
         channels = self.channels
