@@ -184,6 +184,33 @@ async def spawn_argv(argv: list[str], cwd: Path, env: dict[str, str]) -> ServerP
     return sp
 
 
+@pytest.fixture
+async def split(tmp_path):  # type: ignore[no-untyped-def]
+    """`python server.py` with an admin, Root; the test fails if the server logged an error
+    other than the one a test causes on purpose (the supervisor's "the engine died")."""
+    db = tmp_path / "split.db"
+    make_admin(db)
+    sp = await spawn_server(db)
+    yield sp
+    if sp.proc.poll() is None:
+        sp.proc.send_signal(signal.SIGTERM)
+        await asyncio.get_running_loop().run_in_executor(None, sp.proc.wait, 60)
+    print(sp.log)  # shown when the test fails
+    errors = [ln for ln in sp.log.splitlines() if "ERROR" in ln and "the engine died" not in ln]
+    assert "Traceback" not in sp.log and not errors, sp.log
+
+
+def make_admin(db: Path, name: str = "Root", password: str = "secretpass") -> None:
+    """`server.py create-admin NAME --password-stdin` on `db`."""
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), "create-admin", name, "--password-stdin",
+         "--db", str(db)],
+        input=password + "\n", capture_output=True, text=True, env=server_env(), timeout=60,
+        start_new_session=True,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+
+
 # -- the crash harness's length (tests/test_crash_harness.py) -----------------------------------
 
 

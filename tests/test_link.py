@@ -57,11 +57,16 @@ def free_port() -> int:
 
 @pytest.fixture
 def nats_url() -> Iterator[str]:
+    yield from run_nats()
+
+
+def run_nats(*options: str) -> Iterator[str]:
+    """A real nats-server on a free loopback port (`options`: e.g. --user/--pass), its URL."""
     if NATS_SERVER is None:
         pytest.skip("needs nats-server (apt-get install nats-server; .ci/run installs it)")
     port = free_port()
     proc = subprocess.Popen(
-        [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port)],
+        [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

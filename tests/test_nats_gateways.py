@@ -10,10 +10,8 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,31 +19,14 @@ import pytest
 
 from tests.client import login, said
 from tests.conftest import ROOT, server_env, spawn_server
-from tests.test_link import NATS_SERVER, free_port
+from tests.test_link import run_nats
 
 USER, PASSWORD = "dreamwave", "n4ts-s3cret"
 
 
 @pytest.fixture
 def nats_auth_url() -> Iterator[str]:
-    if NATS_SERVER is None:
-        pytest.skip("needs nats-server (apt-get install nats-server; .ci/run installs it)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "--user", USER, "--pass", PASSWORD],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                    break
-            except OSError:
-                time.sleep(0.02)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    yield from run_nats("--user", USER, "--pass", PASSWORD)
 
 
 def nats_env(password: str = PASSWORD) -> dict[str, str]:

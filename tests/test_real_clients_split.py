@@ -18,29 +18,14 @@ import time
 import pytest
 
 from tests.client import BINARY, EOR, GMCP, MCCP2, WILL, Client, login, said
-from tests.conftest import spawn_server
 from tests.test_real_clients import TINTIN, TMUX, Tmux
-from tests.test_split import engine_pids, make_admin, stop, wait_for
+from tests.test_split import engine_pids, wait_for
 
 SHIMMER = "The dreamscape shimmers"
 SETTLES = "The dreamscape settles around you again"
 FLICKER = "The dream flickers"
 STEADIES = "The dream steadies around you again"
 TIDES = "Sanctuary of Returning Tides"
-
-
-@pytest.fixture
-async def split(tmp_path):  # type: ignore[no-untyped-def]
-    db = tmp_path / "split.db"
-    make_admin(db)
-    sp = await spawn_server(db)
-    yield sp
-    if sp.proc.poll() is None:
-        await stop(sp)
-    print(sp.log)  # shown when the test fails
-    # the one error we cause: the supervisor logs the engine we kill -9
-    errors = [ln for ln in sp.log.splitlines() if "ERROR" in ln and "the engine died" not in ln]
-    assert "Traceback" not in sp.log and not errors, sp.log
 
 
 async def new_engine(sp, count: int) -> int:  # type: ignore[no-untyped-def]

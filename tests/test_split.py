@@ -8,26 +8,14 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.client import Client, login, said
-from tests.conftest import ROOT, ServerProcess, server_env, spawn_server
+from tests.conftest import ServerProcess, make_admin, server_env, spawn_server
 
 PASSWORD = "secretpass"
-
-
-def make_admin(db: Path, name: str = "Root") -> None:
-    res = subprocess.run(
-        [sys.executable, str(ROOT / "server.py"), "create-admin", name, "--password-stdin",
-         "--db", str(db)],
-        input=PASSWORD + "\n", capture_output=True, text=True, env=server_env(), timeout=60,
-        start_new_session=True,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stderr
 
 
 def engine_pids(sp: ServerProcess) -> list[int]:
@@ -48,16 +36,6 @@ async def wait_for(check, timeout: float = 15.0, what: str = "") -> None:  # typ
 async def stop(sp: ServerProcess) -> int:
     sp.proc.send_signal(signal.SIGTERM)
     return await asyncio.get_running_loop().run_in_executor(None, sp.proc.wait, 60)
-
-
-@pytest.fixture
-async def split(tmp_path):  # type: ignore[no-untyped-def]
-    db = tmp_path / "split.db"
-    make_admin(db)
-    sp = await spawn_server(db)
-    yield sp
-    if sp.proc.poll() is None:
-        await stop(sp)
 
 
 async def test_reload_keeps_everyone_where_they_were(split):
