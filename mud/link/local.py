@@ -18,6 +18,11 @@ from mud.link.base import Link
 from mud.link.frames import LinkProtocolError, StreamFramer
 
 READ_HIGH_WATER = 4 * 1024 * 1024  # bytes the kernel may hold for us before reading pauses
+# Back-pressure: past WRITE_HIGH_WATER bytes unsent to the peer, stop reading from it (a slow
+# gateway sends no more input, so its players make no more output) until it is down to
+# WRITE_LOW_WATER; past Link.max_pending the peer is dropped.
+WRITE_HIGH_WATER = 4 * 1024 * 1024
+WRITE_LOW_WATER = 1024 * 1024
 
 
 class StreamLink(Link, asyncio.Protocol):
@@ -31,6 +36,7 @@ class StreamLink(Link, asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  (uvloop's isn't a subclass)
+        self.transport.set_write_buffer_limits(WRITE_HIGH_WATER, WRITE_LOW_WATER)
         if not self.connected.done():
             self.connected.set_result(None)
 
@@ -44,6 +50,14 @@ class StreamLink(Link, asyncio.Protocol):
             if self.closed:
                 return
             self._received(payload)
+
+    def pause_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close("peer closed the connection" if exc is None else f"connection lost: {exc}")
