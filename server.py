@@ -47,7 +47,7 @@ async def serve_engine(settings: Settings) -> int:
     (SIGHUP or @reload). The exit status: 0, 1 if changes could not be saved, or 75 after
     a reload (the supervisor then starts a new engine)."""
     from mud.app import App
-    from mud.supervisor import Heartbeat
+    from mud.procs import Heartbeat
 
     loop = asyncio.get_running_loop()
     heartbeat = Heartbeat(loop)
@@ -174,8 +174,8 @@ def run_loop(main: Any) -> int:
         loop_factory = uvloop.new_event_loop
     except ImportError:  # uvloop is optional: asyncio's own loop works, a little slower
         loop_factory = None
-    from mud.gateway import ListenError
     from mud.link.nats import NatsUnavailable
+    from mud.procs import ListenError
 
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
@@ -203,7 +203,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     settings = settings_from(args, **run_flags(args))
     setup_logging(settings)
     tune_process()
-    from mud.supervisor import die_with_parent
+    from mud.procs import die_with_parent
 
     die_with_parent()
     return run_loop(serve_engine(settings))
@@ -217,7 +217,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     if args.supervised:
-        from mud.supervisor import die_with_parent
+        from mud.procs import die_with_parent
 
         die_with_parent()
     return run_loop(serve_gateway(settings, args))

@@ -18,6 +18,7 @@ from mud.events import EventService
 from mud.lifecycle import SessionLifecycle
 from mud.npc_runtime import NpcDirector
 from mud.output import BUSY_FLUSH_DELAY_MAX, OutputPump
+from mud.procs import RELOAD_EXIT
 from mud.remote import GatewayPeer
 from mud.scheduler import Scheduler
 from mud.session import Session
@@ -34,7 +35,6 @@ log = logging.getLogger("dreamwave")
 
 FULL_GC_INTERVAL = 600.0  # seconds between full garbage collections (see _full_gc)
 IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
-RELOAD_EXIT = 75  # the engine's exit status after a reload: the supervisor starts a new one
 RELOAD_ACK_TIMEOUT = 2.0  # seconds to wait for the gateways to start keeping input
 LINK_DRAIN_TIMEOUT = 5.0  # seconds to let the last output reach the gateways
 RELOAD_BEFORE = "|yThe dreamscape shimmers and holds its breath: it is being rewoven. Hold still.|n"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import socket
@@ -27,8 +26,9 @@ from collections import deque
 from typing import Any
 
 from mud.config import Settings
+from mud.gate import ConnectionGate
 from mud.link.base import Link
-from mud.login import ConnectionGate
+from mud.procs import ListenError
 from mud.telnet import MudTelnet, mssp
 from mud.telnet.gmcp import GmcpState
 from mud.text import render
@@ -44,19 +44,6 @@ MAYBE_NOT_DONE = "Your last command may not have happened; look before you try i
 NOT_KEPT = "The dream is still reforming; that line was not kept. Try it again in a moment."
 THROTTLED = "You're sending commands faster than the dream can follow; slow down."
 STOPPING = "The dreamscape is fading: the server is shutting down."
-
-
-class ListenError(Exception):
-    """The server can't listen where it was told to (the port is taken, say)."""
-
-    def __init__(self, host: str, port: int, err: OSError) -> None:
-        self.host, self.port, self.errno = host, port, err.errno
-        reason = {
-            errno.EADDRINUSE: "that port is already in use (another server?)",
-            errno.EACCES: "permission denied (ports below 1024 need privileges)",
-            errno.EADDRNOTAVAIL: "this machine has no such address",
-        }.get(err.errno or 0, err.strerror or str(err))
-        super().__init__(f"Can't listen on {host}:{port}: {reason}.")
 
 
 def plain(text: str) -> bytes:
@@ -309,7 +296,7 @@ class Gateway:
     # -- what the telnet layer asks of its "app" ------------------------------------------
     def new_session(self, telnet: MudTelnet, transport: Any) -> Conn:
         conn = Conn(self, telnet, transport)
-        refusal = self.gate.admit(conn)  # type: ignore[arg-type]
+        refusal = self.gate.admit(conn)
         if refusal is not None:
             log.warning("refused a connection from %s: %s", conn.address, refusal)
             conn.write(plain(refusal))
@@ -331,7 +318,7 @@ class Gateway:
     def conn_gone(self, conn: Conn, tell: bool = True) -> None:
         if self.conns.pop(conn.sid, None) is None:
             return
-        self.gate.release(conn)  # type: ignore[arg-type]
+        self.gate.release(conn)
         if tell:
             self.up(["ev", conn.sid, "gone"])
 
@@ -512,7 +499,7 @@ class Gateway:
                     if conn is not None:
                         conn.player = m[2]
                         if m[2] is not None:
-                            self.gate.logged_in(conn)  # type: ignore[arg-type]
+                            self.gate.logged_in(conn)
                 elif kind == "echo":
                     conn = conns.get(m[1])
                     if conn is not None:

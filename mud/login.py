@@ -10,7 +10,6 @@ from mud.auth import Refusal
 
 if TYPE_CHECKING:
     from mud.app import App
-    from mud.config import Limits
     from mud.session import Session
 
 log = logging.getLogger("dreamwave.login")
@@ -44,51 +43,6 @@ LOCKED_NOW = {
     "address": "Too many failed logins from your address; wait a while.",
     "account": "Too many failed logins for that name; it is locked for a while.",
 }
-
-
-class ConnectionGate:
-    """Who may reach the login screen: at most `max_connections_per_address` connections
-    from one address at a time, and at most `max_unauthenticated` not yet logged in, from
-    everywhere (each one can cost a password hash; a flood of them is not players)."""
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self._admitted: set[Session] = set()
-        self._waiting: set[Session] = set()  # admitted, not logged in yet
-        self._per_address: dict[str, int] = {}
-
-    def admit(self, session: Session) -> str | None:
-        """Count the new connection in, or say in one sentence why it is refused."""
-        address, lim = session.address, self.limits
-        if self._per_address.get(address, 0) >= lim.max_connections_per_address:
-            return (
-                f"There are already {lim.max_connections_per_address} connections from your "
-                "address; close one and try again."
-            )
-        if len(self._waiting) >= lim.max_unauthenticated:
-            return "Too many people are at the login screen right now; try again in a minute."
-        self._admitted.add(session)
-        self._waiting.add(session)
-        self._per_address[address] = self._per_address.get(address, 0) + 1
-        return None
-
-    def logged_in(self, session: Session) -> None:
-        self._waiting.discard(session)
-
-    def release(self, session: Session) -> None:
-        if session not in self._admitted:
-            return
-        self._admitted.discard(session)
-        self._waiting.discard(session)
-        left = self._per_address.get(session.address, 1) - 1
-        if left > 0:
-            self._per_address[session.address] = left
-        else:
-            self._per_address.pop(session.address, None)
-
-    @property
-    def unauthenticated(self) -> int:
-        return len(self._waiting)
 
 
 class LoginFlow:

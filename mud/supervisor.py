@@ -26,13 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from mud.app import RELOAD_EXIT
 from mud.config import Settings
-from mud.gateway import ListenError
+from mud.procs import HEARTBEAT_ENV, RELOAD_EXIT, ListenError
 
 log = logging.getLogger("dreamwave.supervisor")
 
-HEARTBEAT_ENV = "DREAMWAVE_HEARTBEAT_FD"
 SERVER = str(Path(__file__).resolve().parent.parent / "server.py")
 RESTART_BACKOFF_MAX = 10.0  # seconds between restarts of an engine that keeps dying at once
 QUICK_DEATH = 10.0  # an engine that dies within this many seconds of starting backs off
@@ -240,44 +238,3 @@ class Supervisor:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-
-
-def die_with_parent() -> None:
-    """A child of the supervisor ends (SIGTERM) if the supervisor itself is killed."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # it died before we asked
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-class Heartbeat:
-    """The engine's side of the supervisor's pipe: a byte a second from the loop (a hung
-    loop goes quiet), "R" once ready, "S" when it stops on purpose (not a crash)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        fd_text = os.environ.pop(HEARTBEAT_ENV, "")
-        self.fd = int(fd_text) if fd_text.isdigit() else -1
-        if self.fd >= 0:
-            os.set_blocking(self.fd, False)
-            self._beat()
-
-    def say(self, what: bytes) -> None:
-        if self.fd < 0:
-            return
-        try:
-            os.write(self.fd, what)
-        except BlockingIOError:
-            pass
-        except OSError:
-            self.fd = -1  # the supervisor is gone
-
-    def _beat(self) -> None:
-        self.say(b".")
-        if self.fd >= 0:
-            self.loop.call_later(1.0, self._beat)
