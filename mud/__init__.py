@@ -1,1 +1,2 @@
-"""Dreamwave engine: telnet transport, sessions, dispatch, scheduling and persistence."""
+"""Dreamwave's server: the supervisor, the gateways (telnet, connections) and the engine
+(sessions, dispatch, scheduling, persistence), and the Link between them."""

@@ -1,4 +1,5 @@
-"""The App: wires the Store, the World, the command registry and the telnet listener."""
+"""The App, the engine process: wires the Store, the World, the command registry and the
+scheduler, and takes the gateways on the Link (it never listens for players itself)."""
 
 from __future__ import annotations
 
