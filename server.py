@@ -52,6 +52,7 @@ async def serve_engine(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     heartbeat = Heartbeat(loop)
     app = App(settings)
+    app.reload_begins = lambda: heartbeat.say(b"L")
     await app.start()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -203,9 +204,14 @@ def cmd_engine(args: argparse.Namespace) -> int:
     settings = settings_from(args, **run_flags(args))
     setup_logging(settings)
     tune_process()
-    from mud.procs import die_with_parent
+    from mud.procs import die_with_parent, wait_to_go
 
     die_with_parent()
+    import commands  # noqa: F401  (the code, loaded before a standby waits)
+    import mud.app  # noqa: F401
+
+    if not wait_to_go():
+        return 0
     return run_loop(serve_engine(settings))
 
 

@@ -9,7 +9,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from mud.auth import FailureThrottle
@@ -120,6 +120,7 @@ class App:
         self.stop_requested = asyncio.Event()
         self.reloading = False
         self.stopping = False  # stop() has begun
+        self.reload_begins: Callable[[], None] = lambda: None
         self.port: int = settings.port  # the gateways' port (what they told us)
         self.gateways: set[GatewayPeer] = set()
         # the local gateways to wait for before "listening" (NATS ones come when they come)
@@ -331,6 +332,7 @@ class App:
         if not self.reloading:
             self.reloading = True
             log.info("reload requested: saving, then a new engine takes over")
+            self.reload_begins()  # (the supervisor starts the next engine meanwhile)
             for session in list(self.sessions):
                 if session.started and not session.closed:
                     session.send(RELOAD_BEFORE)

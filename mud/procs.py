@@ -13,6 +13,22 @@ import signal
 
 RELOAD_EXIT = 75  # the engine's exit status after a reload: the supervisor starts a new one
 HEARTBEAT_ENV = "DREAMWAVE_HEARTBEAT_FD"  # the write end of the supervisor's pipe
+GO_ENV = "DREAMWAVE_GO_FD"  # a standby engine's go pipe: it starts when a byte comes
+
+
+def wait_to_go() -> bool:
+    """A standby engine (started while the one before it reloads) waits here, its code
+    loaded, until the supervisor says go; False if it never will (the server stops)."""
+    fd_text = os.environ.pop(GO_ENV, "")
+    if not fd_text.isdigit():
+        return True
+    fd = int(fd_text)
+    try:
+        return os.read(fd, 1) == b"g"
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 class ListenError(Exception):

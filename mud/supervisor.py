@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from mud.config import Settings
-from mud.procs import HEARTBEAT_ENV, RELOAD_EXIT, ListenError
+from mud.procs import GO_ENV, HEARTBEAT_ENV, RELOAD_EXIT, ListenError
 
 log = logging.getLogger("dreamwave.supervisor")
 
@@ -68,6 +68,8 @@ class Supervisor:
         self.stopping = False
         self.port = 0
         self.engine_stopping = False  # the engine said it is stopping on purpose ("S")
+        # the next engine, started when a reload began ("L"): (process, heartbeat, go pipe)
+        self.standby: tuple[asyncio.subprocess.Process, int, int] | None = None
         self.ever_ready = False  # an engine said it was ready ("R")
         self._beat_at = time.monotonic()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -95,20 +97,37 @@ class Supervisor:
         env["PYTHONPATH"] = str(Path(SERVER).parent) + os.pathsep + env.get("PYTHONPATH", "")
         return env
 
-    async def _start_engine(self) -> tuple[asyncio.subprocess.Process, int]:
+    async def _start_engine(
+        self, standby: bool = False
+    ) -> tuple[asyncio.subprocess.Process, int, int]:
+        """A new engine: (process, the read end of its heartbeat pipe, and for a `standby`
+        the write end of its go pipe: it loads its code, then waits for a byte there)."""
         read_fd, write_fd = os.pipe()
         env = self._child_env()
         env[HEARTBEAT_ENV] = str(write_fd)
+        fds = [write_fd]
+        go_read = go_write = -1
+        if standby:
+            go_read, go_write = os.pipe()
+            env[GO_ENV] = str(go_read)
+            fds.append(go_read)
         argv = [sys.executable, SERVER, "engine", "--link-socket", self.link_path,
                 "--gateways", str(self.gateways), "--port", str(self.port),
                 *self.passed]  # fmt: skip
         proc = await asyncio.create_subprocess_exec(
-            *argv, env=env, pass_fds=(write_fd,), start_new_session=True,
+            *argv, env=env, pass_fds=fds, start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
-        os.close(write_fd)
-        self._beat_at = time.monotonic()
-        return proc, read_fd
+        for fd in fds:
+            os.close(fd)
+        return proc, read_fd, go_write
+
+    async def _prepare_next(self) -> None:
+        """A reload began: start the next engine now, so its code is loaded while the old
+        one finishes and saves (it waits on its go pipe until the old one has exited)."""
+        if self.standby is None and not self.stopping:
+            self.standby = await self._start_engine(standby=True)
+            log.info("reload: the next engine is loading its code (pid %d)", self.standby[0].pid)
 
     async def _start_gateway(self, name: str) -> asyncio.subprocess.Process:
         argv = [sys.executable, SERVER, "gateway", "--link-socket", self.link_path,
@@ -134,7 +153,15 @@ class Supervisor:
         quick_deaths = 0  # engines in a row that died within QUICK_DEATH of starting
         code = 0
         while True:
-            self.engine, beat_fd = await self._start_engine()
+            if self.standby is not None:  # ready and waiting: let it go
+                self.engine, beat_fd, go = self.standby
+                self.standby = None
+                with contextlib.suppress(OSError):
+                    os.write(go, b"g")
+                os.close(go)
+            else:
+                self.engine, beat_fd, _ = await self._start_engine()
+            self._beat_at = time.monotonic()
             self.engine_stopping = False
             started = time.monotonic()
             os.set_blocking(beat_fd, False)
@@ -153,7 +180,7 @@ class Supervisor:
             if self.stopping:
                 break
             if code == RELOAD_EXIT:
-                log.info("the engine handed over for a reload; starting a new one")
+                log.info("the engine handed over for a reload; the next one takes over")
                 self.ever_ready = True
                 backoff = 0.0
                 quick_deaths = 0
@@ -174,6 +201,7 @@ class Supervisor:
                 backoff = 0.0
                 log.error("the engine died (status %s); starting a new one", code)
             quick_deaths = quick_deaths + 1 if quick else 0
+        await self._stop_standby()
         await self._stop_gateways()
         return 0 if code == RELOAD_EXIT else (code if code is not None and code >= 0 else 1)
 
@@ -226,6 +254,20 @@ class Supervisor:
                     self.ever_ready = True
                 if b"S" in got:
                     self.engine_stopping = True
+                if b"L" in got:  # a reload is going ahead
+                    asyncio.get_running_loop().create_task(self._prepare_next())
+
+    async def _stop_standby(self) -> None:
+        if self.standby is not None:
+            proc, beat, go = self.standby
+            self.standby = None
+            os.close(go)  # (it reads nothing and exits)
+            os.close(beat)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 10)
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
 
     async def _stop_gateways(self) -> None:
         for proc in self.gateway_procs.values():
