@@ -226,3 +226,19 @@ async def test_an_editor_open_over_a_reload_is_kept_as_a_draft(split):
     assert "A hall of slow mirrors. Every reflection is a little late." in " ".join(look.split())
     await root.cmd("draft", "You have no draft kept.")  # used up
     await root.close()
+
+
+async def test_a_festival_runs_on_through_a_reload_and_a_crash(split):
+    root = await login(split.port, "Root", create=False)
+    await said(root, "@event start dream_festival")
+    before = await said(root, "@event status dream_festival")
+    assert "dream_festival" in before and "act" in before.lower(), before
+    split.proc.send_signal(signal.SIGHUP)
+    await root.expect("The dreamscape settles around you again", timeout=15)
+    after = await said(root, "@event status dream_festival")
+    assert "not running" not in after.lower() and "act" in after.lower(), after
+    os.kill(engine_pids(split)[-1], signal.SIGKILL)
+    await root.expect("The dream steadies around you again", timeout=15)
+    again = await said(root, "@event status dream_festival")
+    assert "not running" not in again.lower() and "act" in again.lower(), again
+    await root.close()
