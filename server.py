@@ -19,6 +19,7 @@ import asyncio
 import gc
 import getpass
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -47,7 +48,7 @@ async def serve_engine(settings: Settings) -> int:
     (SIGHUP or @reload). The exit status: 0, 1 if changes could not be saved, or 75 after
     a reload (the supervisor then starts a new engine)."""
     from mud.app import App
-    from mud.procs import Heartbeat
+    from mud.procs import RELOAD_EXIT, Heartbeat
 
     loop = asyncio.get_running_loop()
     heartbeat = Heartbeat(loop)
@@ -74,18 +75,25 @@ async def serve_engine(settings: Settings) -> int:
         app.reloading = False  # a stop wins over a reload under way
     if not app.reloading:
         heartbeat.say(b"S")  # on purpose: the supervisor stops everything, no restart
-    return await app.stop()
+    code = await app.stop()
+    if code == RELOAD_EXIT:
+        # Everything is saved and handed over: leave now, so the next engine starts sooner
+        # (the loop's and the thread pool's tidy-up would only delay it).
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 async def serve_gateway(settings: Settings, args: argparse.Namespace) -> int:
     """A gateway process: every socket, until SIGINT/SIGTERM or the engine's "stop"."""
     from mud.gateway import Gateway
+    from mud.link.nats import connect_options
 
     link = settings.link
     local = args.link_socket or (link.socket if not link.nats else "")
     gw = Gateway(  # (the supervisor's own gateways use the local socket, --nats or not)
         settings, args.name, link_path=local or None,
-        nats_url=None if local else link.nats, nats_options=nats_options(link),
+        nats_url=None if local else link.nats, nats_options=connect_options(link),
         reuse_port=args.reuse_port,
     )  # fmt: skip
     await gw.start()
@@ -94,12 +102,6 @@ async def serve_gateway(settings: Settings, args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, lambda: loop.create_task(gw.stop()))
     await gw.stopped.wait()
     return gw.exit_code
-
-
-def nats_options(link: Any) -> dict[str, Any]:
-    from mud.app import nats_options as options
-
-    return options(link)
 
 
 def positive(text: str) -> float:
@@ -543,8 +545,6 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["run", *argv]
     args = parser.parse_args(argv)
     from mud.config import ConfigError
-    from mud.store import DatabaseInUse, DatabaseUnavailable
-    from world.yamlsrc import ContentError
 
     commands = {
         "create-admin": cmd_create_admin,
@@ -557,7 +557,26 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return commands.get(args.command, cmd_run)(args)
-    except DatabaseInUse as err:
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        print("Fix the configuration above; `python server.py config --sample` shows every "
+              "setting with its default.", file=sys.stderr)  # fmt: skip
+        return 2
+    except Exception as err:
+        code = explain(err, args)
+        if code is None:
+            raise
+        return code
+
+
+def explain(err: Exception, args: argparse.Namespace) -> int | None:
+    """The failures a user can fix, in a sentence or two (their modules are the engine's:
+    imported only now, so the supervisor and the gateways never load them)."""
+    from mud.store import DatabaseInUse, DatabaseUnavailable
+    from world.yamlsrc import ContentError
+
+    if isinstance(err, DatabaseInUse):
         instead = IN_USE_INSTEAD.get(args.command, IN_USE_INSTEAD["run"])
         if args.command == "create-admin":
             instead = instead.replace("NAME", args.name)
@@ -566,21 +585,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except ConfigError as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
-        print("Fix the configuration above; `python server.py config --sample` shows every "
-              "setting with its default.", file=sys.stderr)  # fmt: skip
-        return 2
-    except DatabaseUnavailable as err:  # read-only, missing folder, full disk: one sentence
+    if isinstance(err, DatabaseUnavailable):  # read-only, missing folder, full disk
         print(err, file=sys.stderr)
         return 1
-    except ContentError as err:  # a content or script file is broken: say where, no traceback
+    if isinstance(err, ContentError):  # a content or script file is broken: say where
         for problem in err.problems:
             print(problem, file=sys.stderr)
         print("Fix the file(s) above; `python server.py check-scripts` re-checks them.",
               file=sys.stderr)  # fmt: skip
         return 1
+    return None
 
 
 if __name__ == "__main__":

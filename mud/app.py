@@ -37,6 +37,7 @@ log = logging.getLogger("dreamwave")
 FULL_GC_INTERVAL = 600.0  # seconds between full garbage collections (see _full_gc)
 IDLE_SWEEP_MAX = 5.0  # seconds between idle checks at most
 RELOAD_ACK_TIMEOUT = 2.0  # seconds to wait for the gateways to start keeping input
+HELLO_WAIT = 2.0  # seconds a new engine waits for every local gateway's hello, at most
 LINK_DRAIN_TIMEOUT = 5.0  # seconds to let the last output reach the gateways
 RELOAD_BEFORE = "|yThe dreamscape shimmers and holds its breath: it is being rewoven. Hold still.|n"
 SHUTDOWN_MESSAGE = "|yThe dreamscape is fading: the server is shutting down. Your dream is saved.|n"
@@ -46,22 +47,6 @@ SHUTDOWN_UNSAVED_MESSAGE = (
     "|yThe dreamscape is fading: the server is shutting down. The database is failing, so "
     "only what you were told happened is saved.|n"
 )
-
-
-def nats_options(link: Any) -> dict[str, Any]:
-    """nats-py's connect options from the [link] settings (credentials and TLS)."""
-    opts: dict[str, Any] = {}
-    if link.nats_user:
-        opts["user"], opts["password"] = link.nats_user, link.nats_password
-    if link.nats_token:
-        opts["token"] = link.nats_token
-    if link.nats_creds:
-        opts["user_credentials"] = link.nats_creds
-    if link.nats_tls_ca:
-        import ssl
-
-        opts["tls"] = ssl.create_default_context(cafile=link.nats_tls_ca)
-    return opts
 
 
 def load_world(db_url: str, lock: bool = True) -> tuple[Store, World, dict[str, Any]]:
@@ -129,6 +114,8 @@ class App:
         self._ready = False
         self._t0 = 0.0
         self._listeners: list[Any] = []
+        self._hellos: dict[GatewayPeer, list[Any]] = {}  # said hello, waiting (gateway_hello)
+        self._hello_timer: asyncio.TimerHandle | None = None
         self._nc: Any = None
         self._reserved: set[str] | None = None
         self.loop: asyncio.AbstractEventLoop
@@ -152,9 +139,9 @@ class App:
         self._t0 = t0
         link = self.settings.link
         if link.nats:  # (first: wrong credentials stop the start before the database opens)
-            from mud.link.nats import NatsHub, nats_connect
+            from mud.link.nats import NatsHub, connect_options, nats_connect
 
-            self._nc = await nats_connect(link.nats, "dreamwave-engine", **nats_options(link))
+            self._nc = await nats_connect(link.nats, "dreamwave-engine", **connect_options(link))
         await self._open(t0)
         if link.nats:
             hub = NatsHub(self._nc, self._gateway_linked, prefix=link.nats_prefix)
@@ -178,6 +165,28 @@ class App:
             # talking to the engine before this one: ask it to say hello.
             peer._asked = True
             peer.post(["who"])
+
+    def gateway_hello(self, peer: GatewayPeer, attached: list[Any]) -> None:
+        """A gateway said hello. A new engine waits (HELLO_WAIT at most) until every local
+        gateway has, then puts all their connections back before welcoming any: a gateway
+        sends the lines it kept once welcomed, and they must find everyone in place."""
+        self._hellos[peer] = attached  # (a hello said again over NATS replaces the first)
+        if self._ready or len(self._hellos) >= self.expected_gateways:
+            self._take_hellos()
+        elif self._hello_timer is None:
+            self._hello_timer = self.loop.call_later(HELLO_WAIT, self._take_hellos)
+
+    def _take_hellos(self) -> None:
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+            self._hello_timer = None
+        hellos, self._hellos = self._hellos, {}
+        for peer, attached in hellos.items():
+            if not peer.link.closed:
+                peer.take_hello(attached)
+        for peer in hellos:
+            if not peer.link.closed:
+                peer.welcome()
 
     def gateway_port(self, peer: GatewayPeer) -> None:
         """The port players reach us on (MSSP's PORT): the first gateway's."""

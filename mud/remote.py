@@ -238,14 +238,20 @@ class GatewayPeer:
             log.warning("gateway %s sent an unknown message %r", self.name, str(kind)[:40])
 
     def _hello(self, name: str, info: dict[str, Any], attached: list[Any]) -> None:
-        again = self.greeted  # the same gateway, restarted or asked to (NATS keeps the link)
+        """The App takes hellos together (App.gateway_hello): every gateway's dreamers are
+        back before any gateway's kept input runs (a tell finds its listener)."""
         self.name = str(name)
         self.link.name = self.name
         self.info = dict(info)
+        self.app.gateway_hello(self, attached)
+
+    def take_hello(self, attached: list[Any]) -> None:
+        """Put back the connections the hello listed (the welcome comes after: see App)."""
+        info = self.info
+        again = self.greeted  # the same gateway, restarted or asked to (NATS keeps the link)
         self.greeted = True
         self._asked = False
         self.app.gateway_port(self)
-        self.post(["welcome", {"mssp": self.app.mssp_table()}])
         if again:  # connections it no longer has are gone; the ones it still has stay as they are
             keep = {rec[0] for rec in attached}
             for sid in [sid for sid in self.sessions if sid not in keep]:
@@ -257,6 +263,10 @@ class GatewayPeer:
                 back += 1
         if attached:
             log.info("gateway %s: %d connection(s) re-attached", self.name, back)
+
+    def welcome(self) -> None:
+        """After this the gateway sends the input it kept, and everything new."""
+        self.post(["welcome", {"mssp": self.app.mssp_table()}])
         self.app.gateway_ready(self)
 
     def _new_session(self, sid: int, facts: dict[str, Any]) -> Session:

@@ -242,3 +242,22 @@ async def test_a_festival_runs_on_through_a_reload_and_a_crash(split):
     again = await said(root, "@event status dream_festival")
     assert "not running" not in again.lower() and "act" in again.lower(), again
     await root.close()
+
+
+async def test_after_a_crash_input_kept_by_one_gateway_finds_the_dreamers_of_another(tmp_path):
+    sp = await spawn_server(tmp_path / "two.db", "--gateways", "2")
+    try:
+        names = [f"Dreamer{chr(97 + i)}" for i in range(6)]
+        clients = [await login(sp.port, n) for n in names]
+        os.kill(engine_pids(sp)[0], signal.SIGKILL)
+        for c in clients:
+            await c.expect("The dream flickers", timeout=10)
+        for i, c in enumerate(clients):  # kept by whichever gateway each is on
+            c.send(f"tell {names[(i + 1) % len(names)]} are you back")
+        for i, c in enumerate(clients):
+            await c.expect(f"You tell {names[(i + 1) % len(names)]}", timeout=15)
+        for c in clients:
+            assert "No dreamer called" not in c.text
+            await c.close()
+    finally:
+        await stop(sp)

@@ -31,6 +31,22 @@ def _nats() -> Any:
     return nats
 
 
+def connect_options(link: Any) -> dict[str, Any]:
+    """nats-py's connect options from the [link] settings (credentials and TLS)."""
+    opts: dict[str, Any] = {}
+    if link.nats_user:
+        opts["user"], opts["password"] = link.nats_user, link.nats_password
+    if link.nats_token:
+        opts["token"] = link.nats_token
+    if link.nats_creds:
+        opts["user_credentials"] = link.nats_creds
+    if link.nats_tls_ca:
+        import ssl
+
+        opts["tls"] = ssl.create_default_context(cafile=link.nats_tls_ca)
+    return opts
+
+
 class NatsUnavailable(Exception):
     """NATS could not be reached, or refused our credentials: one sentence for the admin."""
 
