@@ -148,7 +148,7 @@ def workload_rows(results: dict[str, Any]) -> list[list[str]]:
                 p50_ms=data.get("online_p50_ms"), p99_ms=data.get("online_p99_ms"),
                 max_ms=data.get("online_max_ms"), p95_ms=None,
             )  # fmt: skip
-            rows.append(_row("login storm (online)" + suffix, d))
+            rows.append(_row(f"login storm (online{suffix.replace(' (', ', ')[:-1]})", d))
             continue
         rows.append(_row(name + suffix, data))
     return rows
