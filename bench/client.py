@@ -50,6 +50,10 @@ class Counters:
 
 
 Listener = Callable[[bytes, float], None]
+# Sees each chunk of one connection before its prompt markers end a command, and returns how
+# many of them do (the reload and crash workloads drop the prompt that follows the "dream is
+# back" line, which ends no command; see bench/recovery.py).
+Watcher = Callable[["Conn", bytes, int, float], int]
 
 
 class Conn(asyncio.Protocol):
@@ -67,6 +71,7 @@ class Conn(asyncio.Protocol):
         self._chunks: list[bytes] = []
         self._carry = b""
         self._answered: set[tuple[int, int]] = set()
+        self.watcher: Watcher | None = None
 
     # -- asyncio callbacks --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -97,6 +102,8 @@ class Conn(asyncio.Protocol):
             c.moves_seen += data.count(ARRIVES) + data.count(LEAVES)
         if self.listener is not None:
             self.listener(data, now)
+        if self.watcher is not None:
+            marks = self.watcher(self, data, marks, now)
         waiter = self._waiter
         if waiter is not None:
             self._chunks.append(data)

@@ -1,11 +1,15 @@
 """Summarise a py-spy raw profile: where the server's threads spend their samples.
 
-    python -m bench.hotspots PROFILE.raw [--thread MainThread] [--top 25]
+    python -m bench.hotspots PROFILE.raw [--process engine] [--thread MainThread] [--top 25]
 
 `python -m bench.run --profile DIR` records one such file per workload (py-spy record
---format raw --threads). "self" counts samples whose innermost frame is the function;
-"total" counts samples with the function anywhere on the stack (once per sample).
-Line numbers are dropped so a function's lines add up.
+--format raw --threads --subprocesses): the split server's supervisor, engine and gateways
+are in one file, each stack under its process, so threads are reported as
+"<process>/<thread>" with the process named by its role (engine, gateway gw1, supervisor;
+server for a single-process one); every engine the run started counts as "engine".
+"self" counts samples whose innermost frame is the function; "total" counts samples with the
+function anywhere on the stack (once per sample). Line numbers are dropped so a function's
+lines add up.
 """
 
 from __future__ import annotations
@@ -17,7 +21,21 @@ from collections import Counter
 from pathlib import Path
 
 FRAME_RE = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")
-THREAD_RE = re.compile(r"^thread \(\d+\): (?P<name>.*)$")
+THREAD_RE = re.compile(r"^thread \((?P<tid>\d+)\)(?:: (?P<name>.*))?$")
+PROCESS_RE = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$')
+
+
+def process_role(cmd: str) -> str:
+    """engine, gateway <name>, supervisor or server, from a process's command line."""
+    words = cmd.split()
+    for i, word in enumerate(words[:-1]):
+        if word.endswith("server.py"):
+            if words[i + 1] == "engine":
+                return "engine"
+            if words[i + 1] == "gateway":
+                name = words[words.index("--name") + 1] if "--name" in words[:-1] else "?"
+                return f"gateway {name}"
+    return "server"
 
 
 def frame_name(frame: str) -> str:
@@ -26,18 +44,38 @@ def frame_name(frame: str) -> str:
 
 
 def load(path: Path) -> dict[str, list[tuple[list[str], int]]]:
-    """thread name -> [(frames outermost first, samples)]."""
+    """thread name ("<process>/<thread>" when the profile has processes) -> [(frames
+    outermost first, samples)]."""
     threads: dict[str, list[tuple[list[str], int]]] = {}
-    for line in path.read_text(errors="replace").splitlines():
+    text = path.read_text(errors="replace")
+    nested = text.startswith("process ")
+    for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
-        m = THREAD_RE.match(frames[0])
-        thread = re.sub(r"_\d+$", "_*", m["name"]) if m else "?"
+        role, pid = "", ""
+        while frames and (p := PROCESS_RE.match(frames[0])):  # the innermost one is ours
+            role, pid = process_role(p["cmd"]), p["pid"]
+            frames = frames[1:]
+        if nested and not role:
+            role = "supervisor"
+        m = THREAD_RE.match(frames[0]) if frames else None
+        if m is None:
+            thread = "?"
+        elif m["name"]:
+            thread = re.sub(r"_\d+$", "_*", m["name"])
+        else:  # py-spy names a child process's threads only by id
+            thread = "MainThread" if m["tid"] == pid else "thread"
+        if role:
+            thread = f"{role}/{thread}"
         body = [frame_name(f) for f in (frames[1:] if m else frames)]
         threads.setdefault(thread, []).append((body, int(count)))
     return threads
+
+
+def process_of(thread: str) -> str:
+    return thread.rpartition("/")[0]
 
 
 def summarise(stacks: list[tuple[list[str], int]], top: int) -> tuple[int, list, list]:
@@ -52,15 +90,17 @@ def summarise(stacks: list[tuple[list[str], int]], top: int) -> tuple[int, list,
     return total, own.most_common(top), incl.most_common(top)
 
 
-def report(path: Path, thread: str | None, top: int) -> str:
+def report(path: Path, thread: str | None, top: int, process: str | None = None) -> str:
     threads = load(path)
+    if process:
+        threads = {k: v for k, v in threads.items() if process_of(k).startswith(process)}
     grand = sum(n for stacks in threads.values() for _, n in stacks)
     lines = [f"{path.name}: {grand:,} samples"]
     for name, stacks in sorted(threads.items(), key=lambda kv: -sum(n for _, n in kv[1])):
         count = sum(n for _, n in stacks)
         lines.append(f"  thread {name}: {count:,} samples ({100 * count / max(grand, 1):.0f}%)")
     for name, stacks in threads.items():
-        if thread and name != thread:
+        if thread and thread not in (name, name.rpartition("/")[2]):
             continue
         total, own, incl = summarise(stacks, top)
         if total < grand * 0.05:
@@ -76,9 +116,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hotspots")
     parser.add_argument("profile", type=Path)
     parser.add_argument("--thread", help="only this thread (e.g. MainThread)")
+    parser.add_argument(
+        "--process", help="only this process: engine, gateway (every one), gateway gw1, supervisor"
+    )
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
-    print(report(args.profile, args.thread, args.top))
+    print(report(args.profile, args.thread, args.top, args.process))
     return 0
 
 

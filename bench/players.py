@@ -151,7 +151,9 @@ class Dreamer:
 
 
 def first_line(resp: bytes, needle: bytes) -> str:
-    start = resp.rfind(b"\n", 0, resp.find(needle)) + 1
+    """The line of `resp` that holds `needle` (a line may start with the prompt's "\\r")."""
+    at = resp.find(needle)
+    start = max(resp.rfind(b"\n", 0, at), resp.rfind(b"\r", 0, at)) + 1
     end = resp.find(b"\r", start)
     return resp[start : end if end > 0 else None].decode(errors="replace")[:120]
 

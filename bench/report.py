@@ -57,6 +57,20 @@ TARGETS = (
     Target("builders", "changes_per_s", ">=", 1000, 20, "builders: >= 1,000 changes/s"),
     Target("builders", "lost", "==", 0, 20, "builders: none lost"),
     Target("startup", "listening_s", "<", 3, 10000, "start-up 10k rooms/10k accounts: < 3 s"),
+    Target("reload", "all_answered_s", "<", 3, 2000, "reload N=2,000: all answer again < 3 s"),
+    Target("reload", "disconnects", "==", 0, 2000, "reload: no disconnects"),
+    Target("reload", "lost", "==", 0, 2000, "reload: no confirmed change lost"),
+    Target("crash", "all_answered_s", "<", 5, 2000, "crash N=2,000: all answer again < 5 s"),
+    Target("crash", "disconnects", "==", 0, 2000, "crash: no disconnects"),
+    Target("crash", "lost", "==", 0, 2000, "crash: no confirmed change lost"),
+    Target(
+        "saturation@2gw",
+        "ratio_to_single",
+        ">=",
+        1.3,
+        200,
+        "saturation, 2 gateways: >= 1.3 x single process",
+    ),
 )
 
 
@@ -76,9 +90,23 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 ROW_COLUMNS = (
     ("workload", 22), ("N", 6), ("cmd/s", 9), ("p50 ms", 8), ("p95 ms", 8), ("p99 ms", 8),
-    ("max ms", 9), ("msgs/s", 9), ("errors", 7), ("srv CPU%", 9), ("cli CPU%", 9),
-    ("other%", 7), ("steal%", 7),
+    ("max ms", 9), ("msgs/s", 9), ("errors", 7), ("srv CPU%", 9), ("engine%", 8), ("gw%", 6),
+    ("cli CPU%", 9), ("other%", 7), ("steal%", 7),
 )  # fmt: skip
+# how a variant's results are keyed (bench/run.py) and shown
+VARIANT_NAMES = {"": "", "@single": " (single)"}
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """("paced", "@2gw") for "paced@2gw"; ("paced", "") for "paced"."""
+    name, at, variant = key.partition("@")
+    return name, at + variant
+
+
+def variant_name(variant: str) -> str:
+    if variant in VARIANT_NAMES:
+        return VARIANT_NAMES[variant]
+    return f" ({variant[1:].replace('gw', ' gw')})"
 
 
 def _row(name: str, d: dict[str, Any]) -> list[str]:
@@ -86,6 +114,7 @@ def _row(name: str, d: dict[str, Any]) -> list[str]:
         name, _fmt(d.get("players")), _fmt(d.get("cmds_per_s")), _fmt(d.get("p50_ms"), 2),
         _fmt(d.get("p95_ms"), 2), _fmt(d.get("p99_ms"), 2), _fmt(d.get("max_ms"), 2),
         _fmt(d.get("messages_per_s")), _fmt(d.get("errors")), _fmt(d.get("server_cpu_pct")),
+        _fmt(d.get("engine_cpu_pct")), _fmt(d.get("gateways_cpu_pct")),
         _fmt(d.get("client_cpu_pct")), _fmt(d.get("other_cpu_pct")), _fmt(d.get("steal_pct")),
     ]  # fmt: skip
 
@@ -100,11 +129,13 @@ def table(rows: list[list[str]], columns: tuple[tuple[str, int], ...]) -> str:
 
 def workload_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
-    for name, data in results.items():
+    for key, data in results.items():
+        name, variant = split_key(key)
         if not isinstance(data, dict) or name == "startup":
             continue
+        suffix = variant_name(variant)
         if data.get("skipped_all"):
-            rows.append([name, *["-"] * (len(ROW_COLUMNS) - 1)])
+            rows.append([name + suffix, *["-"] * (len(ROW_COLUMNS) - 1)])
             continue
         if name == "baseline":
             for sub in ("paced", "saturation"):
@@ -117,10 +148,87 @@ def workload_rows(results: dict[str, Any]) -> list[list[str]]:
                 p50_ms=data.get("online_p50_ms"), p99_ms=data.get("online_p99_ms"),
                 max_ms=data.get("online_max_ms"), p95_ms=None,
             )  # fmt: skip
-            rows.append(_row("login storm (online)", d))
+            rows.append(_row(f"login storm (online{suffix.replace(' (', ', ')[:-1]})", d))
             continue
-        rows.append(_row(name, data))
+        rows.append(_row(name + suffix, data))
     return rows
+
+
+RECOVERY_COLUMNS = (
+    ("workload", 18), ("N", 6), ("active", 6), ("all back s", 10), ("all answered s", 14),
+    ("answered p50 s", 14), ("active p99 ms", 13), ("active max ms", 13), ("gap cmds", 8),
+    ("unconfirmed", 11), ("disconnects", 11), ("lost", 4), ("errors", 6),
+)  # fmt: skip
+
+
+def recovery_rows(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for key, d in results.items():
+        name, variant = split_key(key)
+        if name not in ("reload", "crash") or d.get("skipped_all") or "players" not in d:
+            continue
+        rows.append([
+            name + variant_name(variant), _fmt(d.get("players")), _fmt(d.get("active")),
+            _fmt(d.get("all_back_s"), 2), _fmt(d.get("all_answered_s"), 2),
+            _fmt(d.get("answered_p50_s"), 2), _fmt(d.get("p99_ms"), 1), _fmt(d.get("max_ms"), 1),
+            _fmt(d.get("gap_cmds")), _fmt(d.get("unconfirmed")), _fmt(d.get("disconnects")),
+            _fmt(d.get("lost")), _fmt(d.get("errors")),
+        ])  # fmt: skip
+    return rows
+
+
+# (label, workload, metric, digits): what the split/single-process comparison shows
+COMPARED = (
+    ("start-up: listening s", "startup", "listening_s", 2),
+    ("paced: p99 ms", "paced", "p99_ms", 1),
+    ("paced: srv CPU%", "paced", "server_cpu_pct", 1),
+    ("paced: RSS KiB/player", "paced", "rss_kib_per_player", 1),
+    ("saturation: cmd/s", "saturation", "cmds_per_s", 0),
+    ("saturation: p99 ms", "saturation", "p99_ms", 1),
+    ("saturation: srv CPU%", "saturation", "server_cpu_pct", 1),
+    ("festival: delivery p99 ms", "festival", "delivery_p99_ms", 1),
+    ("channels: delivery p99 ms", "channels", "delivery_p99_ms", 1),
+    ("login storm: all in s", "login_storm", "all_in_s", 2),
+    ("login storm: online p99 ms", "login_storm", "online_p99_ms", 1),
+    ("builders: changes/s", "builders", "changes_per_s", 0),
+)
+
+
+def variants_of(results: dict[str, Any]) -> list[str]:
+    """The variant keys present, single process first, then the split by gateway count."""
+    found = {split_key(k)[1] for k in results if split_key(k)[0] != "baseline"}
+    if not found - {""}:
+        return []
+
+    def order(v: str) -> tuple[int, int]:
+        if v == "@single":
+            return (0, 0)
+        return (1, int(v[1:].removesuffix("gw")) if v else 1)
+
+    return sorted(found, key=order)
+
+
+def comparison(results: dict[str, Any]) -> tuple[tuple[tuple[str, int], ...], list[list[str]]]:
+    """The same workloads on each variant, side by side, with split / single-process."""
+    variants = variants_of(results)
+    if not variants:
+        return (), []
+    names = [variant_name(v).strip(" ()") or "1 gw" for v in variants]
+    columns = (("metric", 28), *((n, 9) for n in names))
+    ratios = [v for v in variants if v != "@single"] if "@single" in variants else []
+    columns += tuple((f"{variant_name(v).strip(' ()') or '1 gw'} / single", 13) for v in ratios)
+    rows = []
+    for label, workload, metric, digits in COMPARED:
+        values = [(results.get(workload + v) or {}).get(metric) for v in variants]
+        if all(x is None for x in values):
+            continue
+        row = [label, *(_fmt(x, digits) for x in values)]
+        single = values[0] if "@single" in variants else None
+        for v in ratios:
+            x = (results.get(workload + v) or {}).get(metric)
+            row.append(f"{x / single:.2f}" if x is not None and single else "-")
+        rows.append(row)
+    return columns, rows
 
 
 def notes(results: dict[str, Any]) -> list[str]:
@@ -169,6 +277,30 @@ def notes(results: dict[str, Any]) -> list[str]:
             f"builders: {b['changes']:,} confirmed changes = {b['changes_per_s']:,}/s; "
             f"{b['verified_objects']:,} rooms/exits checked in the database, {b['lost']} lost"
         )
+    for key, d in results.items():
+        name, variant = split_key(key)
+        if name not in ("reload", "crash") or "all_answered_s" not in d:
+            continue
+        how = "SIGHUP to the server" if name == "reload" else "kill -9 of the engine"
+        out.append(
+            f"{name}{variant_name(variant)}: {how} with {d['players']:,} players connected, "
+            f"{d['active']:,} playing; the 'back' line reached the first after "
+            f"{d['first_back_s']} s, the last after {d['all_back_s']} s; every player answered "
+            f"a command sent after it within {d['all_answered_s']} s (p50 {d['answered_p50_s']} "
+            f"s); {d['gap_cmds']} commands were typed in the gap (slowest {d['gap_max_ms']} ms); "
+            f"{d['unconfirmed']} told 'may not have happened' ({d['maybe_happened']} of those "
+            f"titles had happened); {d['confirmed_titles']} confirmed titles checked after "
+            f"recovery and {d.get('verified_titles', 0)} in the database: "
+            f"{d.get('lost', '?')} lost; {d['disconnects']} disconnects; engine replaced: "
+            f"{d.get('engine_replaced')}"
+        )
+    for key, sat in results.items():
+        if split_key(key)[0] == "saturation" and "ratio_to_single" in sat:
+            out.append(
+                f"saturation{variant_name(split_key(key)[1]) or ' (1 gw)'}: {sat['cmds_per_s']:,} "
+                f"cmd/s = {sat['ratio_to_single']:.2f} x the single-process server's "
+                f"{sat['single_cmds_per_s']:,}"
+            )
     st = results.get("startup") or {}
     if "listening_s" in st:
         out.append(
@@ -200,9 +332,14 @@ def render(report: dict[str, Any]) -> str:
         "",
         table(workload_rows(report["workloads"]), ROW_COLUMNS),
         "",
-        *notes(report["workloads"]),
-        "",
     ]
+    rec_rows = recovery_rows(report["workloads"])
+    if rec_rows:
+        lines += [table(rec_rows, RECOVERY_COLUMNS), ""]
+    columns, rows = comparison(report["workloads"])
+    if rows:
+        lines += [table(rows, columns), ""]
+    lines += [*notes(report["workloads"]), ""]
     verdicts = [
         [r["target"], _fmt(r["measured"], 2), r["verdict"]] for r in report.get("targets", [])
     ]
@@ -222,6 +359,16 @@ def markdown(report: dict[str, Any]) -> str:
     names = [name for name, _ in ROW_COLUMNS]
     lines = [head, "", "| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     lines += ["| " + " | ".join(row) + " |" for row in workload_rows(report["workloads"])]
+    rec_rows = recovery_rows(report["workloads"])
+    if rec_rows:
+        names = [name for name, _ in RECOVERY_COLUMNS]
+        lines += ["", "| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+        lines += ["| " + " | ".join(row) + " |" for row in rec_rows]
+    columns, rows = comparison(report["workloads"])
+    if rows:
+        names = [name for name, _ in columns]
+        lines += ["", "| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += ["", "| target | measured | verdict |", "|---|---|---|"]
     lines += [
         f"| {r['target']} | {_fmt(r['measured'], 2)} | {r['verdict']} |"

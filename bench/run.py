@@ -1,10 +1,15 @@
 """Run the Dreamwave benchmark suite.
 
     python -m bench.run [--quick] [--workloads paced,saturation,...] [--json out.json]
+                        [--gateways 1,2] [--baseline-rev REV|none]
 
 Each workload gets a fresh database (seeded through the World/Store API by bench.seed) and
-a fresh server process (`server.py run`, via bench.serve); this process is the load
-generator. Results go to stdout as a table and to bench/results/<time>.{json,txt}.
+a fresh server (`server.py run`, via bench.serve: a supervisor, its gateways and the
+engine); this process is the load generator. Each workload runs once per server variant:
+the split with each gateway count asked for, and the single-process server of an older
+commit (`--baseline-rev`, exported into a temporary folder). Results go to stdout as tables
+and to bench/results/<time>.{json,txt}, keyed `paced` (1 gateway), `paced@2gw`,
+`paced@single`.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +45,7 @@ from bench.proc import (
     memory_kib,
     server_env,
 )
+from bench.recovery import CRASH, RELOAD, outage, verify_titles
 from bench.seed import bench_name
 from bench.workloads import Probe, channels, festival, login_storm, paced, saturation
 
@@ -44,7 +53,14 @@ RESULTS = ROOT / "bench" / "results"
 # baseline runs right before saturation: the ratio is fairest when both see the same machine.
 WORKLOADS = (
     "startup", "paced", "baseline", "saturation", "festival", "channels", "login_storm", "builders",
+    "reload", "crash",
 )  # fmt: skip
+BASELINE_REV = "1462030"  # the last commit before the gateway/engine split (one process)
+# The supervisor backs off before restarting an engine that dies within this many seconds
+# of its start (mud/supervisor.py QUICK_DEATH): the crash workload kills one older than that.
+ENGINE_AGE_S = 11.0
+# What the crash workload makes the server log at ERROR on purpose.
+EXPECTED_ERRORS = {"crash": ("the engine died",)}
 QUIET_CPU_S = 0.15  # CPU seconds per second that other processes may use on a "quiet" machine
 QUIET_SECONDS = 2  # ...for this many seconds in a row
 IDLE_SETTLE_S = 0.5  # after "listening", before reading the idle RSS
@@ -63,6 +79,8 @@ FULL: dict[str, dict[str, float]] = {
     "channels": {"players": 500, "duration": 30, "interval": 10},
     "login_storm": {"players": 1000, "online": 100, "warmup": 3, "tail": 2},
     "builders": {"players": 20, "duration": 15, "warmup": 1},
+    "reload": {"players": 2000, "active": 200, "before": 5, "after": 10},
+    "crash": {"players": 2000, "active": 200, "before": 5, "after": 10},
 }  # fmt: skip
 QUICK: dict[str, dict[str, float]] = {
     "startup": {"grid": 20, "accounts": 400, "runs": 1},
@@ -74,7 +92,46 @@ QUICK: dict[str, dict[str, float]] = {
     "channels": {"players": 20, "duration": 3, "interval": 1},
     "login_storm": {"players": 30, "online": 10, "warmup": 1, "tail": 0.5},
     "builders": {"players": 4, "duration": 2, "warmup": 0.5},
+    "reload": {"players": 40, "active": 10, "before": 1, "after": 3},
+    "crash": {"players": 40, "active": 10, "before": 1, "after": 3},
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One server under test: the split from this tree with N gateways, or the
+    single-process server of an older commit exported to `root`."""
+
+    key: str  # appended to the workload's name in the results: "" (split, 1 gateway)
+    label: str
+    root: Path
+    gateways: int | None  # --gateways N (None: the single-process server has no such flag)
+
+    @property
+    def split(self) -> bool:
+        return self.gateways is not None
+
+
+def split_variant(gateways: int) -> Variant:
+    key = "" if gateways == 1 else f"@{gateways}gw"
+    return Variant(key, f"split, {gateways} gateway{'s' if gateways > 1 else ''}", ROOT, gateways)
+
+
+def export_tree(rev: str, into: Path) -> Variant:
+    """The tree of commit `rev`, exported with `git archive` (nothing is checked out or
+    registered in the repository)."""
+    short = subprocess.run(
+        ["git", "rev-parse", "--short", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True,
+        text=True,
+    ).stdout.strip()  # fmt: skip
+    if not short:
+        raise SystemExit(f"--baseline-rev {rev}: no such commit")
+    into.mkdir(parents=True)
+    archive = subprocess.Popen(["git", "archive", short], cwd=ROOT, stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(into)], stdin=archive.stdout, check=True)
+    if archive.wait():
+        raise SystemExit(f"--baseline-rev {rev}: git archive failed")
+    return Variant("@single", f"single process ({short})", into, None)
 
 
 def available_commands() -> set[str]:
@@ -90,19 +147,34 @@ def available_commands() -> set[str]:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+    def __init__(self, args: argparse.Namespace, tmp: Path, variants: list[Variant]) -> None:
         self.args = args
         self.tmp = tmp
         self.plan = QUICK if args.quick else FULL
-        self.env = server_env(no_uvloop=args.server_loop == "asyncio")
+        self.no_uvloop = args.server_loop == "asyncio"
+        self.variants = variants
+        self.variant = variants[0]
+        self.env = server_env(no_uvloop=self.no_uvloop)
         self.server_loop = "?"
         self.commands: set[str] = set()
 
+    def use(self, variant: Variant) -> None:
+        self.variant = variant
+        self.env = server_env(no_uvloop=self.no_uvloop, root=variant.root)
+
+    def named(self, name: str) -> str:
+        """The name of this workload's files (database, log, profile) for this variant."""
+        return f"{name}{self.variant.key}"
+
+    def argv(self, db: Path, limits: dict[str, float] | None = None) -> list[str]:
+        return dreamwave_argv(db, limits=limits, gateways=self.variant.gateways)
+
     async def seed(self, name: str, spec: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
-        db = self.tmp / f"{name}.db"
+        """A database seeded by the variant's own bench.seed (its schema, its world)."""
+        db = self.tmp / f"{self.named(name)}.db"
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.seed", str(db), json.dumps(spec),
-            cwd=str(ROOT), env=self.env, stdout=asyncio.subprocess.PIPE,
+            cwd=str(self.variant.root), env=self.env, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, _ = await proc.communicate()
         if proc.returncode:
@@ -113,16 +185,24 @@ class Bench:
         self, name: str, groups: list[dict[str, Any]], limits: dict[str, float] | None = None
     ) -> tuple[ServerProcess, Endpoint, Path]:
         db, _info = await self.seed(name, {"groups": groups})
-        sp = ServerProcess(dreamwave_argv(db, limits=limits), self.tmp / f"{name}.log", self.env)
+        log = self.tmp / f"{self.named(name)}.log"
+        sp = ServerProcess(self.argv(db, limits), log, self.env, cwd=self.variant.root)
         await sp.start()
         self.server_loop = sp.loop_name
         await asyncio.sleep(IDLE_SETTLE_S)
         return sp, Endpoint("127.0.0.1", sp.port), db
 
-    async def finish(self, sp: ServerProcess, out: dict[str, Any], idle: int) -> dict[str, Any]:
+    async def finish(
+        self, sp: ServerProcess, out: dict[str, Any], idle: int, expected: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """Stop the server; ERROR lines it logged count as errors (but `expected` ones)."""
         out["rss_idle_kib"] = idle
-        out["rss_peak_kib"] = sp.memory()["hwm"]
-        errors = sp.error_lines()
+        memory = sp.memory()
+        out["rss_peak_kib"] = memory["hwm"]
+        for key in ("rss_engine", "rss_gateways", "rss_supervisor"):
+            if key in memory:
+                out[f"{key}_kib"] = memory[key]
+        errors = [e for e in sp.error_lines() if not any(x in e for x in expected)]
         await sp.stop()
         if errors:
             out["server_errors"] = len(errors)
@@ -132,7 +212,7 @@ class Bench:
 
     def probe(self, sp: ServerProcess, name: str) -> Probe:
         folder = self.args.profile
-        return Probe(sp.pid, folder / f"{name}.raw" if folder else None)
+        return Probe(sp.pid, folder / f"{self.named(name)}.raw" if folder else None)
 
     # -- the workloads ------------------------------------------------------------------
     async def run_startup(self) -> dict[str, Any]:
@@ -141,7 +221,8 @@ class Bench:
         db, info = await self.seed("startup", {"groups": groups, "grid": int(p["grid"])})
         runs, ready, idle = [], [], 0
         for i in range(int(p["runs"])):
-            sp = ServerProcess(dreamwave_argv(db), self.tmp / f"startup-{i}.log", self.env)
+            log = self.tmp / f"{self.named('startup')}-{i}.log"
+            sp = ServerProcess(self.argv(db), log, self.env, cwd=self.variant.root)
             runs.append(round(await sp.start(), 3))
             m = re.search(r"ready in ([\d.]+)s", sp.log_path.read_text())
             ready.append(float(m.group(1)) if m else 0.0)
@@ -267,6 +348,53 @@ class Bench:
         out["limits"] = "commands_per_second and command_burst = 1,000,000"
         return await self.finish(sp, out, idle)
 
+    async def run_recovery(self, name: str) -> dict[str, Any]:
+        """reload: SIGHUP to the server (the supervisor); crash: SIGKILL to the engine."""
+        if not self.variant.split:
+            return {"skipped_all": "skipped: the single-process server has no engine to replace"}
+        p = self.plan[name]
+        n, active = int(p["players"]), int(p["active"])
+        groups = [{"prefix": "Dozer", "count": n, "place": "spread"}]
+        sp, ep, db = await self.server(name, groups)
+        up_at = time.perf_counter()
+        idle = sp.memory()["rss"]
+        first = sp.engine_pids()
+        if name == "reload":
+            how, not_before = RELOAD, 0.0
+
+            def trigger() -> None:
+                assert sp.proc is not None
+                sp.proc.send_signal(signal.SIGHUP)
+        else:
+            how, not_before = CRASH, up_at + ENGINE_AGE_S
+
+            def trigger() -> None:
+                os.kill(sp.engine_pids()[-1], signal.SIGKILL)
+
+        names = [bench_name("Dozer", i) for i in range(n)]
+        out = await outage(
+            ep, names, active, self.probe(sp, name), how, trigger, p["before"], p["after"],
+            not_before,
+        )  # fmt: skip
+        ledger = out.pop("_ledger")
+        deadline = time.perf_counter() + 30
+        while len(sp.engine_pids()) < 2 and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        engines = sp.engine_pids()
+        out["engine_replaced"] = len(engines) == 2 and engines[:1] == first[:1]
+        if not out["engine_replaced"]:
+            out["errors"] = int(out.get("errors", 0)) + 1
+            out.setdefault("error_samples", []).append(f"engines logged: {engines}")
+        out = await self.finish(sp, out, idle, EXPECTED_ERRORS.get(name, ()))
+        lost, samples = verify_titles(db, ledger)
+        out["lost_at_end"] = lost
+        out["lost"] = lost + int(out.get("lost_at_recovery", 0))
+        out["verified_titles"] = len(ledger)
+        if lost:
+            out["errors"] = int(out.get("errors", 0)) + lost
+            out.setdefault("error_samples", []).extend(samples)
+        return out
+
     async def run(self, selected: list[str]) -> dict[str, Any]:
         self.commands = available_commands()
         mix = Mix.for_server(self.commands)
@@ -274,33 +402,57 @@ class Bench:
         storm_mix = Mix.for_server(self.commands, loops=False)
         results: dict[str, Any] = {}
         for name in selected:
-            waited = await wait_for_quiet(self.args.quiet_wait)
-            t0 = time.perf_counter()
-            print(f"... {name}", file=sys.stderr, flush=True)
-            if name == "startup":
-                results[name] = await self.run_startup()
-            elif name == "baseline":
-                results[name] = await self.run_baseline(echo_mix)
-            elif name == "paced":
-                results[name] = await self.run_paced(mix)
-            elif name == "saturation":
-                results[name] = await self.run_saturation(mix)
-            elif name == "festival":
-                results[name] = await self.run_festival()
-            elif name == "channels":
-                results[name] = await self.run_channels()
-            elif name == "login_storm":
-                results[name] = await self.run_login_storm(storm_mix)
-            elif name == "builders":
-                results[name] = await self.run_builders()
-            results[name]["wall_s"] = round(time.perf_counter() - t0, 1)
-            results[name]["waited_for_quiet_s"] = waited
-        sat, base = results.get("saturation"), results.get("baseline")
-        if sat and base and "cmds_per_s" in sat:
+            # every variant of a workload back to back: they see the same machine state
+            variants = self.variants[:1] if name == "baseline" else self.variants
+            for variant in variants:
+                self.use(variant)
+                key = self.named(name) if name != "baseline" else name
+                waited = await wait_for_quiet(self.args.quiet_wait)
+                t0 = time.perf_counter()
+                label = "bare echo" if name == "baseline" else variant.label
+                print(f"... {name} ({label})", file=sys.stderr, flush=True)
+                results[key] = await self.run_one(name, mix, echo_mix, storm_mix)
+                results[key]["variant"] = label
+                results[key]["wall_s"] = round(time.perf_counter() - t0, 1)
+                results[key]["waited_for_quiet_s"] = waited
+        compare(results)
+        return results
+
+    async def run_one(self, name: str, mix: Mix, echo_mix: Mix, storm_mix: Mix) -> dict[str, Any]:
+        if name == "startup":
+            return await self.run_startup()
+        if name == "baseline":
+            return await self.run_baseline(echo_mix)
+        if name == "paced":
+            return await self.run_paced(mix)
+        if name == "saturation":
+            return await self.run_saturation(mix)
+        if name == "festival":
+            return await self.run_festival()
+        if name == "channels":
+            return await self.run_channels()
+        if name == "login_storm":
+            return await self.run_login_storm(storm_mix)
+        if name == "builders":
+            return await self.run_builders()
+        return await self.run_recovery(name)
+
+
+def compare(results: dict[str, Any]) -> None:
+    """Ratios between results: each saturation to the bare echo, and each split variant's
+    saturation to the single-process server's."""
+    base = results.get("baseline")
+    single = results.get("saturation@single") or {}
+    for key, sat in results.items():
+        if key.split("@")[0] != "saturation" or "cmds_per_s" not in sat:
+            continue
+        if base and "saturation" in base:
             base_rate = base["saturation"]["cmds_per_s"]
             sat["baseline_cmds_per_s"] = base_rate
             sat["ratio_to_baseline"] = round(sat["cmds_per_s"] / base_rate, 3) if base_rate else 0
-        return results
+        if key != "saturation@single" and single.get("cmds_per_s"):
+            sat["single_cmds_per_s"] = single["cmds_per_s"]
+            sat["ratio_to_single"] = round(sat["cmds_per_s"] / single["cmds_per_s"], 3)
 
 
 async def wait_for_quiet(limit: float) -> float:
@@ -356,7 +508,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument(
         "--profile", type=Path, metavar="DIR",
-        help="record each server with py-spy during the window into DIR/<workload>.raw",
+        help="record each server (supervisor, engine, gateways) with py-spy during the window "
+        "into DIR/<workload>.raw",
+    )  # fmt: skip
+    parser.add_argument(
+        "--gateways", default=None, metavar="N,M",
+        help="run each workload on the split server with each of these gateway counts "
+        "(default 1,2; 1 with --quick)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--baseline-rev", default=None, metavar="REV",
+        help=f"also run each workload on the single-process server of commit REV (default "
+        f"{BASELINE_REV}, the commit before the split; none with --quick); 'none' skips it",
     )  # fmt: skip
     parser.add_argument(
         "--quiet-wait", type=float, default=None, metavar="S",
@@ -371,6 +534,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quiet_wait is None:
         args.quiet_wait = 0.0 if args.quick else 120.0
+    if args.gateways is None:
+        args.gateways = "1" if args.quick else "1,2"
+    try:
+        args.gateway_counts = [int(g) for g in args.gateways.split(",") if g.strip()]
+    except ValueError:
+        parser.error(f"--gateways {args.gateways}: a comma list of numbers, e.g. 1,2")
+    if any(g < 1 for g in args.gateway_counts):
+        parser.error("--gateways: each count is at least 1")
+    if args.baseline_rev is None:
+        args.baseline_rev = "none" if args.quick else BASELINE_REV
+    if args.baseline_rev.lower() in ("", "none"):
+        args.baseline_rev = None
     args.selected = [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = [w for w in args.selected if w not in WORKLOADS]
     if unknown:
@@ -390,7 +565,10 @@ def main(argv: list[str] | None = None) -> int:
     loop_name, loop_factory = client_loop(args.client_loop)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     with tempfile.TemporaryDirectory(prefix="dreamwave-bench-") as tmp:
-        bench = Bench(args, Path(tmp))
+        variants = [split_variant(g) for g in args.gateway_counts]
+        if args.baseline_rev:
+            variants.append(export_tree(args.baseline_rev, Path(tmp) / "baseline-tree"))
+        bench = Bench(args, Path(tmp), variants)
         try:
             with asyncio.Runner(loop_factory=loop_factory) as runner:
                 results = runner.run(bench.run(args.selected))
@@ -407,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "code": code_version(),
         "server_loop": bench.server_loop,
+        "variants": [{"key": v.key, "label": v.label, "gateways": v.gateways} for v in variants],
         "client_loop": loop_name,
         "plan": {w: plan[w] for w in args.selected},
         "workloads": results,

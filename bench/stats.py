@@ -35,6 +35,10 @@ class Recorder:
         self.errors: Counter[str] = Counter()
         self.error_samples: list[str] = []
         self.late = 0  # sends more than LATE_S behind their schedule (paced only)
+        self.notes: Counter[str] = Counter()  # things counted that are no error
+
+    def note(self, kind: str) -> None:
+        self.notes[kind] += 1
 
     def add(self, kind: str, at: float, seconds: float) -> None:
         self.samples[kind].append((at, seconds))

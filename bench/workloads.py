@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.client import CommandFailed, Conn, Counters, watchdog
 from bench.players import Dreamer, Endpoint, Mix, form_loops, login, login_many
-from bench.proc import Window, machine_cpu
+from bench.proc import TreeWindow, Window, machine_cpu, tree_memory
 from bench.stats import Recorder, summarise
 
 COMMAND_TIMEOUT = 30.0  # seconds before a command counts as lost
@@ -31,7 +31,9 @@ SPEECH_KINDS = ("say", "emote", "tell", "weave")  # each echoes its token to the
 @dataclass
 class Probe:
     """Reads the server's CPU/RSS (and ours) around a window; with `profile` set, py-spy
-    records the server during the window too (profiles perturb timings: use separate runs)."""
+    records the server during the window too (profiles perturb timings: use separate runs).
+    The server is a process tree (supervisor, engine, gateways): CPU is read over all of it
+    and by role."""
 
     server_pid: int
     profile: Path | None = None
@@ -39,31 +41,35 @@ class Probe:
 
     _machine: tuple[float, float] = (0.0, 0.0)
 
-    def open(self) -> tuple[Window, Window]:
+    def open(self) -> tuple[TreeWindow, Window]:
         if self.profile is not None:
             self._spy = start_profiler(self.server_pid, self.profile)
         self._machine = machine_cpu()
-        return Window.open(self.server_pid), Window.open("self")
+        return TreeWindow.open(self.server_pid), Window.open("self")
 
-    def close(self, windows: tuple[Window, Window]) -> dict[str, float]:
+    def close(self, windows: tuple[TreeWindow, Window]) -> dict[str, float]:
         """Server and load-generator CPU, plus what the rest of the machine used meanwhile
         (other processes, e.g. a test run, and hypervisor steal): a busy machine skews
         every number, so the report shows it."""
         server, client = windows
         wall = time.perf_counter() - server.t0
-        s, c = server.close(self.server_pid), client.close("self")
+        s, c = server.close(), client.close("self")
         busy, steal = machine_cpu()
         if self._spy is not None:
             stop_profiler(self._spy)
             self._spy = None
         other = (busy - self._machine[0]) - s["cpu_s"] - c["cpu_pct"] * wall / 100
-        return {
+        out = {
             "server_cpu_s": s["cpu_s"],
             "server_cpu_pct": s["cpu_pct"],
             "client_cpu_pct": c["cpu_pct"],
             "other_cpu_pct": round(max(0.0, 100 * other / wall), 1),
             "steal_pct": round(100 * (steal - self._machine[1]) / wall, 1),
         }
+        for group in ("engine", "gateways", "supervisor"):
+            if f"{group}_cpu_pct" in s:
+                out[f"{group}_cpu_pct"] = s[f"{group}_cpu_pct"]
+        return out
 
 
 def rates(counters: Counters, before: tuple[int, ...], own_speech: int, seconds: float) -> dict:
@@ -418,8 +424,11 @@ PROFILE_RATE = 100  # py-spy samples per second
 
 
 def start_profiler(pid: int, path: Path) -> subprocess.Popen[bytes]:
+    """py-spy on the server and every process under it (--subprocesses: the engine and the
+    gateways of the split server, and an engine started while it records)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     argv = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--threads"]
+    argv += ["--subprocesses"]
     argv += ["--rate", str(PROFILE_RATE), "-o", str(path)]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -434,6 +443,4 @@ def stop_profiler(spy: subprocess.Popen[bytes]) -> None:
 
 
 def probe_memory(probe: Probe) -> int:
-    from bench.proc import memory_kib
-
-    return memory_kib(probe.server_pid)["rss"]
+    return tree_memory(probe.server_pid)["rss"]

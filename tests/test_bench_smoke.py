@@ -1,7 +1,9 @@
 """The benchmark works: `python -m bench.run --quick` runs every workload without errors.
 
 This only checks that the suite runs and reports; it asserts nothing about timings (tests
-never time things; the numbers belong in bench/README.md).
+never time things; the numbers belong in bench/README.md). The reload and crash workloads
+replace the engine under load: nobody may be disconnected, every player must answer again,
+and no confirmed change may be lost.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WORKLOADS = (
     "startup", "baseline", "paced", "saturation", "festival", "channels", "login_storm", "builders",
+    "reload", "crash",
 )  # fmt: skip
 QUICK_TIMEOUT = 600  # seconds; the quick run takes about a minute on two cores
 
@@ -53,6 +56,12 @@ def test_quick_benchmark_runs_every_workload_without_errors(tmp_path: Path) -> N
     assert results["startup"]["listening_s"] > 0
     if "skipped_all" not in results["builders"]:
         assert results["builders"]["changes"] > 0 and results["builders"]["lost"] == 0
+    for name in ("reload", "crash"):
+        data = results[name]
+        assert data["disconnects"] == 0 and data["lost"] == 0, name
+        assert data["not_back"] == 0 and data["all_answered_s"] > 0, name
+        assert data["engine_replaced"], name
+        assert data["verified_titles"] == data["active"] > 0, name
     verdicts = {t["target"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 11
+    assert len(verdicts) == 18
     assert "workload" in proc.stdout and "verdict" in proc.stdout  # the tables were printed
