@@ -266,8 +266,7 @@ class App:
         log.info("shutting down")
         deadline = time.monotonic() + self.settings.shutdown_timeout
         for session in list(self.sessions):  # no new commands from here on
-            session.telnet.reader.sink = None
-            session._queue.clear()
+            session.stop_input()
         await self._stop_world()
         # What is staged becomes durable (held replies go out as usual), within the bound.
         store = self.store

@@ -90,11 +90,9 @@ class ChannelFeed:
     @staticmethod
     def _write(s: Session, data: bytes) -> None:
         s.catch_up()  # what the room saw first comes first
-        out = s._out
-        if s._at_prompt:
-            out.append(b"\r\n")
-            s._at_prompt = False
-        out.append(data)
+        if s.line_start():
+            s.add_rendered(b"\r\n")
+        s.add_rendered(data)
 
     def reset(self) -> None:
         self.texts.clear()
@@ -154,7 +152,7 @@ class ChannelPump:
                 try:
                     if not feed.drain(p, s):  # type: ignore[arg-type]
                         continue
-                    if not s._held:  # type: ignore[attr-defined]
+                    if not s.held:  # type: ignore[attr-defined]
                         s.flush()  # type: ignore[attr-defined]
                         written += 1
                 except Exception:  # one connection's trouble stays its own

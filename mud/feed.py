@@ -168,9 +168,8 @@ class RoomFeed:
         if s.closed or start >= stop:
             return
         lines = self._encoded(s)
-        out = s._out
-        at_prompt = s._at_prompt
-        s._at_prompt = False
+        at_prompt = s.line_start()
+        add = s.add_rendered
         if start == 0 and not s.wants_oob and s.player not in self.excluded:
             key = s.out_key
             blob = self.blobs.get(key)
@@ -179,12 +178,12 @@ class RoomFeed:
             if at_prompt:  # (most of a crowd sits at its prompt: they share this one too)
                 if blob[2] is None:
                     blob[2] = b"\r\n" + blob[1]
-                out.append(blob[2])
+                add(blob[2])
             else:
-                out.append(blob[1])
+                add(blob[1])
             return
         if at_prompt:
-            out.append(b"\r\n")
+            add(b"\r\n")
         player = s.player
         excludes = self.excludes
         channels = self.channels
@@ -193,7 +192,7 @@ class RoomFeed:
             ex = excludes[i]
             if ex is not None and player in ex:
                 continue
-            out.append(lines[i])
+            add(lines[i])
             if oob and channels[i] is not None:
                 s.notify("channel", {**channels[i], "text": self.texts[i]})
 

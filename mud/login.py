@@ -83,7 +83,7 @@ class LoginFlow:
             self.echo_hidden = False
             # The client didn't echo the Enter either: end the prompt line ourselves.
             self.session.write_raw(self.session.telnet.echo_on() + b"\r\n")
-            self.session._at_prompt = False
+            self.session.line_ended()
 
     def on_closing(self) -> None:
         self._show_input()
@@ -98,7 +98,7 @@ class LoginFlow:
                 # An empty Enter is "ask again", never a try: echo stays hidden, and the
                 # password typed next still goes to the password prompt.
                 self.session.write_raw(b"\r\n")
-                self.session._at_prompt = False
+                self.session.line_ended()
                 self.prompt()
                 return
             self._show_input()

@@ -149,7 +149,6 @@ class OutputPump:
         cache: dict[int, bytes] = {}
         key = -1
         data = b""
-        dirty = self._dirty
         if self.cmd_session is not None:  # held until the command's changes are durable
             sessions = list(sessions)
             self.cmd_others.update(sessions)
@@ -175,16 +174,7 @@ class OutputPump:
             except Exception:
                 s.output_failed()
                 continue
-            out = s._out
-            if s._at_prompt:
-                out.append(b"\r\n")
-                s._at_prompt = False
-            out.append(data)
-            if not s._flush_pending and not s._held:
-                s._flush_pending = True
-                dirty.append(s)
-        if dirty and not self._pump_scheduled:
-            self._schedule_pump()
+            s.add_line(data)
 
     # -- output pump: one callback per loop iteration flushes every session with output ----
     def want_flush(self, session: Session) -> None:
@@ -227,7 +217,7 @@ class OutputPump:
                 if s.feed_pos < end:
                     try:
                         feed.drain(s)
-                        if not s._held:
+                        if not s.held:
                             s.flush()
                             written += 1
                     except Exception:  # one connection's trouble stays its own

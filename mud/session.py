@@ -306,6 +306,44 @@ class Session:
             self._flush_pending = True
             self.app.output.want_flush(self)
 
+    # What the room feeds, the channel feeds and fan-outs use: bytes they rendered once for
+    # every session of this kind, added here (only Session touches its output state).
+    def line_start(self) -> bool:
+        """Output is about to be added: True if a prompt was showing, so it must start on a
+        new line (the caller adds one, or uses bytes that begin with one), and it is no
+        longer showing."""
+        if self._at_prompt:
+            self._at_prompt = False
+            return True
+        return False
+
+    def add_rendered(self, data: bytes) -> None:
+        """Add rendered, encoded bytes (after `line_start`); they go out with the next
+        flush (the pump's, unless output is held)."""
+        self._out.append(data)
+
+    def add_line(self, data: bytes) -> None:
+        """A rendered line after whatever is showing, flushed by the next output pump."""
+        if self._at_prompt:
+            self._out.append(b"\r\n")
+            self._at_prompt = False
+        self._out.append(data)
+        self._schedule_flush()
+
+    def line_ended(self) -> None:
+        """The client's cursor is at the start of a line (we ended a hidden password's)."""
+        self._at_prompt = False
+
+    @property
+    def held(self) -> bool:
+        """Output waits for a commit (see hold_until)."""
+        return bool(self._held)
+
+    def stop_input(self) -> None:
+        """No more commands from this connection (the server stops): drop what is queued."""
+        self.telnet.reader.sink = None
+        self._queue.clear()
+
     def send_prompt(self, text: str | None = None) -> None:
         """A prompt: `text`, or (None) the dreamer's command prompt (config prompt), which
         for a screen reader ends its line, so it is never read run into the next one."""
