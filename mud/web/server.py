@@ -208,7 +208,9 @@ class WebListener:
                 conn.on_disconnect()
 
     def from_page(self, conn: WebConn, message: bytes | str) -> None:
-        if isinstance(message, bytes):  # typed lines
+        if isinstance(message, bytes):  # typed lines, each ended by LF (CR LF)
+            if message.endswith(b"\n"):
+                message = message[:-1]
             for line in message.split(b"\n"):
                 conn.on_line(line.rstrip(b"\r"))
             return
