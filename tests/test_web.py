@@ -218,3 +218,39 @@ def test_ansi_converter_under_node() -> None:
     assert got["links"] == [{"text": "see "}, {"url": "https://a.example/x"},
                             {"text": ", or javascript:alert(1) ftp://b"}]  # fmt: skip
     assert got["grey"] == "#080808"
+
+
+async def test_resume_token_is_single_use_and_expires(server: Any) -> None:
+    from websockets.asyncio.client import connect
+
+    server.gateway.web.settings.resume_seconds = 0.5
+    url = f"ws://127.0.0.1:{server.gateway.web.port}/ws"
+    proto = ["gmcp.mudstandards.org"]
+
+    async def token_after(ws: Any, line: bytes | None) -> str:
+        if line is not None:
+            await ws.send(line)
+        while True:
+            m = await asyncio.wait_for(ws.recv(), 5)
+            if isinstance(m, str) and m.startswith("Dreamwave.Resume "):
+                return str(json.loads(m.split(" ", 1)[1])["token"])
+
+    ws = await connect(url, subprotocols=proto)  # type: ignore[arg-type]
+    await ws.send('Dreamwave.Client {"cols": 80}')
+    token = await token_after(ws, b"create Wren secretpass\n")
+    ws.transport.abort()
+    ws2 = await connect(url, subprotocols=proto)  # type: ignore[arg-type]
+    await ws2.send(json.dumps({"resume": token}).join(["Dreamwave.Client ", ""]))
+    token2 = await token_after(ws2, None)  # resumed: a new token, no login screen
+    assert token2 != token
+    ws2.transport.abort()
+    ws3 = await connect(url, subprotocols=proto)  # type: ignore[arg-type]
+    await ws3.send(json.dumps({"resume": token}).join(["Dreamwave.Client ", ""]))  # used
+    seen = b""
+    while b"Name:" not in seen:
+        m = await asyncio.wait_for(ws3.recv(), 5)
+        seen += m if isinstance(m, bytes) else b""
+    await ws3.close()
+    await asyncio.sleep(1.0)  # the resume time is over: the dreamer is gone
+    assert not any(c.player for c in server.gateway.conns.values())
+    assert not server.world.online
