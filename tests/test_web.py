@@ -254,3 +254,24 @@ async def test_resume_token_is_single_use_and_expires(server: Any) -> None:
     await asyncio.sleep(1.0)  # the resume time is over: the dreamer is gone
     assert not any(c.player for c in server.gateway.conns.values())
     assert not server.world.online
+
+
+async def test_limits_on_what_a_page_sends(server: Any) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    url = f"ws://127.0.0.1:{server.gateway.web.port}/ws"
+    proto = ["gmcp.mudstandards.org"]
+    async with connect(url, subprotocols=proto) as ws:  # type: ignore[arg-type]
+        await ws.send("x" * (server.settings.web.max_frame_bytes + 1))  # one frame too big
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert ws.close_code == 1009
+    async with connect(url, subprotocols=proto) as ws:  # type: ignore[arg-type]
+        await ws.send('Dreamwave.Client {"cols": 80}')
+        with pytest.raises(ConnectionClosed):  # GMCP past telnet's subnegotiation budget
+            for _ in range(100):
+                await ws.send('Core.Hello {"client": "' + "y" * 4000 + '"}')
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)

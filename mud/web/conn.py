@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -141,7 +142,18 @@ class WebConn(Conn):
         self.token: str | None = None
         self.expiry: asyncio.TimerHandle | None = None
         self._player: str | None = None
+        self._gmcp_bytes = float(gw.limits.subnegotiation_burst)
+        self._gmcp_at = time.monotonic()
         self.client_facts(hello)
+
+    def gmcp_budget(self, size: int) -> bool:
+        """Charge a GMCP frame from the page; False once it sends more than telnet may."""
+        lim = self.gw.limits
+        now = time.monotonic()
+        refill = (now - self._gmcp_at) * lim.subnegotiation_bytes_per_second
+        self._gmcp_bytes = min(lim.subnegotiation_burst, self._gmcp_bytes + refill) - size
+        self._gmcp_at = now
+        return self._gmcp_bytes >= 0
 
     # the engine's "bind" sets this: a dreamer logged in, so the page may resume
     @property  # type: ignore[override]

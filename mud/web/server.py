@@ -221,6 +221,10 @@ class WebListener:
                     conn.client_facts(got)
                     conn._facts_changed()
             return
+        if not conn.gmcp_budget(len(message)):  # the same budget as telnet's IAC SB ... SE
+            log.info("cutting off %r: GMCP over budget", conn)
+            conn.on_flood()
+            return
         decoded = gmcp_codec.decode(message.encode())
         if decoded is not None:
             conn.on_gmcp(*decoded)
