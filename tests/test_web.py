@@ -275,3 +275,22 @@ async def test_limits_on_what_a_page_sends(server: Any) -> None:
                 await ws.send('Core.Hello {"client": "' + "y" * 4000 + '"}')
             while True:
                 await asyncio.wait_for(ws.recv(), 5)
+
+
+async def test_forwarded_for_only_from_a_trusted_proxy(server: Any) -> None:
+    from websockets.asyncio.client import connect
+
+    url = f"ws://127.0.0.1:{server.gateway.web.port}/ws"
+    proto = ["gmcp.mudstandards.org"]
+    headers = {"X-Forwarded-For": "198.51.100.1, 203.0.113.9"}
+
+    async def address() -> str:
+        async with connect(url, subprotocols=proto, additional_headers=headers) as ws:  # type: ignore[arg-type]
+            await ws.send('Dreamwave.Client {"cols": 80}')
+            await asyncio.wait_for(ws.recv(), 5)
+            return next(iter(server.gateway.conns.values())).address
+
+    assert await address() == "127.0.0.1"  # nobody is trusted by default
+    await asyncio.sleep(0.2)
+    server.gateway.web.settings.trusted_proxies = ["127.0.0.1"]
+    assert await address() == "203.0.113.9"  # the address our proxy saw
