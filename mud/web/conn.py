@@ -188,7 +188,6 @@ class WebConn(Conn):
             "marker": b"",
             "gmcp_supports": dict(self.gmcp.supports),
             "gmcp_hello": [self.gmcp.client, self.gmcp.version],
-            "web": True,
         }
 
     def send_gmcp(self, package: str, data: Any) -> None:
