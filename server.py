@@ -153,6 +153,8 @@ def run_flags(args: argparse.Namespace) -> dict[str, object]:
         "gateways": getattr(args, "gateways", None),
         "nats": getattr(args, "nats", None),
         "socket": getattr(args, "link_socket", None),
+        "web_port": getattr(args, "web_port", None),
+        "web_enabled": False if getattr(args, "no_web", False) else None,
     }
 
 
@@ -167,6 +169,10 @@ def passed_flags(args: argparse.Namespace) -> list[str]:
             out += [flag, str(value)]
     for host in args.host or []:
         out += ["--host", host]
+    if getattr(args, "web_port", None) is not None:  # the browser client (mud/web)
+        out += ["--web-port", str(args.web_port)]
+    if getattr(args, "no_web", False):
+        out.append("--no-web")
     return out
 
 
@@ -489,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
             "--time-scale", type=positive, metavar="N",
             help="game time and event waits run N times faster (env DREAMWAVE_TIME_SCALE)",
         )  # fmt: skip
+        p.add_argument("--web-port", type=int, help="the browser client's port (default 4001)")
+        p.add_argument("--no-web", action="store_true", help="don't serve the browser client")
 
     def linking(p: argparse.ArgumentParser, local: bool = True) -> None:
         p.add_argument(

@@ -102,6 +102,22 @@ class LinkSettings(BaseModel):
     engine_timeout: float = Field(5.0, gt=0)  # seconds of engine silence that mean it is hung
 
 
+class WebSettings(BaseModel):
+    """The browser client (mud/web): HTTP and WebSocket on their own port, at the gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True  # serve the web client (off: --no-web)
+    port: int | None = Field(None, ge=0, le=65535)  # default: telnet port + 1 (4001), or 0 with 0
+    origins: list[str] = []  # allowed Origin headers, e.g. ["https://mud.example"]; [] = same host
+    tls_cert: str = ""  # a PEM certificate file: serve https:// and wss://
+    tls_key: str = ""  # its private key file
+    trusted_proxies: list[str] = []  # addresses whose X-Forwarded-For is believed
+    resume_seconds: float = Field(300.0, ge=0)  # how long a dropped browser session waits
+    resume_buffer_bytes: int = Field(64 * 1024, ge=0)  # missed output kept for a resume
+    max_frame_bytes: int = Field(16 * 1024, ge=128)  # largest frame/message a client may send
+
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 # The TOML file the settings being built read (set only inside Settings.load).
@@ -125,6 +141,7 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits)
     mssp: MsspInfo = Field(default_factory=MsspInfo)
     link: LinkSettings = Field(default_factory=LinkSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -145,6 +162,13 @@ class Settings(BaseSettings):
         if path is None:
             return init_settings, env_settings
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path)
+
+    @property
+    def web_port(self) -> int:
+        """The browser client's port: [web] port, else the telnet port + 1 (0 picks one)."""
+        if self.web.port is not None:
+            return self.web.port
+        return self.port + 1 if 0 < self.port < 65535 else 0
 
     @property
     def hosts(self) -> list[str]:
@@ -201,6 +225,7 @@ def flag_values(overrides: dict[str, object]) -> dict[str, Any]:
     top: dict[str, Any] = {}
     limits: dict[str, Any] = {}
     link: dict[str, Any] = {}
+    web: dict[str, Any] = {}
     for key, value in overrides.items():
         if value is None:
             continue
@@ -210,12 +235,16 @@ def flag_values(overrides: dict[str, object]) -> dict[str, Any]:
             limits[key] = value
         elif key in LinkSettings.model_fields:
             link[key] = value
+        elif key.startswith("web_") and key[4:] in WebSettings.model_fields:
+            web[key[4:]] = value  # --web-port, --no-web (web_enabled)
         else:
             raise TypeError(f"no setting called {key!r}")
     if limits:
         top["limits"] = limits
     if link:
         top["link"] = link
+    if web:
+        top["web"] = web
     return top
 
 
@@ -298,7 +327,7 @@ def toml_value(value: Any) -> str:
 
 def _sections(settings: Settings) -> Iterator[tuple[str, type[BaseModel], dict[str, Any]]]:
     values = settings.model_dump()
-    tables = {"limits": Limits, "mssp": MsspInfo, "link": LinkSettings}
+    tables = {"limits": Limits, "mssp": MsspInfo, "link": LinkSettings, "web": WebSettings}
     yield "", Settings, {k: v for k, v in values.items() if k not in tables}
     for name, model in tables.items():
         yield name, model, values[name]

@@ -292,10 +292,14 @@ class Gateway:
         self._nc: Any = None
         self._connector: asyncio.Task[None] | None = None
         self._stopping = False
+        self.web: Any = None  # the browser client's listener (mud/web), when on
 
     # -- what the telnet layer asks of its "app" ------------------------------------------
     def new_session(self, telnet: MudTelnet, transport: Any) -> Conn:
-        conn = Conn(self, telnet, transport)
+        return self.add_conn(Conn(self, telnet, transport), transport)
+
+    def add_conn(self, conn: Conn, transport: Any) -> Conn:
+        """Admit a new connection (telnet's, or the browser's: mud/web) and announce it."""
         refusal = self.gate.admit(conn)
         if refusal is not None:
             log.warning("refused a connection from %s: %s", conn.address, refusal)
@@ -361,6 +365,11 @@ class Gateway:
                 finally:
                     dup.close()
         log.info("gateway %s accepting on %s (pid %d)", self.name, self.listening_on(), os.getpid())
+        if self.settings.web.enabled:  # the browser client, on its own port
+            from mud.web import WebListener
+
+            self.web = WebListener(self)
+            await self.web.start()
         self._connector = loop.create_task(self._connect_forever())
 
     def listening_on(self) -> str:
@@ -543,6 +552,8 @@ class Gateway:
         self._stopping = True
         for server in self._servers:
             server.close()
+        if self.web is not None:
+            self.web.close()
         if self._connector is not None:
             self._connector.cancel()
         for conn in list(self.conns.values()):

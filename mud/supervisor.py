@@ -77,6 +77,10 @@ class Supervisor:
 
     async def run(self) -> int:
         self.port = pick_port(self.settings)
+        if self.settings.web.enabled and "--web-port" not in self.passed:
+            # every gateway shares the browser client's port too (mud/web)
+            web = self.settings.model_copy(update={"port": self.settings.web_port})
+            self.passed = [*self.passed, "--web-port", str(pick_port(web))]
         if not self.link_path:
             self._tmp = tempfile.TemporaryDirectory(prefix="dreamwave-")  # 0700
             self.link_path = os.path.join(self._tmp.name, "engine.sock")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mud.config import ConfigError, Settings, describe, sample_file, sources
+from mud.config import ConfigError, Settings, WebSettings, describe, sample_file, sources
 
 
 @pytest.fixture
@@ -79,6 +79,7 @@ def test_the_sample_file_holds_every_setting_at_its_default(in_tmp):
     assert Settings.load() == Settings()
     origin = sources()
     unset = {k for k, f in Settings.model_fields.items() if f.default is None}  # commented out
+    unset |= {f"web.{k}" for k, f in WebSettings.model_fields.items() if f.default is None}
     assert all(
         where.startswith("dreamwave.toml:") for key, where in origin.items() if key not in unset
     ), origin

@@ -1,0 +1,272 @@
+"""A browser's connection as the gateway and engine see it: a `Conn` with no telnet layer.
+
+`WsTransport` is the asyncio-transport face of one WebSocket: writes are queued in order and
+sent by one task, and its queued size is what the gateway checks against its output cap.
+`WebConn` reports the facts of a capable client (UTF-8, truecolor, GMCP, the page's width)
+and turns the engine's bytes into `gmcp.mudstandards.org` frames. When its socket drops
+after login it can wait, detached, for the page to come back with its resume token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from mud.gateway import Conn
+from mud.web.frames import TelnetToFrames
+
+if TYPE_CHECKING:
+    from mud.gateway import Gateway
+    from mud.web.server import WebListener
+
+log = logging.getLogger("dreamwave.web")
+
+WEB_TTYPES = ["Dreamwave-web", "xterm-truecolor"]
+MTTS_WEB = 1 | 4 | 8 | 256  # ANSI, UTF-8, 256 colours, truecolor
+MTTS_SCREEN_READER = 64
+LOST_SOME = "\r\n(Some output was lost while you were away.)\r\n"
+
+
+class WsTransport:
+    """One WebSocket as a transport: ordered sends, a size to check, close after the rest."""
+
+    def __init__(self, ws: Any, peer: tuple[str, int], binary: bool = True) -> None:
+        self.ws = ws
+        self.peer = peer
+        self.binary = binary  # write() as BINARY frames (telnet.mudstandards.org)
+        self.queue: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+        self.queued = 0
+        self.closing = False
+        self.reading = asyncio.Event()
+        self.reading.set()
+        self.task = asyncio.get_running_loop().create_task(self._send_all())
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.peer if name == "peername" else default
+
+    def send(self, frame: bytes | str) -> None:
+        if self.closing:
+            return
+        self.queued += len(frame)
+        self.queue.put_nowait(frame)
+
+    def write(self, data: bytes) -> None:
+        self.send(bytes(data))
+
+    def get_write_buffer_size(self) -> int:
+        return self.queued
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        if not self.closing:
+            self.queue.put_nowait(None)
+            self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+        self.task.cancel()
+        with contextlib.suppress(Exception):
+            self.ws.transport.abort()
+
+    def pause_reading(self) -> None:
+        self.reading.clear()
+
+    def resume_reading(self) -> None:
+        self.reading.set()
+
+    def set_write_buffer_limits(self, *args: Any, **kw: Any) -> None:
+        pass
+
+    async def _send_all(self) -> None:
+        try:
+            while True:
+                frame = await self.queue.get()
+                if frame is None:
+                    await self.ws.close(1000, "goodbye")
+                    return
+                self.queued -= len(frame)
+                await self.ws.send(frame)
+        except Exception:  # the socket went away: the reader side reports it
+            pass
+
+
+class Detached:
+    """Where a resumable WebConn's output goes while its page is away: bounded."""
+
+    def __init__(self, peer: tuple[str, int], limit: int) -> None:
+        self.peer = peer
+        self.limit = limit
+        self.frames: deque[bytes | str] = deque()
+        self.size = 0
+        self.lost = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.peer if name == "peername" else default
+
+    def send(self, frame: bytes | str) -> None:
+        self.frames.append(frame)
+        self.size += len(frame)
+        while self.size > self.limit and self.frames:
+            self.size -= len(self.frames.popleft())
+            self.lost = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def is_closing(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+    abort = close
+
+
+class WebConn(Conn):
+    """A `gmcp.mudstandards.org` page: the same Conn (limits, throttle, queue while the
+    engine is away) with frames instead of telnet."""
+
+    def __init__(self, gw: Gateway, web: WebListener, transport: Any, hello: dict[str, Any]):
+        super().__init__(gw, None, transport)  # type: ignore[arg-type]
+        self.web = web
+        self.frames = TelnetToFrames()
+        self.cols = 80
+        self.screenreader = False
+        self.token: str | None = None
+        self.expiry: asyncio.TimerHandle | None = None
+        self._player: str | None = None
+        self._gmcp_bytes = float(gw.limits.subnegotiation_burst)
+        self._gmcp_at = time.monotonic()
+        self.client_facts(hello)
+
+    def gmcp_budget(self, size: int) -> bool:
+        """Charge a GMCP frame from the page; False once it sends more than telnet may."""
+        lim = self.gw.limits
+        now = time.monotonic()
+        refill = (now - self._gmcp_at) * lim.subnegotiation_bytes_per_second
+        self._gmcp_bytes = min(lim.subnegotiation_burst, self._gmcp_bytes + refill) - size
+        self._gmcp_at = now
+        return self._gmcp_bytes >= 0
+
+    # the engine's "bind" sets this: a dreamer logged in, so the page may resume
+    @property  # type: ignore[override]
+    def player(self) -> str | None:
+        return self._player
+
+    @player.setter
+    def player(self, name: str | None) -> None:
+        self._player = name
+        if name is not None and not self.closed:
+            self.web.issue_token(self)
+
+    def client_facts(self, hello: dict[str, Any]) -> None:
+        cols = hello.get("cols")
+        if isinstance(cols, int) and 20 <= cols <= 500:
+            self.cols = cols
+        if "screenreader" in hello:
+            self.screenreader = bool(hello["screenreader"])
+
+    def facts(self) -> dict[str, Any]:
+        mtts = MTTS_WEB | (MTTS_SCREEN_READER if self.screenreader else 0)
+        return {
+            "address": self.address,
+            "port": self.port,
+            "ttypes": [*WEB_TTYPES, f"MTTS {mtts}"],
+            "cols": self.cols,
+            "rows": 0,  # (no pager height: the page scrolls)
+            "charset": "utf-8",
+            "charset_state": "accepted",
+            "options": ["BINARY", "GMCP", "NAWS", "TTYPE"],
+            "gmcp": True,
+            "marker": b"",
+            "gmcp_supports": dict(self.gmcp.supports),
+            "gmcp_hello": [self.gmcp.client, self.gmcp.version],
+        }
+
+    def send_gmcp(self, package: str, data: Any) -> None:
+        self.transport.send(f"{package} {json.dumps(data)}")
+
+    # -- from the engine ----------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        for frame in self.frames.feed(data):
+            self.transport.send(frame)
+        if self.transport.get_write_buffer_size() > self.gw.limits.max_output_bytes:
+            log.info("dropping %r: output backlog over limit (page not reading)", self)
+            self.abort()
+
+    def set_echo(self, off: bool) -> None:
+        self.echo_hidden = off
+        if not self.closed:
+            self.send_gmcp("Dreamwave.Echo", {"hidden": off})
+
+    def close(self, tell: bool = False) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.web.forget(self)
+        self.transport.close()
+        self.gw.conn_gone(self, tell=tell)
+
+    def abort(self, tell: bool = True) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.web.forget(self)
+        self.transport.abort()
+        self.gw.conn_gone(self, tell=tell)
+
+    def on_disconnect(self) -> None:
+        if self.closed:
+            return
+        if self.player is not None and self.token and self.web.settings.resume_seconds > 0:
+            self.detach()
+            return
+        self.closed = True
+        self.web.forget(self)
+        self.gw.conn_gone(self)
+
+    def engine_lost(self, planned: bool) -> None:
+        if self.closed or not self.started:
+            return
+        if self.echo_hidden:
+            self.set_echo(False)
+        super().engine_lost(planned)
+
+    # -- resume -------------------------------------------------------------------------------
+    def detach(self) -> None:
+        """The page went away after login: keep playing (buffered) until it comes back."""
+        peer = (self.address, self.port)
+        self.transport = Detached(peer, self.web.settings.resume_buffer_bytes)
+        loop = asyncio.get_running_loop()
+        self.expiry = loop.call_later(self.web.settings.resume_seconds, self._expire)
+        log.info("%r detached; resumable for %.0f s", self, self.web.settings.resume_seconds)
+
+    def _expire(self) -> None:
+        log.info("%r: resume time is over; closing", self)
+        self.close(tell=True)
+
+    def reattach(self, transport: WsTransport, hello: dict[str, Any]) -> None:
+        old = self.transport
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
+        self.transport = transport
+        if isinstance(old, Detached):
+            if old.lost:
+                transport.send(LOST_SOME.encode())
+            for frame in old.frames:
+                transport.send(frame)
+        self.client_facts(hello)
+        self._facts_changed()
+        self.send_gmcp("Dreamwave.Echo", {"hidden": self.echo_hidden})
+        self.web.issue_token(self)
+        log.info("%r resumed", self)

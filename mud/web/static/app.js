@@ -1,0 +1,202 @@
+// The Dreamwave page: gmcp.mudstandards.org over one WebSocket. Server text is only ever
+// put in the page as text nodes (textContent), never as HTML.
+import { ansiSegments, freshState, linkify } from "/ansi.js";
+
+const MAX_LINES = 2000; // scrollback: older lines are removed
+const HISTORY = 100;
+const $ = (id) => document.getElementById(id);
+const out = $("output"), cmd = $("cmd"), pw = $("pw"), below = $("below");
+const store = {
+  get: (k, d) => { try { const v = localStorage.getItem("dw." + k); return v === null ? d : JSON.parse(v); } catch { return d; } },
+  set: (k, v) => { try { localStorage.setItem("dw." + k, JSON.stringify(v)); } catch { /* private mode */ } },
+};
+let ws = null, state = freshState(), line = null, pending = "";
+let resumeToken = sessionStorage.getItem("dw.resume");
+let history = store.get("history", []), hpos = history.length, echoHidden = false, retry = 0;
+const decoder = new TextDecoder();
+
+function atBottom() { return out.scrollHeight - out.scrollTop - out.clientHeight < 30; }
+
+function newLine() {
+  line = document.createElement("div");
+  line.className = "line";
+  out.appendChild(line);
+  while (out.childElementCount > MAX_LINES) out.firstElementChild.remove();
+}
+
+function addText(text) {
+  const stick = atBottom();
+  const parts = (pending + text).replace(/\r/g, "").split("\n");
+  pending = "";
+  parts.forEach((part, i) => {
+    if (i > 0 || line === null) newLine();
+    for (const seg of ansiSegments(part, state)) {
+      const span = document.createElement("span");
+      if (seg.fg) span.style.color = seg.fg;
+      if (seg.bg) span.style.backgroundColor = seg.bg;
+      if (seg.bold) span.style.fontWeight = "bold";
+      if (seg.underline) span.style.textDecoration = "underline";
+      if (seg.italic) span.style.fontStyle = "italic";
+      for (const piece of linkify(seg.text)) {
+        if (piece.url) {
+          const a = document.createElement("a");
+          a.href = piece.url; a.textContent = piece.url; a.rel = "noopener noreferrer"; a.target = "_blank";
+          span.appendChild(a);
+        } else span.appendChild(document.createTextNode(piece.text));
+      }
+      line.appendChild(span);
+    }
+  });
+  if (stick) out.scrollTop = out.scrollHeight; else below.hidden = false;
+}
+
+out.addEventListener("scroll", () => { if (atBottom()) below.hidden = true; });
+below.addEventListener("click", () => { out.scrollTop = out.scrollHeight; below.hidden = true; cmd.focus(); });
+
+function sendLine(text) { if (ws && ws.readyState === 1) ws.send(new TextEncoder().encode(text + "\n")); }
+function sendGmcp(pkg, data) { if (ws && ws.readyState === 1) ws.send(pkg + " " + JSON.stringify(data)); }
+function cols() {
+  // the width of the output in characters of its own font, so the server wraps where we do
+  const probe = document.createElement("span");
+  probe.textContent = "M".repeat(20);
+  probe.setAttribute("aria-hidden", "true");
+  out.appendChild(probe);
+  const ch = probe.getBoundingClientRect().width / 20 || 9;
+  probe.remove();
+  const inner = out.clientWidth - 26; // (padding, scrollbar)
+  return Math.max(20, Math.min(250, Math.floor(inner / ch) || 80));
+}
+
+function setEcho(hidden) {
+  echoHidden = hidden;
+  pw.hidden = !hidden; cmd.hidden = hidden;
+  (hidden ? pw : cmd).focus();
+}
+
+const panels = {
+  "Room.Info"(d) {
+    $("room-name").textContent = d.name || "—";
+    $("room-area").textContent = d.area || "";
+    const nav = $("exits"); nav.replaceChildren();
+    for (const name of Object.keys(d.exits || {})) {
+      const b = document.createElement("button");
+      b.type = "button"; b.textContent = name; b.className = "exit";
+      b.addEventListener("click", () => { sendLine(name); cmd.focus(); });
+      nav.appendChild(b);
+    }
+  },
+  "Dreamwave.Status"(d) {
+    $("dream-state").textContent = d.state || "—";
+    $("dream-owner").textContent = d.dream ? `In ${d.dream.owner}'s dream` : "";
+    const loop = d.loop;
+    $("loop").hidden = !loop;
+    if (loop) {
+      $("loop-who").textContent = "Loop: " + loop.participants.join(", ");
+      const s = Math.round(Number(loop.stability) || 0);
+      $("loop-stability").value = s; $("loop-value").textContent = s + "%";
+    }
+    if (d.clock) $("clock").textContent = `Day ${d.clock.day}, ${d.clock.time} (${d.clock.phase})`;
+  },
+  "Comm.Channel.List"(list) {
+    const tabs = $("tabs"); tabs.replaceChildren();
+    for (const ch of list || []) {
+      const b = document.createElement("button");
+      b.type = "button"; b.setAttribute("role", "tab"); b.textContent = ch.name; b.title = ch.caption || "";
+      b.addEventListener("click", () => { cmd.value = (ch.command || ch.name) + " "; cmd.focus(); });
+      tabs.appendChild(b);
+    }
+  },
+  "Comm.Channel.Text"(d) {
+    const li = document.createElement("li");
+    li.textContent = `[${d.channel}] ${d.talker}: ${d.text}`;
+    const target = d.channel === "weave" ? $("woven") : $("chan-lines");
+    target.appendChild(li);
+    while (target.childElementCount > 50) target.firstElementChild.remove();
+  },
+  "Dreamwave.Echo"(d) { setEcho(!!d.hidden); },
+  "Dreamwave.Resume"(d) { resumeToken = d.token; sessionStorage.setItem("dw.resume", d.token); },
+};
+
+function onGmcp(text) {
+  const sp = text.indexOf(" ");
+  const pkg = sp < 0 ? text : text.slice(0, sp);
+  let data = null;
+  try { data = sp < 0 ? null : JSON.parse(text.slice(sp + 1)); } catch { return; }
+  const f = panels[pkg];
+  if (f) f(data);
+}
+
+function connect() {
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+  $("status").textContent = "connecting…";
+  ws = new WebSocket(url, ["gmcp.mudstandards.org"]);
+  ws.binaryType = "arraybuffer";
+  ws.onopen = () => {
+    retry = 0;
+    $("status").textContent = "connected";
+    ws.send("Dreamwave.Client " + JSON.stringify({ cols: cols(), screenreader: !!store.get("reader", false), resume: resumeToken }));
+    resumeToken = null; sessionStorage.removeItem("dw.resume");
+    sendGmcp("Core.Hello", { client: "Dreamwave web", version: "1" });
+    sendGmcp("Core.Supports.Set", ["Char 1", "Room 1", "Comm.Channel 1", "Dreamwave 1"]);
+    cmd.focus();
+  };
+  ws.onmessage = (ev) => {
+    if (typeof ev.data === "string") onGmcp(ev.data);
+    else addText(decoder.decode(ev.data, { stream: true }));
+  };
+  ws.onclose = (ev) => {
+    $("status").textContent = ev.reason ? `disconnected: ${ev.reason}` : "disconnected";
+    if (ev.code === 1000 && !resumeToken) { addText("\n(Disconnected. Reload the page to play again.)\n"); return; }
+    const wait = Math.min(10000, 500 * 2 ** retry++);
+    $("status").textContent += ` — reconnecting in ${Math.round(wait / 1000)} s`;
+    setTimeout(connect, wait);
+  };
+}
+
+$("form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  if (echoHidden) { sendLine(pw.value); pw.value = ""; return; }
+  const text = cmd.value;
+  addText(text + "\n");
+  sendLine(text);
+  if (text.trim() && history[history.length - 1] !== text) {
+    history.push(text); history = history.slice(-HISTORY); store.set("history", history);
+  }
+  hpos = history.length; cmd.value = "";
+});
+cmd.addEventListener("keydown", (ev) => {
+  if (ev.key === "ArrowUp" && hpos > 0) { cmd.value = history[--hpos]; ev.preventDefault(); }
+  else if (ev.key === "ArrowDown") { hpos = Math.min(history.length, hpos + 1); cmd.value = history[hpos] || ""; ev.preventDefault(); }
+});
+
+document.querySelectorAll(".panels h2 button").forEach((b) => {
+  const body = b.closest("section").querySelector(".body");
+  const key = "panel." + b.id;
+  const set = (open) => { b.setAttribute("aria-expanded", String(open)); body.hidden = !open; };
+  set(store.get(key, true));
+  b.addEventListener("click", () => { const open = b.getAttribute("aria-expanded") !== "true"; set(open); store.set(key, open); });
+});
+
+function toggle(id, key, onChange) {
+  const b = $(id);
+  const set = (on) => { b.setAttribute("aria-pressed", String(on)); onChange(on, false); };
+  b.setAttribute("aria-pressed", String(!!store.get(key, false)));
+  onChange(!!store.get(key, false), true);
+  b.addEventListener("click", () => { const on = b.getAttribute("aria-pressed") !== "true"; store.set(key, on); set(on); cmd.focus(); });
+}
+toggle("t-reader", "reader", (on, first) => {
+  document.body.classList.toggle("reader", on);
+  if (!first) { sendGmcp("Dreamwave.Client", { screenreader: on }); sendLine("config screenreader " + (on ? "on" : "off")); }
+});
+toggle("t-brief", "brief", (on, first) => { if (!first) sendLine("config brief " + (on ? "on" : "off")); });
+toggle("t-contrast", "contrast", (on) => document.body.classList.toggle("contrast", on));
+let size = store.get("font", 15);
+const applySize = () => document.documentElement.style.setProperty("--font", size + "px");
+applySize();
+$("t-smaller").addEventListener("click", () => { size = Math.max(10, size - 1); store.set("font", size); applySize(); });
+$("t-bigger").addEventListener("click", () => { size = Math.min(28, size + 1); store.set("font", size); applySize(); });
+document.addEventListener("keydown", (ev) => {
+  if (ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey && document.activeElement === document.body) (echoHidden ? pw : cmd).focus();
+});
+window.addEventListener("resize", () => sendGmcp("Dreamwave.Client", { cols: cols() }));
+connect();
