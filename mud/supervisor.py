@@ -70,6 +70,7 @@ class Supervisor:
         self.engine_stopping = False  # the engine said it is stopping on purpose ("S")
         # the next engine, started when a reload began ("L"): (process, heartbeat, go pipe)
         self.standby: tuple[asyncio.subprocess.Process, int, int] | None = None
+        self._gateway_started: dict[str, float] = {}
         self.ever_ready = False  # an engine said it was ready ("R")
         self._beat_at = time.monotonic()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -134,6 +135,7 @@ class Supervisor:
             log.info("reload: the next engine is loading its code (pid %d)", self.standby[0].pid)
 
     async def _start_gateway(self, name: str) -> asyncio.subprocess.Process:
+        self._gateway_started[name] = time.monotonic()
         argv = [sys.executable, SERVER, "gateway", "--link-socket", self.link_path,
                 "--name", name, "--port", str(self.port), "--supervised", *self.passed]  # fmt: skip
         if self.gateways > 1:
@@ -241,6 +243,8 @@ class Supervisor:
                     continue  # it stopped because the server is stopping (the engine's "stop")
                 log.error("gateway %s died (status %s): its connections are gone; "
                           "starting it again", name, task.result())  # fmt: skip
+                if time.monotonic() - self._gateway_started.get(name, 0.0) < QUICK_DEATH:
+                    await asyncio.sleep(1.0)  # it dies as it starts: don't spin
                 proc = await self._start_gateway(name)
                 self.gateway_procs[name] = proc
                 gateway_deaths[asyncio.get_running_loop().create_task(proc.wait())] = name
