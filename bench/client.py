@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 GA, EOR_CMD, EOR_OPT = 249, 239, 25
@@ -203,6 +204,66 @@ async def connect(
 ) -> Conn:
     loop = asyncio.get_running_loop()
     _transport, conn = await loop.create_connection(lambda: Conn(counters, listener), host, port)
+    return conn
+
+
+class _WsTransport:
+    """What a Conn writes to, over a websocket: each write one binary frame, in order."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._closing = False
+        self._sender = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        try:
+            while (data := await self._queue.get()) is not None:
+                await self.ws.send(data)
+        except Exception:
+            pass
+        finally:
+            await self.ws.close()
+
+    def write(self, data: bytes) -> None:
+        if not self._closing:
+            self._queue.put_nowait(bytes(data))
+
+    def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            self._queue.put_nowait(None)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+
+async def connect_ws(
+    host: str, port: int, counters: Counters, listener: Listener | None = None
+) -> Conn:
+    """A Conn over the browser client's port: the `telnet.mudstandards.org` subprotocol
+    carries the same telnet stream in binary frames, so the same Conn reads it."""
+    from websockets.asyncio.client import connect as ws_connect
+
+    ws = await ws_connect(
+        f"ws://{host}:{port}/ws", subprotocols=["telnet.mudstandards.org"],  # type: ignore[list-item]
+        compression=None, max_size=None,
+    )  # fmt: skip
+    conn = Conn(counters, listener)
+    transport = _WsTransport(ws)
+    conn.connection_made(transport)  # type: ignore[arg-type]
+
+    async def read() -> None:
+        try:
+            async for frame in ws:
+                if isinstance(frame, bytes):
+                    conn.data_received(frame)
+        except Exception:
+            pass
+        finally:
+            conn.connection_lost(None)
+
+    conn.ws_reader = asyncio.get_running_loop().create_task(read())  # type: ignore[attr-defined]
     return conn
 
 

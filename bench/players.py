@@ -13,7 +13,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from bench.client import CommandFailed, Conn, Counters, Listener, connect
+from bench.client import CommandFailed, Conn, Counters, Listener, connect, connect_ws
 from bench.seed import PASSWORD
 from bench.stats import Recorder
 
@@ -58,6 +58,7 @@ class Endpoint:
     host: str
     port: int
     echo: bool = False  # the baseline echo server: no game, replies are the line itself
+    web_port: int = 0  # the browser client's port (websocket players), if the server has one
 
 
 @dataclass
@@ -159,10 +160,18 @@ def first_line(resp: bytes, needle: bytes) -> str:
 
 
 async def login(
-    endpoint: Endpoint, name: str, counters: Counters, listener: Listener | None = None
+    endpoint: Endpoint,
+    name: str,
+    counters: Counters,
+    listener: Listener | None = None,
+    web: bool = False,
 ) -> Conn:
-    """Connect, wait for the banner, `connect <name> <password>`, wait for the room."""
-    conn = await connect(endpoint.host, endpoint.port, counters, listener)
+    """Connect (by telnet, or `web`: a websocket to the browser client's port), wait for the
+    banner, `connect <name> <password>`, wait for the room."""
+    if web:
+        conn = await connect_ws(endpoint.host, endpoint.web_port, counters, listener)
+    else:
+        conn = await connect(endpoint.host, endpoint.port, counters, listener)
     conn.name = name
     try:
         await asyncio.wait_for(conn.expect_prompt(), LOGIN_TIMEOUT)
@@ -187,12 +196,14 @@ async def login_many(
     counters: Counters,
     listener: Listener | None = None,
     concurrency: int = LOGIN_CONCURRENCY,
+    web: set[str] | None = None,
 ) -> list[Conn]:
+    """Log them all in; those named in `web` by websocket (the browser client's port)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(name: str) -> Conn:
         async with gate:
-            return await login(endpoint, name, counters, listener)
+            return await login(endpoint, name, counters, listener, web=bool(web and name in web))
 
     return list(await asyncio.gather(*(one(n) for n in names)))
 

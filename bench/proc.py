@@ -127,6 +127,7 @@ def server_env(no_uvloop: bool = False, root: Path = ROOT) -> dict[str, str]:
 
 
 ENGINE_PID = re.compile(rb"listening on .*engine pid (\d+)")
+WEB_PORT = re.compile(rb"web client at https?://[\w.:\[\]-]*?:(\d+)/")
 
 
 class ServerProcess:
@@ -142,6 +143,7 @@ class ServerProcess:
         self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.web_port = 0  # the browser client's port (0: none: the single-process server)
         self.loop_name = "?"
         self.started_in = 0.0  # seconds from spawn to "listening"
 
@@ -164,6 +166,8 @@ class ServerProcess:
             if m:
                 self.started_in = time.perf_counter() - t0
                 self.port = int(m.group(1))
+                web = WEB_PORT.search(text)  # (the split's gateways log it before "listening")
+                self.web_port = int(web.group(1)) if web else 0
                 loop = LOOP_LINE.search(text)
                 self.loop_name = loop.group(1).decode() if loop else "?"
                 return self.started_in

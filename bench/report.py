@@ -243,6 +243,12 @@ def notes(results: dict[str, Any]) -> list[str]:
             f"{p.get('in_loops', 0)} players in loops; all logged in after {p['login_all_s']} s; "
             f"late sends {p.get('late_sends', 0)}"
         )
+    for variant, res in results.items():
+        by = (res or {}).get("by_transport") if variant.startswith("paced") else None
+        if by:
+            parts = [f"{t} ({v['players']:,}): p50 {v.get('p50_ms', '-')} ms, p99 "
+                     f"{v.get('p99_ms', '-')} ms" for t, v in by.items()]  # fmt: skip
+            out.append(f"{variant}: by transport: " + "; ".join(parts))
     s = results.get("saturation") or {}
     if "ratio_to_baseline" in s:
         out.append(

@@ -73,7 +73,7 @@ FULL: dict[str, dict[str, float]] = {
     "startup": {"grid": 100, "accounts": 10_000, "runs": 3},
     "baseline": {"paced_players": 2000, "paced_duration": 15, "saturation_players": 200,
                  "saturation_duration": 15, "warmup": 2},
-    "paced": {"players": 2000, "duration": 20, "warmup": 3},
+    "paced": {"players": 2000, "duration": 20, "warmup": 3, "web": 500},
     "saturation": {"players": 200, "duration": 15, "warmup": 2},
     "festival": {"players": 500, "duration": 30, "interval": 10},
     "channels": {"players": 500, "duration": 30, "interval": 10},
@@ -86,7 +86,7 @@ QUICK: dict[str, dict[str, float]] = {
     "startup": {"grid": 20, "accounts": 400, "runs": 1},
     "baseline": {"paced_players": 40, "paced_duration": 2, "saturation_players": 20,
                  "saturation_duration": 2, "warmup": 0.5},
-    "paced": {"players": 40, "duration": 3, "warmup": 1},
+    "paced": {"players": 40, "duration": 3, "warmup": 1, "web": 10},
     "saturation": {"players": 20, "duration": 2, "warmup": 0.5},
     "festival": {"players": 20, "duration": 3, "interval": 1},
     "channels": {"players": 20, "duration": 3, "interval": 1},
@@ -275,7 +275,13 @@ class Bench:
         await asyncio.sleep(IDLE_SETTLE_S)
         warm_rss = sp.memory()["rss"]
         names = [bench_name("Walker", i) for i in range(n)]
-        out = await paced(ep, names, self.probe(sp, "paced"), mix, p["duration"], p["warmup"])
+        # a share of them in browsers' place: websockets to the gateway's web port
+        share = int(p.get("web", 0)) if sp.web_port else 0
+        ep.web_port = sp.web_port
+        web = set(names[:: max(1, n // share)][:share]) if share else None
+        out = await paced(
+            ep, names, self.probe(sp, "paced"), mix, p["duration"], p["warmup"], web=web
+        )
         out["rss_kib_per_player"] = round((out["rss_end_kib"] - idle) / n, 1)
         out["rss_warm_kib"] = warm_rss
         out["rss_kib_per_player_warm"] = round((out["rss_end_kib"] - warm_rss) / n, 1)

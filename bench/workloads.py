@@ -129,11 +129,15 @@ async def paced(
     duration: float,
     warmup: float,
     period: float = 1.0,
+    web: set[str] | None = None,
 ) -> dict[str, object]:
+    """Every player sends a command a second. Those named in `web` play over websockets (the
+    browser client's port): their round trips are also reported apart, beside telnet's."""
     counters = Counters(count_speech=not endpoint.echo)
     rec = Recorder()
+    by_transport = {"telnet": Recorder(), "websocket": Recorder()}
     t_login = time.perf_counter()
-    conns = await login_many(endpoint, names, counters)
+    conns = await login_many(endpoint, names, counters, web=web)
     login_s = time.perf_counter() - t_login
     rss_loaded = probe_memory(probe)
     dreamers = [Dreamer(c, endpoint, rec, names) for c in conns]
@@ -150,6 +154,16 @@ async def paced(
             if kind in SPEECH_KINDS:
                 own[0] += 1
 
+    def done_by(transport: str) -> Callable[..., None]:
+        apart = by_transport[transport]
+
+        def done(kind: str, sent: float, finished: float, ok: bool) -> None:
+            done_cb(kind, sent, finished, ok)
+            if w0 <= sent < w1:
+                apart.add(kind, sent, finished - sent)
+
+        return done
+
     async def window() -> None:
         await asyncio.sleep(w0 - time.perf_counter())
         snap["counters"] = counters.snapshot()
@@ -159,11 +173,25 @@ async def paced(
         snap["rates"] = rates(counters, snap["counters"], own[0], duration)  # type: ignore[arg-type]
 
     measure = asyncio.create_task(window())
-    await asyncio.gather(*(_paced_loop(d, mix, start, w1, period, done_cb) for d in dreamers))
+    await asyncio.gather(
+        *(
+            _paced_loop(
+                d, mix, start, w1, period,
+                done_by("websocket" if web and d.conn.name in web else "telnet"),
+            )
+            for d in dreamers
+        )
+    )  # fmt: skip
     await measure
     dog.cancel()
     rss_end = probe_memory(probe)
     out = _window_result(conns, rec, w0, duration, snap, in_loops)
+    if web:
+        out["by_transport"] = {
+            t: {"players": sum(1 for n in names if (n in web) == (t == "websocket")),
+                **r.summary(w0, w1)}
+            for t, r in by_transport.items()
+        }  # fmt: skip
     out["late_sends"] = rec.late
     out["login_all_s"] = round(login_s, 2)
     out["rss_loaded_kib"] = rss_loaded

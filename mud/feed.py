@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 class RoomFeed:
     __slots__ = (
         "base", "blobs", "channels", "dropped", "end", "excluded", "excludes", "gates", "lines",
-        "opened", "queued", "room", "texts", "top", "waiting", "when_durable",
+        "opened", "queued", "room", "texts", "top", "waiting", "watchers", "when_durable",
     )  # fmt: skip
 
     def __init__(
@@ -80,6 +80,9 @@ class RoomFeed:
         # object for everyone of that kind, which the Link then sends once (mud/remote.py)
         self.blobs: dict[int, list[Any]] = {}
         self.queued = False  # waiting in the App's list for the output pump
+        # sessions here whose client takes Room GMCP: told who comes and goes (Room.AddPlayer
+        # and Room.RemovePlayer), so a move costs one message per watcher, not a list each
+        self.watchers: set[Any] = set()
 
     def post(
         self,

@@ -1,7 +1,9 @@
 """The GMCP packages Dreamwave sends, built from world state.
 
-Char.Name, Char.Status, Room.Info (the shape Mudlet's mapper reads), Comm.Channel.Text and
-our own Dreamwave.Status. The session sends each only if the client enabled it.
+Char.Name, Char.Status, Room.Info (the shape Mudlet's mapper reads), Room.Players (who is
+here; then Room.AddPlayer / Room.RemovePlayer as dreamers come and go, from the room's feed:
+mud/output.py), Comm.Channel.Text and our own Dreamwave.Status. The session sends each only if
+the client enabled it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ def room_info(session: Session, p: Player) -> dict[str, Any]:
     }
 
 
+def room_players(p: Player) -> list[dict[str, Any]]:
+    """Who else is here: the dreamers, then the NPCs (marked)."""
+    room = p.room
+    if room is None:
+        return []
+    here: list[dict[str, Any]] = [
+        {"name": o.name, "fullname": o.name} for o in room.players.values() if o is not p
+    ]
+    here += [{"name": n.name, "fullname": n.name, "npc": True} for n in room.npcs.values()]
+    return here
+
+
 def dreamwave_status(session: Session, p: Player) -> dict[str, Any]:
     world = session.app.world
     status: dict[str, Any] = {"state": world.dream_state(p)}
@@ -65,9 +79,11 @@ def for_event(session: Session, kind: str, data: dict[str, Any]) -> Iterator[tup
         yield "Char.Name", char_name(p)
         yield "Char.Status", char_status(session, p)
         yield "Room.Info", room_info(session, p)
+        yield "Room.Players", room_players(p)
         yield "Dreamwave.Status", dreamwave_status(session, p)
     elif kind == "room":
         yield "Room.Info", room_info(session, p)
+        yield "Room.Players", room_players(p)
         yield "Char.Status", char_status(session, p)
         yield "Dreamwave.Status", dreamwave_status(session, p)
     elif kind == "status":

@@ -121,6 +121,8 @@ class SessionLifecycle:
             log.info("%s taken over by a new connection from %s", player.name, session.address)
             old.set_handler(None)  # the dreamer stays; only the old connection goes
             old.player = None
+            if old.feed is not None:
+                old.feed.watchers.discard(old)
             old.feed = None
             player.session = session
             if player.room is not None:

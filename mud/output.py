@@ -133,12 +133,25 @@ class OutputPump:
         session = player.session
         if isinstance(session, Session):
             self.read_feed(session, room)
+            feed = session.feed
+            assert feed is not None
+            if feed.watchers:
+                who = {"name": player.name, "fullname": player.name}
+                for w in feed.watchers:
+                    w.send_gmcp("Room.AddPlayer", who)
+            if session.wants_oob and session.gmcp.wants("Room.Players"):
+                feed.watchers.add(session)
 
     def room_left(self, player: Player, room: Room) -> None:
         session = player.session
         if isinstance(session, Session):
             if session.catch_up():  # all they saw before they went
-                session._schedule_flush()
+                session.flush_soon()
+            feed = session.feed
+            if feed is not None:
+                feed.watchers.discard(session)
+                for w in feed.watchers:
+                    w.send_gmcp("Room.RemovePlayer", {"name": player.name})
             session.feed = None
 
     def fanout(self, sessions: Iterable[Any], text: str) -> None:

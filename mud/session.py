@@ -390,6 +390,10 @@ class Session:
             self._out.append(data)
             self._schedule_flush()
 
+    def flush_soon(self) -> None:
+        """Output was added from outside a write (a feed caught up): the pump takes it."""
+        self._schedule_flush()
+
     def _schedule_flush(self) -> None:
         if not self._flush_pending and not self._held:
             self._flush_pending = True

@@ -296,3 +296,24 @@ async def test_forwarded_for_only_from_a_trusted_proxy(server: Any) -> None:
     await asyncio.sleep(0.2)
     server.gateway.web.settings.trusted_proxies = ["127.0.0.1"]
     assert await address() == "203.0.113.9"  # the address our proxy saw
+
+
+async def test_who_is_here_panel_follows_arrivals_and_departures(server: Any, browser: Any) -> None:
+    page = await open_page(browser, server)
+    await type_line(page, "create Wren secretpass")
+    await see(page, "Exits:")
+    here = "() => [...document.querySelectorAll('#here li')].map(li => li.innerText).join('|')"
+    tam = await login(server.gateway.port, "Tam")  # arrives after Wren: added
+    await page.wait_for_function(f"() => ({here})().includes('Tam')")
+    await tam.cmd("north", "Exits:")  # leaves: removed
+    await page.wait_for_function(f"() => !({here})().includes('Tam')")
+    await tam.cmd("south", "Exits:")
+    await page.wait_for_function(f"() => ({here})().includes('Tam')")
+    # the channel tabs: a click shows the channel's lines, and the line is ready to speak on it
+    await page.wait_for_function("() => document.querySelectorAll('#tabs button').length > 0")
+    await page.click("#tabs button >> nth=0")
+    await see(page, "history", timeout=5_000)
+    assert (await page.input_value("#cmd")).strip()
+    await tam.close()
+    assert page.errors == []
+    await page.close()

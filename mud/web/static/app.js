@@ -73,6 +73,16 @@ function setEcho(hidden) {
   (hidden ? pw : cmd).focus();
 }
 
+function hereItem(name) {
+  return [...$("here").children].find((li) => li.dataset.name === name);
+}
+function addHere(who) {  // a dreamer (or an NPC, said in words: never by colour alone)
+  const li = document.createElement("li");
+  li.dataset.name = who.name;
+  li.textContent = who.npc ? `${who.name} (character)` : who.name;
+  $("here").appendChild(li);
+}
+
 const panels = {
   "Room.Info"(d) {
     $("room-name").textContent = d.name || "—";
@@ -85,6 +95,12 @@ const panels = {
       nav.appendChild(b);
     }
   },
+  "Room.Players"(list) {
+    const ul = $("here"); ul.replaceChildren();
+    for (const who of list || []) addHere(who);
+  },
+  "Room.AddPlayer"(who) { if (who && !hereItem(who.name)) addHere(who); },
+  "Room.RemovePlayer"(who) { const li = who && hereItem(who.name); if (li) li.remove(); },
   "Dreamwave.Status"(d) {
     $("dream-state").textContent = d.state || "—";
     $("dream-owner").textContent = d.dream ? `In ${d.dream.owner}'s dream` : "";
@@ -102,7 +118,11 @@ const panels = {
     for (const ch of list || []) {
       const b = document.createElement("button");
       b.type = "button"; b.setAttribute("role", "tab"); b.textContent = ch.name; b.title = ch.caption || "";
-      b.addEventListener("click", () => { cmd.value = (ch.command || ch.name) + " "; cmd.focus(); });
+      // the same as typing it: the channel's recent lines; then the line is ready to speak on it
+      b.addEventListener("click", () => {
+        sendLine(`channel history ${ch.name}`);
+        cmd.value = (ch.command || ch.name) + " "; cmd.focus();
+      });
       tabs.appendChild(b);
     }
   },
