@@ -95,6 +95,8 @@ const panels = {
       nav.appendChild(b);
     }
   },
+  // logged in: ask which channels there are (the engine sends the list when asked)
+  "Char.Name"() { if (ws && ws.readyState === 1) ws.send("Comm.Channel.List"); },
   "Room.Players"(list) {
     const ul = $("here"); ul.replaceChildren();
     for (const who of list || []) addHere(who);
