@@ -316,7 +316,8 @@ async def test_who_is_here_panel_follows_arrivals_and_departures(server: Any, br
     await page.wait_for_function(  # its history (or that nothing was said on it yet)
         "t => /(The last \\d+ on|Nothing has been said on) \\[/.test(document.querySelector"
         "('#output').innerText) && document.querySelector('#output').innerText.includes(t)",
-        arg=f"[{tab}]", timeout=5_000,
+        arg=f"[{tab}]",
+        timeout=5_000,
     )
     assert (await page.input_value("#cmd")).strip()
     await tam.close()
