@@ -64,6 +64,9 @@ def room_players(p: Player) -> list[dict[str, Any]]:
 def dreamwave_status(session: Session, p: Player) -> dict[str, Any]:
     world = session.app.world
     status: dict[str, Any] = {"state": world.dream_state(p)}
+    # the account's own settings the client may mirror (the web page's toggles)
+    status["screenreader"] = session.screen_reader
+    status["brief"] = bool(p.settings.get("brief", False))
     status.update(world.dream_details(p))
     clock = getattr(world, "clock", None)
     if clock is not None:

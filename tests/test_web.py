@@ -323,3 +323,18 @@ async def test_who_is_here_panel_follows_arrivals_and_departures(server: Any, br
     await tam.close()
     assert page.errors == []
     await page.close()
+
+
+async def test_the_screen_reader_toggle_follows_the_account(server: Any, browser: Any) -> None:
+    tel = await login(server.gateway.port, "Vox")  # set by telnet, for the account
+    await tel.cmd("config screenreader on", "> ")
+    await tel.close()
+    page = await open_page(browser, server)
+    await type_line(page, "connect Vox secretpass")
+    await see(page, "Vox")
+    await page.wait_for_function(
+        "() => document.querySelector('#t-reader').getAttribute('aria-pressed') === 'true'"
+    )
+    assert await page.evaluate("() => document.body.classList.contains('reader')")
+    assert page.errors == []
+    await page.close()

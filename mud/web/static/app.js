@@ -104,6 +104,9 @@ const panels = {
   "Room.AddPlayer"(who) { if (who && !hereItem(who.name)) addHere(who); },
   "Room.RemovePlayer"(who) { const li = who && hereItem(who.name); if (li) li.remove(); },
   "Dreamwave.Status"(d) {
+    // the account's settings win over what this browser remembered (e.g. set by telnet)
+    if (typeof d.screenreader === "boolean") mirror("t-reader", "reader", d.screenreader);
+    if (typeof d.brief === "boolean") mirror("t-brief", "brief", d.brief);
     $("dream-state").textContent = d.state || "—";
     $("dream-owner").textContent = d.dream ? `In ${d.dream.owner}'s dream` : "";
     const loop = d.loop;
@@ -199,12 +202,19 @@ document.querySelectorAll(".panels h2 button").forEach((b) => {
   b.addEventListener("click", () => { const open = b.getAttribute("aria-expanded") !== "true"; set(open); store.set(key, open); });
 });
 
+const mirrors = {};  // id -> show a toggle's state without sending it back
+function mirror(id, key, on) {
+  store.set(key, on);
+  if (mirrors[id]) mirrors[id](on);
+}
+
 function toggle(id, key, onChange) {
   const b = $(id);
   const set = (on) => { b.setAttribute("aria-pressed", String(on)); onChange(on, false); };
   b.setAttribute("aria-pressed", String(!!store.get(key, false)));
   onChange(!!store.get(key, false), true);
   b.addEventListener("click", () => { const on = b.getAttribute("aria-pressed") !== "true"; store.set(key, on); set(on); cmd.focus(); });
+  mirrors[id] = (on) => { b.setAttribute("aria-pressed", String(on)); onChange(on, true); };
 }
 toggle("t-reader", "reader", (on, first) => {
   document.body.classList.toggle("reader", on);
