@@ -20,6 +20,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from bench.proc import role_of
+
 FRAME_RE = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")
 THREAD_RE = re.compile(r"^thread \((?P<tid>\d+)\)(?:: (?P<name>.*))?$")
 PROCESS_RE = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$')
@@ -27,15 +29,7 @@ PROCESS_RE = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$')
 
 def process_role(cmd: str) -> str:
     """engine, gateway <name>, supervisor or server, from a process's command line."""
-    words = cmd.split()
-    for i, word in enumerate(words[:-1]):
-        if word.endswith("server.py"):
-            if words[i + 1] == "engine":
-                return "engine"
-            if words[i + 1] == "gateway":
-                name = words[words.index("--name") + 1] if "--name" in words[:-1] else "?"
-                return f"gateway {name}"
-    return "server"
+    return role_of(cmd.split()) or "server"
 
 
 def frame_name(frame: str) -> str:

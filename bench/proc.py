@@ -66,14 +66,19 @@ def process_role(pid: int) -> str:
             argv = [a.decode(errors="replace") for a in f.read().split(b"\0")]
     except OSError:
         return "gone"
-    for i, arg in enumerate(argv):
-        if arg.endswith("server.py") and i + 1 < len(argv):
+    return role_of(argv) or "other"
+
+
+def role_of(argv: list[str]) -> str | None:
+    """engine or gateway <name> from a server process's command line; None for others."""
+    for i, arg in enumerate(argv[:-1]):
+        if arg.endswith("server.py"):
             if argv[i + 1] == "engine":
                 return "engine"
             if argv[i + 1] == "gateway":
                 name = argv[argv.index("--name") + 1] if "--name" in argv[:-1] else "?"
                 return f"gateway {name}"
-    return "other"
+    return None
 
 
 def role_group(role: str) -> str:

@@ -226,7 +226,7 @@ class Conn:
         if self.closed:
             return
         self.closed = True
-        self.telnet.reader.sink = None
+        self.stop_reading()
         self.transport.close()
         self.gw.conn_gone(self, tell=tell)
 
@@ -235,9 +235,13 @@ class Conn:
         if self.closed:
             return
         self.closed = True
-        self.telnet.reader.sink = None
+        self.stop_reading()
         self.transport.abort()
         self.gw.conn_gone(self, tell=tell)
+
+    def stop_reading(self) -> None:
+        """No more input from this connection (a browser's Conn lets go of its socket)."""
+        self.telnet.reader.sink = None
 
     # -- the engine went away and came back ---------------------------------------------------
     def engine_lost(self, planned: bool) -> None:

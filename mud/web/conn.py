@@ -208,21 +208,8 @@ class WebConn(Conn):
         if not self.closed:
             self.send_gmcp("Dreamwave.Echo", {"hidden": off})
 
-    def close(self, tell: bool = False) -> None:
-        if self.closed:
-            return
-        self.closed = True
+    def stop_reading(self) -> None:
         self.web.forget(self)
-        self.transport.close()
-        self.gw.conn_gone(self, tell=tell)
-
-    def abort(self, tell: bool = True) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self.web.forget(self)
-        self.transport.abort()
-        self.gw.conn_gone(self, tell=tell)
 
     def on_disconnect(self) -> None:
         if self.closed:
