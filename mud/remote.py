@@ -133,9 +133,6 @@ class RemoteTransport:
     def is_closing(self) -> bool:
         return self._closing
 
-    def get_write_buffer_size(self) -> int:
-        return 0  # the gateway bounds each connection's unsent output itself
-
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self.peername if name == "peername" else default
 

@@ -403,16 +403,11 @@ class Session:
         self._flush_pending = False
         if self._held or not self._out or self.closed:
             return
-        data = b"".join(self._out)
+        data = b"".join(self._out)  # (one bytes object: shared by a crowd, see mud/feed.py)
         self._out.clear()
-        try:
-            self.transport.write(data)
-        except Exception:  # e.g. a compression error inside MCCP2: this client only
-            log.exception("writing to %r failed; dropping the connection", self)
-            self.abort("write failed")
-            return
-        if self.transport.get_write_buffer_size() > self.limits.max_output_bytes:
-            self.abort("output backlog over limit (client not reading)")
+        # To the gateway's output group; the gateway writes the socket and drops a client
+        # that doesn't read once max_output_bytes wait (mud/gateway.py, Conn.write).
+        self.transport.write(data)
 
     # -- GMCP ---------------------------------------------------------------------------------
     def on_gmcp(self, package: str, data: Any) -> None:
@@ -514,9 +509,6 @@ class Session:
     def on_overflow(self) -> None:
         self.send("You sent too much text without pressing Enter; disconnecting.")
         self.close()
-
-    def on_eof(self) -> None:
-        self.on_disconnect()
 
     def line_refused(self, size: int) -> None:
         """The gateway refused a line over `max_line_bytes` (it never came up): say so."""
