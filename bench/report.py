@@ -63,6 +63,9 @@ TARGETS = (
     Target("crash", "all_answered_s", "<", 5, 2000, "crash N=2,000: all answer again < 5 s"),
     Target("crash", "disconnects", "==", 0, 2000, "crash: no disconnects"),
     Target("crash", "lost", "==", 0, 2000, "crash: no confirmed change lost"),
+    Target("webflood", "slowdown_p50", "<", 3, 200, "webflood: 10 flooding pages < 3 x p50"),
+    Target("halfopen", "probes_in", "==", 5, 1100, "1,100 half-open: every newcomer gets in"),
+    Target("loginpool", "probes_in", "==", 5, 500, "login pool held: every newcomer gets in"),
     Target(
         "saturation@2gw",
         "ratio_to_single",
@@ -131,8 +134,8 @@ def workload_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     for key, data in results.items():
         name, variant = split_key(key)
-        if not isinstance(data, dict) or name == "startup":
-            continue
+        if not isinstance(data, dict) or name in ("startup", "halfopen", "loginpool"):
+            continue  # (the attacks have a table of their own)
         suffix = variant_name(variant)
         if data.get("skipped_all"):
             rows.append([name + suffix, *["-"] * (len(ROW_COLUMNS) - 1)])
@@ -173,6 +176,30 @@ def recovery_rows(results: dict[str, Any]) -> list[list[str]]:
             _fmt(d.get("answered_p50_s"), 2), _fmt(d.get("p99_ms"), 1), _fmt(d.get("max_ms"), 1),
             _fmt(d.get("gap_cmds")), _fmt(d.get("unconfirmed")), _fmt(d.get("disconnects")),
             _fmt(d.get("lost")), _fmt(d.get("errors")),
+        ])  # fmt: skip
+    return rows
+
+
+ATTACK_COLUMNS = (
+    ("attack", 22), ("attackers", 10), ("held", 6), ("quiet p50", 10), ("p50 ms", 8),
+    ("p99 ms", 8), ("slowdown", 9), ("newcomers in", 13), ("pages ok", 9), ("errors", 6),
+)  # fmt: skip
+
+
+def attack_rows(results: dict[str, Any]) -> list[list[str]]:
+    """webflood, halfopen, loginpool (bench/attacks.py): what the others still get."""
+    rows = []
+    for key, d in results.items():
+        name, variant = split_key(key)
+        if name not in ("webflood", "halfopen", "loginpool") or d.get("skipped_all"):
+            continue
+        newcomers = f"{d['probes_in']} of {d['probes']}" if "probes" in d else "-"
+        pages = f"{d['pages_ok']} of {d['probes']}" if "pages_ok" in d else "-"
+        rows.append([
+            name + variant_name(variant), _fmt(d.get("flooders", d.get("players"))),
+            _fmt(d.get("attack_held")), _fmt(d.get("quiet_p50_ms"), 2), _fmt(d.get("p50_ms"), 2),
+            _fmt(d.get("p99_ms"), 2), _fmt(d.get("slowdown_p50"), 2), newcomers, pages,
+            _fmt(d.get("errors")),
         ])  # fmt: skip
     return rows
 
@@ -342,6 +369,9 @@ def render(report: dict[str, Any]) -> str:
     rec_rows = recovery_rows(report["workloads"])
     if rec_rows:
         lines += [table(rec_rows, RECOVERY_COLUMNS), ""]
+    atk_rows = attack_rows(report["workloads"])
+    if atk_rows:
+        lines += [table(atk_rows, ATTACK_COLUMNS), ""]
     columns, rows = comparison(report["workloads"])
     if rows:
         lines += [table(rows, columns), ""]
@@ -370,6 +400,11 @@ def markdown(report: dict[str, Any]) -> str:
         names = [name for name, _ in RECOVERY_COLUMNS]
         lines += ["", "| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
         lines += ["| " + " | ".join(row) + " |" for row in rec_rows]
+    atk_rows = attack_rows(report["workloads"])
+    if atk_rows:
+        names = [name for name, _ in ATTACK_COLUMNS]
+        lines += ["", "| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+        lines += ["| " + " | ".join(row) + " |" for row in atk_rows]
     columns, rows = comparison(report["workloads"])
     if rows:
         names = [name for name, _ in columns]

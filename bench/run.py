@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
+from bench.attacks import halfopen, loginpool, nofile_argv, webflood
 from bench.builders import BUILDING_COMMANDS, builders
 from bench.client import Counters
 from bench.players import Endpoint, Mix, login_many
@@ -53,8 +54,12 @@ RESULTS = ROOT / "bench" / "results"
 # baseline runs right before saturation: the ratio is fairest when both see the same machine.
 WORKLOADS = (
     "startup", "paced", "baseline", "saturation", "festival", "channels", "login_storm", "builders",
-    "reload", "crash",
+    "reload", "crash", "webflood", "halfopen", "loginpool",
 )  # fmt: skip
+# The attack workloads keep the server's own connection caps (bench/serve.py lifts them for
+# the others, whose thousands of players all come from 127.0.0.1): these are their defaults.
+DEFAULT_CAPS = {"max_connections_per_address": 10, "max_unauthenticated": 500, "login_failures": 5}
+USUAL_NOFILE = 1024  # the soft open-file limit of a login shell, which a server starts with
 BASELINE_REV = "1462030"  # the last commit before the gateway/engine split (one process)
 # The supervisor backs off before restarting an engine that dies within this many seconds
 # of its start (mud/supervisor.py QUICK_DEATH): the crash workload kills one older than that.
@@ -81,6 +86,9 @@ FULL: dict[str, dict[str, float]] = {
     "builders": {"players": 20, "duration": 15, "warmup": 1},
     "reload": {"players": 2000, "active": 200, "before": 5, "after": 10},
     "crash": {"players": 2000, "active": 200, "before": 5, "after": 10},
+    "webflood": {"players": 200, "flooders": 10, "duration": 20},
+    "halfopen": {"sockets": 1100, "probes": 5},
+    "loginpool": {"addresses": 50, "per_address": 10, "probes": 5},
 }  # fmt: skip
 QUICK: dict[str, dict[str, float]] = {
     "startup": {"grid": 20, "accounts": 400, "runs": 1},
@@ -94,6 +102,9 @@ QUICK: dict[str, dict[str, float]] = {
     "builders": {"players": 4, "duration": 2, "warmup": 0.5},
     "reload": {"players": 40, "active": 10, "before": 1, "after": 3},
     "crash": {"players": 40, "active": 10, "before": 1, "after": 3},
+    "webflood": {"players": 20, "flooders": 2, "duration": 4},
+    "halfopen": {"sockets": 60, "probes": 2},
+    "loginpool": {"addresses": 3, "per_address": 10, "probes": 2},
 }  # fmt: skip
 
 
@@ -131,6 +142,8 @@ def export_tree(rev: str, into: Path) -> Variant:
     subprocess.run(["tar", "-x", "-C", str(into)], stdin=archive.stdout, check=True)
     if archive.wait():
         raise SystemExit(f"--baseline-rev {rev}: git archive failed")
+    if (into / "mud" / "supervisor.py").exists():  # a commit after the split: one gateway
+        return Variant(f"@{short}", f"split at {short}", into, None)
     return Variant("@single", f"single process ({short})", into, None)
 
 
@@ -401,6 +414,36 @@ class Bench:
             out.setdefault("error_samples", []).extend(samples)
         return out
 
+    async def run_attack(self, name: str) -> dict[str, Any]:
+        """A hostile page or hostile addresses against everyone else (bench/attacks.py)."""
+        p = self.plan[name]
+        if name == "webflood":
+            names = [bench_name("Flood", i) for i in range(int(p["players"]))]
+            sp, ep, _db = await self.server(name, [{"prefix": "Flood", "count": len(names)}])
+        else:
+            caps = dict(DEFAULT_CAPS)
+            if name == "loginpool":
+                caps["max_unauthenticated"] = int(p["addresses"] * p["per_address"])
+            db, _info = await self.seed(name, {"groups": []})
+            log = self.tmp / f"{self.named(name)}.log"
+            argv = nofile_argv(self.argv(db, caps), USUAL_NOFILE)
+            sp = ServerProcess(argv, log, self.env, cwd=self.variant.root)
+            await sp.start()
+            await asyncio.sleep(IDLE_SETTLE_S)
+            ep = Endpoint("127.0.0.1", sp.port)
+        ep.web_port = sp.web_port
+        idle = sp.memory()["rss"]
+        if name != "loginpool" and not sp.web_port:
+            await sp.stop()
+            return {"skipped_all": "skipped: no web port", "errors": 0}
+        if name == "webflood":
+            out = await webflood(ep, names, int(p["flooders"]), p["duration"])
+        elif name == "halfopen":
+            out = await halfopen(ep, int(p["sockets"]), int(p["probes"]))
+        else:
+            out = await loginpool(ep, int(p["addresses"]), int(p["per_address"]), int(p["probes"]))
+        return await self.finish(sp, out, idle)
+
     async def run(self, selected: list[str]) -> dict[str, Any]:
         self.commands = available_commands()
         mix = Mix.for_server(self.commands)
@@ -441,6 +484,8 @@ class Bench:
             return await self.run_login_storm(storm_mix)
         if name == "builders":
             return await self.run_builders()
+        if name in ("webflood", "halfopen", "loginpool"):
+            return await self.run_attack(name)
         return await self.run_recovery(name)
 
 

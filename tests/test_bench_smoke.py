@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WORKLOADS = (
     "startup", "baseline", "paced", "saturation", "festival", "channels", "login_storm", "builders",
-    "reload", "crash",
+    "reload", "crash", "webflood", "halfopen", "loginpool",
 )  # fmt: skip
 QUICK_TIMEOUT = 600  # seconds; the quick run takes about a minute on two cores
 
@@ -62,6 +62,11 @@ def test_quick_benchmark_runs_every_workload_without_errors(tmp_path: Path) -> N
         assert data["not_back"] == 0 and data["all_answered_s"] > 0, name
         assert data["engine_replaced"], name
         assert data["verified_titles"] == data["active"] > 0, name
+    for name in ("halfopen", "loginpool"):  # the newcomers were tried (getting in is measured)
+        if "skipped_all" not in results[name]:
+            assert results[name]["probes"] > 0, name
+    if "skipped_all" not in results["webflood"]:
+        assert results["webflood"]["flood_kib_sent"] > 0 and results["webflood"]["lost"] == 0
     verdicts = {t["target"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 18
+    assert len(verdicts) == 21
     assert "workload" in proc.stdout and "verdict" in proc.stdout  # the tables were printed
