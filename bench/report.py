@@ -63,6 +63,8 @@ TARGETS = (
     Target("crash", "all_answered_s", "<", 5, 2000, "crash N=2,000: all answer again < 5 s"),
     Target("crash", "disconnects", "==", 0, 2000, "crash: no disconnects"),
     Target("crash", "lost", "==", 0, 2000, "crash: no confirmed change lost"),
+    Target("crowd", "p99_ms", "<", 50, 10000, "crowd 10,000 connected, 1,000 active: p99 < 50 ms"),
+    Target("crowd", "kib_per_connection", "<", 40, 10000, "crowd: < 40 KiB per connection"),
     Target("webflood", "slowdown_p50", "<", 3, 200, "webflood: 10 flooding pages < 3 x p50"),
     Target("halfopen", "probes_in", "==", 5, 1100, "1,100 half-open: every newcomer gets in"),
     Target("loginpool", "probes_in", "==", 5, 500, "login pool held: every newcomer gets in"),

@@ -33,6 +33,7 @@ from bench import report
 from bench.attacks import halfopen, loginpool, nofile_argv, webflood
 from bench.builders import BUILDING_COMMANDS, builders
 from bench.client import Counters
+from bench.crowd import crowd
 from bench.players import Endpoint, Mix, login_many
 from bench.proc import (
     ROOT,
@@ -54,7 +55,7 @@ RESULTS = ROOT / "bench" / "results"
 # baseline runs right before saturation: the ratio is fairest when both see the same machine.
 WORKLOADS = (
     "startup", "paced", "baseline", "saturation", "festival", "channels", "login_storm", "builders",
-    "reload", "crash", "webflood", "halfopen", "loginpool",
+    "reload", "crash", "webflood", "halfopen", "loginpool", "crowd",
 )  # fmt: skip
 # The attack workloads keep the server's own connection caps (bench/serve.py lifts them for
 # the others, whose thousands of players all come from 127.0.0.1): these are their defaults.
@@ -89,6 +90,7 @@ FULL: dict[str, dict[str, float]] = {
     "webflood": {"players": 200, "flooders": 10, "duration": 20},
     "halfopen": {"sockets": 1100, "probes": 5},
     "loginpool": {"addresses": 50, "per_address": 10, "probes": 5},
+    "crowd": {"players": 10_000, "active": 1000, "grid": 32, "duration": 20, "warmup": 3},
 }  # fmt: skip
 QUICK: dict[str, dict[str, float]] = {
     "startup": {"grid": 20, "accounts": 400, "runs": 1},
@@ -105,6 +107,7 @@ QUICK: dict[str, dict[str, float]] = {
     "webflood": {"players": 20, "flooders": 2, "duration": 4},
     "halfopen": {"sockets": 60, "probes": 2},
     "loginpool": {"addresses": 3, "per_address": 10, "probes": 2},
+    "crowd": {"players": 100, "active": 20, "grid": 4, "duration": 2, "warmup": 0.5},
 }  # fmt: skip
 
 
@@ -414,6 +417,31 @@ class Bench:
             out.setdefault("error_samples", []).extend(samples)
         return out
 
+    async def run_crowd(self, mix: Mix) -> dict[str, Any]:
+        """Many connected over a grid world, a tenth of them playing (bench/crowd.py)."""
+        p = self.plan["crowd"]
+        n = int(p["players"])
+        groups = [
+            {"prefix": "Crowd", "count": n, "place": "spread"},
+            {"prefix": "Warmup", "count": 2, "place": "nexus"},
+        ]
+        db, _info = await self.seed("crowd", {"groups": groups, "grid": int(p["grid"])})
+        sp = ServerProcess(self.argv(db), self.tmp / f"{self.named('crowd')}.log", self.env,
+                           cwd=self.variant.root)  # fmt: skip
+        await sp.start()
+        ep = Endpoint("127.0.0.1", sp.port)
+        # argon2's two threads allocate their memory at the first logins: a fixed cost, so
+        # the memory per connection is counted over this warm idle
+        warm = await login_many(ep, [bench_name("Warmup", i) for i in range(2)], Counters())
+        for conn in warm:
+            conn.close()
+        await asyncio.sleep(IDLE_SETTLE_S)
+        idle = sp.memory()["rss"]
+        names = [bench_name("Crowd", i) for i in range(n)]
+        out = await crowd(ep, names, int(p["active"]), self.probe(sp, "crowd"), mix,
+                          p["duration"], p["warmup"], idle)  # fmt: skip
+        return await self.finish(sp, out, idle)
+
     async def run_attack(self, name: str) -> dict[str, Any]:
         """A hostile page or hostile addresses against everyone else (bench/attacks.py)."""
         p = self.plan[name]
@@ -486,6 +514,8 @@ class Bench:
             return await self.run_builders()
         if name in ("webflood", "halfopen", "loginpool"):
             return await self.run_attack(name)
+        if name == "crowd":
+            return await self.run_crowd(storm_mix)
         return await self.run_recovery(name)
 
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WORKLOADS = (
     "startup", "baseline", "paced", "saturation", "festival", "channels", "login_storm", "builders",
-    "reload", "crash", "webflood", "halfopen", "loginpool",
+    "reload", "crash", "webflood", "halfopen", "loginpool", "crowd",
 )  # fmt: skip
 QUICK_TIMEOUT = 600  # seconds; the quick run takes about a minute on two cores
 
@@ -67,6 +67,8 @@ def test_quick_benchmark_runs_every_workload_without_errors(tmp_path: Path) -> N
             assert results[name]["probes"] > 0, name
     if "skipped_all" not in results["webflood"]:
         assert results["webflood"]["flood_kib_sent"] > 0 and results["webflood"]["lost"] == 0
+    assert results["crowd"]["still_connected"] == results["crowd"]["players"]
+    assert results["crowd"]["count"] > 0 and results["crowd"]["kib_per_connection"] > 0
     verdicts = {t["target"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 21
+    assert len(verdicts) == 23
     assert "workload" in proc.stdout and "verdict" in proc.stdout  # the tables were printed

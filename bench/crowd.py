@@ -1,0 +1,69 @@
+"""The crowd workload: many connected, some playing — what a big evening costs.
+
+`players` dreamers log in and stay (a world of `grid` x `grid` rooms plus the default world,
+everyone spread over it); `active` of them then send a command a second at a random phase
+(the paced mix, without loops) while the rest idle. Reported: the active players' round
+trips, and the server's memory per connection (RSS of the whole process tree once everyone
+is in, less its idle RSS, over the number connected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bench.client import Counters, watchdog
+from bench.players import Dreamer, Endpoint, Mix, login_many
+from bench.stats import Recorder
+from bench.workloads import COMMAND_TIMEOUT, Probe, _paced_loop, probe_memory, rates
+
+
+async def crowd(
+    endpoint: Endpoint,
+    names: list[str],
+    active: int,
+    probe: Probe,
+    mix: Mix,
+    duration: float,
+    warmup: float,
+    rss_idle: int,
+) -> dict[str, object]:
+    counters = Counters(count_speech=True)
+    rec = Recorder()
+    t_login = time.perf_counter()
+    conns = await login_many(endpoint, names, counters)
+    login_s = time.perf_counter() - t_login
+    await asyncio.sleep(1.0)  # arrivals' lines settle before memory is read
+    rss_loaded = probe_memory(probe)
+    playing = [Dreamer(c, endpoint, rec, names) for c in conns[:active]]
+    dog = asyncio.create_task(watchdog(conns[:active], COMMAND_TIMEOUT))
+    start = time.perf_counter()
+    w0, w1 = start + warmup, start + warmup + duration
+
+    def done(kind: str, sent: float, finished: float, _ok: bool) -> None:
+        if w0 <= sent < w1:
+            rec.add(kind, sent, finished - sent)
+
+    async def window() -> dict[str, object]:
+        await asyncio.sleep(w0 - time.perf_counter())
+        before, windows = counters.snapshot(), probe.open()
+        await asyncio.sleep(w1 - time.perf_counter())
+        return {"usage": probe.close(windows), "rates": rates(counters, before, 0, duration)}
+
+    measure = asyncio.create_task(window())
+    await asyncio.gather(*(_paced_loop(d, mix, start, w1, 1.0, done) for d in playing))
+    snap = await measure
+    dog.cancel()
+    connected = sum(1 for c in conns if not c.closed)
+    for c in conns:
+        c.close()
+    out: dict[str, object] = {"players": len(names), "active": active, "duration_s": duration}
+    out.update(rec.summary(w0, w1))
+    out["cmds_per_s"] = round(rec.count(w0, w1) / duration, 1)
+    out.update(snap["rates"])  # type: ignore[arg-type]
+    out.update(snap["usage"])  # type: ignore[arg-type]
+    out["still_connected"] = connected
+    out["login_all_s"] = round(login_s, 1)
+    out["rss_loaded_kib"] = rss_loaded
+    out["kib_per_connection"] = round((rss_loaded - rss_idle) / max(1, len(names)), 1)
+    return out
