@@ -144,7 +144,8 @@ const panels = {
     const tabs = $("tabs"); tabs.replaceChildren();
     for (const ch of [{ name: "", caption: "Every channel" }, ...(list || [])]) {
       const b = document.createElement("button");
-      b.type = "button"; b.setAttribute("role", "tab"); b.dataset.channel = ch.name;
+      b.type = "button"; b.setAttribute("role", "tab"); b.setAttribute("aria-controls", "chan-lines");
+      b.dataset.channel = ch.name;
       b.textContent = ch.name || "all"; b.title = ch.caption || "";
       // shows that channel's lines in the panel: nothing is typed or sent
       b.addEventListener("click", () => { chanShown = ch.name; showChannels(); });
