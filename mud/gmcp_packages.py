@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from mud.text import strip_markup
+from world.clock import PHASE_STARTS
 
 if TYPE_CHECKING:
     from mud.session import Session
+    from world.clock import WorldClock
     from world.model import Player
 
 
@@ -70,8 +72,21 @@ def dreamwave_status(session: Session, p: Player) -> dict[str, Any]:
     status.update(world.dream_details(p))
     clock = getattr(world, "clock", None)
     if clock is not None:
-        status["clock"] = {"day": clock.day, "time": clock.clock_text(), "phase": clock.phase}
+        status["clock"] = clock_status(clock)
     return status
+
+
+def clock_status(clock: WorldClock) -> dict[str, Any]:
+    """The clock now, and what a client needs to run it on by itself between updates: game
+    seconds since day 1 began, game seconds per real second, and the hours phases begin."""
+    return {
+        "day": clock.day,
+        "time": clock.clock_text(),
+        "phase": clock.phase,
+        "seconds": round(clock.game_seconds(), 1),
+        "rate": clock.game_delay(1.0),
+        "phases": [[hour, key] for key, hour in PHASE_STARTS],
+    }
 
 
 def for_event(session: Session, kind: str, data: dict[str, Any]) -> Iterator[tuple[str, Any]]:

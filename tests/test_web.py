@@ -309,17 +309,8 @@ async def test_who_is_here_panel_follows_arrivals_and_departures(server: Any, br
     await page.wait_for_function(f"() => !({here})().includes('Tam')")
     await tam.cmd("south", "Exits:")
     await page.wait_for_function(f"() => ({here})().includes('Tam')")
-    # the channel tabs: a click shows the channel's lines, and the line is ready to speak on it
-    await page.wait_for_function("() => document.querySelectorAll('#tabs button').length > 0")
-    tab = await page.inner_text("#tabs button >> nth=0")
-    await page.click("#tabs button >> nth=0")
-    await page.wait_for_function(  # its history (or that nothing was said on it yet)
-        "t => /(The last \\d+ on|Nothing has been said on) \\[/.test(document.querySelector"
-        "('#output').innerText) && document.querySelector('#output').innerText.includes(t)",
-        arg=f"[{tab}]",
-        timeout=5_000,
-    )
-    assert (await page.input_value("#cmd")).strip()
+    # the channel tabs (what they show: tests/test_web_client.py)
+    await page.wait_for_function("() => document.querySelectorAll('#tabs button').length > 1")
     await tam.close()
     assert page.errors == []
     await page.close()

@@ -193,6 +193,12 @@ class WebConn(Conn):
     def send_gmcp(self, package: str, data: Any) -> None:
         self.transport.send(f"{package} {json.dumps(data)}")
 
+    def start(self) -> None:
+        # a new session, not a resumed one: the page forgets what it showed of an old one
+        if not self.started and not self.closed:
+            self.send_gmcp("Dreamwave.Session", {"resumed": False})
+        super().start()
+
     # -- from the engine ----------------------------------------------------------------------
     def write(self, data: bytes) -> None:
         if self.closed:
@@ -247,6 +253,7 @@ class WebConn(Conn):
             self.expiry.cancel()
             self.expiry = None
         self.transport = transport
+        self.send_gmcp("Dreamwave.Session", {"resumed": True})
         if isinstance(old, Detached):
             if old.lost:
                 transport.send(LOST_SOME.encode())

@@ -1,8 +1,16 @@
 // ANSI SGR -> styled segments. Pure: no DOM, text stays text (the caller uses textContent).
+// Colours are made legible on the page: a telnet palette assumes nothing about the
+// background, but `|x` (SGR 30, black) on our near-black page could not be read at all.
 const BASE16 = [
   "#000000", "#cd3131", "#0dbc79", "#e5e510", "#2472c8", "#bc3fbc", "#11a8cd", "#e5e5e5",
   "#666666", "#f14c4c", "#23d18b", "#f5f543", "#3b8eea", "#d670d6", "#29b8db", "#ffffff",
 ];
+
+// The page's backgrounds (style.css --bg, normal and high contrast) and its text colour.
+export const PAGE = { normal: "#0f1020", contrast: "#000000" };
+const PAGE_FG = "#d8d8e8";
+const MIN_CONTRAST = 4.5; // WCAG AA for normal text
+const MIX_STEP = 0.05; // how far each step moves a colour towards white (or black)
 
 export function color256(n) {
   if (n < 16) return BASE16[n];
@@ -18,6 +26,35 @@ export function color256(n) {
 function rgb(r, g, b) {
   const h = (x) => Math.max(0, Math.min(255, x | 0)).toString(16).padStart(2, "0");
   return `#${h(r)}${h(g)}${h(b)}`;
+}
+
+function channels(hex) {
+  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+}
+
+function luminance(hex) {
+  const [r, g, b] = channels(hex).map((v) => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+// The WCAG 2 contrast ratio of two "#rrggbb" colours (1 to 21).
+export function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+// `fg`, moved towards white on a dark `bg` (towards black on a light one) until it reads.
+export function legible(fg, bg) {
+  const target = contrast("#ffffff", bg) >= contrast("#000000", bg) ? 255 : 0;
+  const from = channels(fg);
+  let col = fg;
+  for (let step = 1; contrast(col, bg) < MIN_CONTRAST && step * MIX_STEP <= 1 + 1e-9; step++) {
+    col = rgb(...from.map((v) => Math.round(v + (target - v) * step * MIX_STEP)));
+  }
+  return col;
 }
 
 export function freshState() {
@@ -53,8 +90,9 @@ function apply(state, params) {
 }
 
 // Split `text` (may hold ESC [ ... m) into [{text, fg, bg, bold, underline, italic}].
-// `state` carries across calls (colour left on at the end of one chunk stays on).
-export function ansiSegments(text, state) {
+// `state` carries across calls (colour left on at the end of one chunk stays on); `page` is
+// the background the text is shown on: every colour given comes back legible on its ground.
+export function ansiSegments(text, state, page = PAGE.normal) {
   const out = [];
   const re = /\x1b\[([0-9;]*)([A-Za-z])/g;
   let last = 0;
@@ -63,6 +101,7 @@ export function ansiSegments(text, state) {
     if (!t) return;
     let { fg, bg } = state;
     if (state.inverse) [fg, bg] = [bg || "#000000", fg || "#e5e5e5"];
+    if (fg || bg) fg = legible(fg || PAGE_FG, bg || page);
     out.push({ text: t, fg, bg, bold: state.bold, underline: state.underline, italic: state.italic });
   };
   while ((m = re.exec(text)) !== null) {

@@ -1,9 +1,14 @@
 // The Dreamwave page: gmcp.mudstandards.org over one WebSocket. Server text is only ever
 // put in the page as text nodes (textContent), never as HTML.
-import { ansiSegments, freshState, linkify } from "/ansi.js";
+import { ansiSegments, freshState, linkify, PAGE } from "/ansi.js";
 
 const MAX_LINES = 2000; // scrollback: older lines are removed
 const HISTORY = 100;
+const CHANNEL_LINES = 200; // the channel panel keeps this many lines (all channels)
+const PANEL_LINES = 50; // ... and the woven lines of a loop this many
+const CLOCK_TICK_MS = 1000; // how often the clock panel moves on between the server's updates
+// a line that carries a password never goes into the input history (this browser keeps it)
+const SECRET_LINE = /^\s*(?:(?:connect|create)\s+\S+\s+\S|(?:password|passwd)\s+\S)/i;
 const $ = (id) => document.getElementById(id);
 const out = $("output"), cmd = $("cmd"), pw = $("pw"), below = $("below");
 const store = {
@@ -12,10 +17,17 @@ const store = {
 };
 let ws = null, state = freshState(), line = null, pending = "";
 let resumeToken = sessionStorage.getItem("dw.resume");
-let history = store.get("history", []), hpos = history.length, echoHidden = false, retry = 0;
+let history = keepable(store.get("history", [])), hpos = history.length, echoHidden = false, retry = 0;
+store.set("history", history); // (what an older page stored with a password in it is gone)
+let follow = true; // the reader is at the end of the story: keep them there
 const decoder = new TextDecoder();
 
+function keepable(lines) {
+  return Array.isArray(lines) ? lines.filter((l) => typeof l === "string" && !SECRET_LINE.test(l)) : [];
+}
+
 function atBottom() { return out.scrollHeight - out.scrollTop - out.clientHeight < 30; }
+function toBottom() { out.scrollTop = out.scrollHeight; below.hidden = true; follow = true; }
 
 function newLine() {
   line = document.createElement("div");
@@ -25,12 +37,12 @@ function newLine() {
 }
 
 function addText(text) {
-  const stick = atBottom();
+  const stick = follow || atBottom();
   const parts = (pending + text).replace(/\r/g, "").split("\n");
   pending = "";
   parts.forEach((part, i) => {
     if (i > 0 || line === null) newLine();
-    for (const seg of ansiSegments(part, state)) {
+    for (const seg of ansiSegments(part, state, pageBg())) {
       const span = document.createElement("span");
       if (seg.fg) span.style.color = seg.fg;
       if (seg.bg) span.style.backgroundColor = seg.bg;
@@ -47,11 +59,14 @@ function addText(text) {
       line.appendChild(span);
     }
   });
-  if (stick) out.scrollTop = out.scrollHeight; else below.hidden = false;
+  if (stick) toBottom(); else below.hidden = false;
 }
 
-out.addEventListener("scroll", () => { if (atBottom()) below.hidden = true; });
-below.addEventListener("click", () => { out.scrollTop = out.scrollHeight; below.hidden = true; cmd.focus(); });
+out.addEventListener("scroll", () => { follow = atBottom(); if (follow) below.hidden = true; });
+below.addEventListener("click", () => { toBottom(); cmd.focus(); });
+// the box changed size (a phone turned, a window resized, bigger text): a reader who was
+// following the story still is, and the server wraps at the new width
+new ResizeObserver(() => { if (follow) toBottom(); sendCols(); }).observe(out);
 
 function sendLine(text) { if (ws && ws.readyState === 1) ws.send(new TextEncoder().encode(text + "\n")); }
 function sendGmcp(pkg, data) { if (ws && ws.readyState === 1) ws.send(pkg + " " + JSON.stringify(data)); }
@@ -66,6 +81,13 @@ function cols() {
   const inner = out.clientWidth - 26; // (padding, scrollbar)
   return Math.max(20, Math.min(250, Math.floor(inner / ch) || 80));
 }
+
+let sentCols = 0;
+function sendCols() {
+  const n = cols();
+  if (n !== sentCols && ws && ws.readyState === 1) { sentCols = n; sendGmcp("Dreamwave.Client", { cols: n }); }
+}
+function pageBg() { return document.body.classList.contains("contrast") ? PAGE.contrast : PAGE.normal; }
 
 function setEcho(hidden) {
   echoHidden = hidden;
@@ -116,31 +138,81 @@ const panels = {
       const s = Math.round(Number(loop.stability) || 0);
       $("loop-stability").value = s; $("loop-value").textContent = s + "%";
     }
-    if (d.clock) $("clock").textContent = `Day ${d.clock.day}, ${d.clock.time} (${d.clock.phase})`;
+    if (d.clock) setClock(d.clock);
   },
   "Comm.Channel.List"(list) {
     const tabs = $("tabs"); tabs.replaceChildren();
-    for (const ch of list || []) {
+    for (const ch of [{ name: "", caption: "Every channel" }, ...(list || [])]) {
       const b = document.createElement("button");
-      b.type = "button"; b.setAttribute("role", "tab"); b.textContent = ch.name; b.title = ch.caption || "";
-      // the same as typing it: the channel's recent lines; then the line is ready to speak on it
-      b.addEventListener("click", () => {
-        sendLine(`channel history ${ch.name}`);
-        cmd.value = (ch.command || ch.name) + " "; cmd.focus();
-      });
+      b.type = "button"; b.setAttribute("role", "tab"); b.setAttribute("aria-controls", "chan-lines");
+      b.dataset.channel = ch.name;
+      b.textContent = ch.name || "all"; b.title = ch.caption || "";
+      // shows that channel's lines in the panel: nothing is typed or sent
+      b.addEventListener("click", () => { chanShown = ch.name; showChannels(); });
       tabs.appendChild(b);
     }
+    showChannels();
   },
   "Comm.Channel.Text"(d) {
-    const li = document.createElement("li");
-    li.textContent = `[${d.channel}] ${d.talker}: ${d.text}`;
-    const target = d.channel === "weave" ? $("woven") : $("chan-lines");
-    target.appendChild(li);
-    while (target.childElementCount > 50) target.firstElementChild.remove();
+    if (!d || typeof d.text !== "string") return;
+    if (d.channel === "weave") {  // the loop's woven lines have their own list
+      const li = document.createElement("li");
+      li.textContent = d.text;
+      $("woven").appendChild(li);
+      while ($("woven").childElementCount > PANEL_LINES) $("woven").firstElementChild.remove();
+      return;
+    }
+    chanLines.push({ channel: d.channel, text: d.text }); // (the text is the line as heard)
+    if (chanLines.length > CHANNEL_LINES) chanLines.shift();
+    showChannels();
   },
   "Dreamwave.Echo"(d) { setEcho(!!d.hidden); },
+  // first on every socket: a resumed one carries on, a new one starts at the login screen
+  "Dreamwave.Session"(d) { if (d && d.resumed) $("panels").removeAttribute("aria-busy"); else clearPanels(); },
   "Dreamwave.Resume"(d) { resumeToken = d.token; sessionStorage.setItem("dw.resume", d.token); },
 };
+
+let chanLines = [], chanShown = "";
+function showChannels() {
+  for (const b of $("tabs").children) b.setAttribute("aria-selected", String(b.dataset.channel === chanShown));
+  const ol = $("chan-lines");
+  ol.replaceChildren(...chanLines.filter((l) => !chanShown || l.channel === chanShown).map((l) => {
+    const li = document.createElement("li"); li.textContent = l.text; return li;
+  }));
+  ol.scrollTop = ol.scrollHeight;
+}
+
+// The clock panel runs on from the server's last reading (its game seconds and their
+// speed), so it is not stuck at the time of the last move.
+let clock = null, clockTimer = null;
+function setClock(c) {
+  clock = { ...c, at: performance.now() };
+  showClock();
+  clearInterval(clockTimer);
+  clockTimer = typeof c.seconds === "number" && c.rate > 0 ? setInterval(showClock, CLOCK_TICK_MS) : null;
+}
+function showClock() {
+  let { day, time, phase } = clock;
+  if (clockTimer !== null) {
+    const t = clock.seconds + clock.rate * (performance.now() - clock.at) / 1000;
+    const minute = Math.floor(t / 60);
+    day = Math.floor(minute / 1440) + 1;
+    const hour = Math.floor(minute / 60) % 24;
+    time = `${String(hour).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
+    for (const [start, key] of clock.phases || []) if (hour >= start) phase = key;
+  }
+  $("clock").textContent = `Day ${day}, ${time} (${phase})`;
+}
+
+// Nothing of a dreamer stays on the page once they are gone (quit, booted, a restart).
+function clearPanels() {
+  $("panels").removeAttribute("aria-busy");
+  $("room-name").textContent = "—"; $("room-area").textContent = "";
+  for (const id of ["exits", "here", "woven", "tabs", "chan-lines"]) $(id).replaceChildren();
+  $("dream-state").textContent = "—"; $("dream-owner").textContent = ""; $("loop").hidden = true;
+  clearInterval(clockTimer); clock = clockTimer = null; $("clock").textContent = "—";
+  chanLines = []; chanShown = "";
+}
 
 function onGmcp(text) {
   const sp = text.indexOf(" ");
@@ -159,7 +231,8 @@ function connect() {
   ws.onopen = () => {
     retry = 0;
     $("status").textContent = "connected";
-    ws.send("Dreamwave.Client " + JSON.stringify({ cols: cols(), screenreader: !!store.get("reader", false), resume: resumeToken }));
+    sentCols = cols();
+    ws.send("Dreamwave.Client " + JSON.stringify({ cols: sentCols, screenreader: !!store.get("reader", false), resume: resumeToken }));
     resumeToken = null; sessionStorage.removeItem("dw.resume");
     sendGmcp("Core.Hello", { client: "Dreamwave web", version: "1" });
     sendGmcp("Core.Supports.Set", ["Char 1", "Room 1", "Comm.Channel 1", "Dreamwave 1"]);
@@ -171,7 +244,11 @@ function connect() {
   };
   ws.onclose = (ev) => {
     $("status").textContent = ev.reason ? `disconnected: ${ev.reason}` : "disconnected";
-    if (ev.code === 1000 && !resumeToken) { addText("\n(Disconnected. Reload the page to play again.)\n"); return; }
+    if (ev.code === 1000 && !resumeToken) {
+      clearPanels();
+      addText("\n(Disconnected. Reload the page to play again.)\n"); return;
+    }
+    $("panels").setAttribute("aria-busy", "true"); // until the next socket says if it resumed
     const wait = Math.min(10000, 500 * 2 ** retry++);
     $("status").textContent += ` — reconnecting in ${Math.round(wait / 1000)} s`;
     setTimeout(connect, wait);
@@ -184,7 +261,7 @@ $("form").addEventListener("submit", (ev) => {
   const text = cmd.value;
   addText(text + "\n");
   sendLine(text);
-  if (text.trim() && history[history.length - 1] !== text) {
+  if (text.trim() && history[history.length - 1] !== text && !SECRET_LINE.test(text)) {
     history.push(text); history = history.slice(-HISTORY); store.set("history", history);
   }
   hpos = history.length; cmd.value = "";
@@ -223,12 +300,11 @@ toggle("t-reader", "reader", (on, first) => {
 toggle("t-brief", "brief", (on, first) => { if (!first) sendLine("config brief " + (on ? "on" : "off")); });
 toggle("t-contrast", "contrast", (on) => document.body.classList.toggle("contrast", on));
 let size = store.get("font", 15);
-const applySize = () => document.documentElement.style.setProperty("--font", size + "px");
+const applySize = () => { document.documentElement.style.setProperty("--font", size + "px"); sendCols(); };
 applySize();
 $("t-smaller").addEventListener("click", () => { size = Math.max(10, size - 1); store.set("font", size); applySize(); });
 $("t-bigger").addEventListener("click", () => { size = Math.min(28, size + 1); store.set("font", size); applySize(); });
 document.addEventListener("keydown", (ev) => {
   if (ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey && document.activeElement === document.body) (echoHidden ? pw : cmd).focus();
 });
-window.addEventListener("resize", () => sendGmcp("Dreamwave.Client", { cols: cols() }));
 connect();
