@@ -13,8 +13,9 @@ from tests.test_world_files import run
 PROMPT = r"(?s).*?\n> "
 
 
-async def live_world(make_server, db: Path) -> None:
-    """Ada shapes a dream; Bob carries the map; Bob and Cyd weave a loop."""
+async def live_world(make_server, db: Path):
+    """Ada shapes a dream; Bob carries the map; Bob and Cyd weave a loop (and stay in it).
+    Returns a coroutine function that lets them go and stops the server."""
     server = await make_server(db=f"sqlite:///{db}")
     ada, bob, cyd = [await login(server.port, n) for n in ("Ada", "Bob", "Cyd")]
     await bob.cmd("get map", "You pick up a folded map")
@@ -29,9 +30,13 @@ async def live_world(make_server, db: Path) -> None:
     await cyd.expect("merge Bob")
     await cyd.cmd("merge Bob", "Loop of")
     await bob.cmd("weave A kite of moths drifts between us.", PROMPT)
-    for c in (ada, bob, cyd):
-        await c.close()
-    await server.stop()
+
+    async def done() -> None:
+        for c in (ada, bob, cyd):
+            await c.close()
+        await server.stop()
+
+    return done
 
 
 PRIVATE = ("Lamp Room", "Lamplight", "glass bird", "Loop of", "kite of moths", "folded map",
@@ -40,9 +45,10 @@ PRIVATE = ("Lamp Room", "Lamplight", "glass bird", "Loop of", "kite of moths", "
 
 async def test_round_trip_is_exact_and_keeps_dreams_private(make_server, tmp_path):
     a, b = tmp_path / "a.db", tmp_path / "b.db"
-    await live_world(make_server, a)
-    res = run("export-world", str(tmp_path / "a.yaml"), "--db", str(a))
+    done = await live_world(make_server, a)
+    res = run("export-world", str(tmp_path / "a.yaml"), "--db", str(a))  # while they play
     assert res.returncode == 0, res.stderr
+    await done()
     text = (tmp_path / "a.yaml").read_text()
     for word in PRIVATE:
         assert word not in text, word
@@ -76,7 +82,7 @@ async def test_round_trip_is_exact_and_keeps_dreams_private(make_server, tmp_pat
 async def test_import_into_a_world_with_dreams_renumbers_clashing_ids(make_server, tmp_path):
     """A file from elsewhere whose ids a dream here already uses: the dream keeps its ids."""
     a = tmp_path / "a.db"
-    await live_world(make_server, a)
+    await (await live_world(make_server, a))()
     store, w = open_world(str(a))
     lamp = next(r for r in w.rooms.values() if r.name == "Lamp Room")
     store.dispose()
