@@ -225,25 +225,6 @@ def escape(text: str) -> str:
     return text.replace("|", "||")
 
 
-def exit_to_lock(ctx: Ctx, which: str) -> Exit:
-    """The exit `which` names; a room, item or dreamer gets told that only exits lock."""
-    try:
-        ex = resolve(ctx.world, ctx.player, which, (Exit,), "an exit")
-    except CommandError:
-        try:
-            other = resolve(ctx.world, ctx.player, which)
-        except CommandError:
-            other = None
-        if other is None or isinstance(other, Exit):
-            raise
-        what = f"{label(other)} is {a_or_an(kind_name(other))}"
-        if isinstance(other, Room):
-            what += ": lock one of its exits, as in |w@lock north = role:builder|n"
-        raise CommandError(f"Only exits can be locked, and {what}.") from None
-    assert isinstance(ex, Exit)
-    return ex
-
-
 @command("@lock", category=CATEGORY, role="builder")
 def cmd_lock(ctx: Ctx) -> None:
     """Decide who may pass through an exit.
@@ -349,3 +330,22 @@ def cmd_audit(ctx: Ctx) -> None:
         detail = e.detail.replace("|", "||")
         lines.append(f"  |x{stamp}|n |c{e.actor_name}|n {e.action}: {detail}")
     ctx.page("\n".join(lines))
+
+
+def exit_to_lock(ctx: Ctx, which: str) -> Exit:
+    """The exit `which` names; a room, item or dreamer gets told that only exits lock."""
+    try:
+        ex = resolve(ctx.world, ctx.player, which, (Exit,), "an exit")
+    except CommandError:
+        try:
+            other = resolve(ctx.world, ctx.player, which)
+        except CommandError:
+            other = None
+        if other is None or isinstance(other, Exit):
+            raise
+        what = f"{label(other)} is {a_or_an(kind_name(other))}"
+        if isinstance(other, Room):
+            what += ": lock one of its exits, as in |w@lock north = role:builder|n"
+        raise CommandError(f"Only exits can be locked, and {what}.") from None
+    assert isinstance(ex, Exit)
+    return ex
