@@ -119,15 +119,6 @@ def cmd_ban(ctx: Ctx) -> None:
     ctx.send(f"{player.name} is banned {how_long} (ban #{ban.id}).")
 
 
-def _not_your_own_address(ctx: Ctx, net: IpNetwork) -> None:
-    """An admin must not lock themselves out: refuse a ban that covers their own address."""
-    if not address_in(ctx.session.address, net):
-        return
-    if net.num_addresses == 1:
-        raise CommandError(f"{net.network_address} is your own address; you can't ban yourself.")
-    raise CommandError(f"{net} holds your own address; ban a narrower network that doesn't.")
-
-
 @command("@unban", category=CATEGORY, role="admin")
 def cmd_unban(ctx: Ctx) -> None:
     """Lift a ban.
@@ -356,3 +347,12 @@ def _span(seconds: float) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)}h"
     return f"{int(seconds // 86400)}d"
+
+
+def _not_your_own_address(ctx: Ctx, net: IpNetwork) -> None:
+    """An admin must not lock themselves out: refuse a ban that covers their own address."""
+    if not address_in(ctx.session.address, net):
+        return
+    if net.num_addresses == 1:
+        raise CommandError(f"{net.network_address} is your own address; you can't ban yourself.")
+    raise CommandError(f"{net} holds your own address; ban a narrower network that doesn't.")
