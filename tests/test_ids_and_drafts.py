@@ -52,6 +52,18 @@ async def test_ids_are_never_reused_after_a_reload_or_a_kill_9(split):
     await root.close()
 
 
+async def test_a_lifted_ban_keeps_its_number_after_a_reload(split):
+    root = await login(split.port, "Root", create=False)
+    first = await said(root, "@ban 203.0.113.9")
+    (n,) = re.findall(r"ban #(\d+)", first)
+    await root.cmd(f"@unban #{n}", "Lifted the ban")
+    split.proc.send_signal(signal.SIGHUP)
+    await root.expect("The dreamscape settles around you again", timeout=15)
+    second = await said(root, "@ban 203.0.113.10")
+    assert re.findall(r"ban #(\d+)", second) == [str(int(n) + 1)], second
+    await root.close()
+
+
 async def test_a_draft_kept_over_a_reload_comes_back_once(split):
     root = await login(split.port, "Root", create=False)
     await said(root, "@desc here = The hall before.")

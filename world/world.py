@@ -64,7 +64,7 @@ class World(BuildingMixin, NpcMixin):
         self.audit_log: deque[AuditEntry] = deque(maxlen=AUDIT_MEMORY)
         self.clock = WorldClock()
         self.dreams = Dreamscape(self)
-        self.moderation = Moderation(stage)
+        self.moderation = Moderation(stage, lambda: self.new_id("ban"))
         self.channels = Channels(self)  # channels and subscriptions (world/channels.py)
         self.comms = Comms(self)  # tells, shouts and ignore lists (world/comms.py)
         self.socials: dict[str, Social] = {}  # filled from content (world/socials.py)
@@ -73,6 +73,7 @@ class World(BuildingMixin, NpcMixin):
         self.mail = PostOffice(stage)
         self._next_id: dict[str, int] = {
             "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1, "npc": 1,
+            "ban": 1,
         }  # fmt: skip
         # Replaced by the engine with a renderer that formats once per kind of client.
         self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
@@ -189,6 +190,8 @@ class World(BuildingMixin, NpcMixin):
         self.dreams.load(rows)
         self.event_rows = rows.get("event_state", [])
         self.moderation.load(rows.get("ban", []))
+        for r in rows.get("ban", []):
+            self._saw_id("ban", r["id"])
         self.meta = {r["key"]: r["value"] for r in rows.get("meta", [])}
         self.mail.load(rows.get("mail", []))
         self.channels.load(rows)
