@@ -174,7 +174,8 @@ class Editor(Modal):
             return
         lines = str(draft.get("text", "")).splitlines()
         base = self.current.splitlines()
-        if self.lines == base:  # nothing typed yet: the draft is the whole text, as it was
+        # The draft is the whole text as it was being written, the text it began from included.
+        if draft.get("title") == self.title and self.lines == base:  # nothing typed here yet
             self.lines = lines[:MAX_EDITOR_LINES]
             told = "Your draft is back, in place of the text"
         else:  # added after what is typed, without the text it was started from again
