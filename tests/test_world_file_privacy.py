@@ -98,3 +98,25 @@ async def test_import_into_a_world_with_dreams_renumbers_clashing_ids(make_serve
     store.dispose()
     assert w.rooms[lamp.id].name == "Lamp Room"
     assert w.nexus.name == "A Plain Hall" and w.nexus.id != lamp.id
+
+
+def test_a_character_hosting_a_loop_is_written_where_the_loop_is_anchored(tmp_path):
+    db = tmp_path / "n.db"
+    store, w = open_world(str(db))
+    lyra = w.npcs_by_key.get("lyra") or w.create_npc("lyra", "Lyra Kinsey")
+    pavilion = w.rooms_by_key["festival_pavilion"]
+    loop = w.dreams.open_loop([], "The Dream Network Loop", host_id=lyra.id, anchor=pavilion)
+    w.move_npc(lyra, w.rooms[loop.room_id])
+    store.write_now()
+    store.dispose()
+    path = tmp_path / "n.yaml"
+    assert run("export-world", str(path), "--db", str(db)).returncode == 0
+    text = path.read_text()
+    assert "The Dream Network Loop" not in text
+    assert "{key: lyra, name: Lyra Kinsey, short: Lyra Kinsey, room: festival_pavilion}" in text
+
+    res = run("import-world", str(path), "--db", str(db), "--replace")  # the loop goes on
+    assert res.returncode == 0, res.stderr
+    store, w = open_world(str(db))
+    store.dispose()
+    assert w.npcs_by_key["lyra"].room.id == loop.room_id
