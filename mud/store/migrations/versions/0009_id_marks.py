@@ -26,7 +26,8 @@ def upgrade() -> None:
     )
     for space in SPACES:
         op.execute(
-            f"INSERT INTO id_mark (space, next_id) "  # noqa: S608 (fixed names above)
+            # (the names are the fixed SPACES above, never input)
+            f"INSERT INTO id_mark (space, next_id) "
             f"SELECT '{space}', COALESCE(MAX(id), 0) + 1 FROM {space}"
         )
 
