@@ -13,6 +13,7 @@ from mud import auth
 from mud.dispatch import CommandError, Ctx, command
 from world.model import Player
 from world.moderation import (
+    IpNetwork,
     ModerationError,
     address_in,
     describe_duration,
@@ -102,8 +103,7 @@ def cmd_ban(ctx: Ctx) -> None:
     moderation = ctx.world.moderation
     net = parse_network(target)
     if net is not None:
-        if address_in(ctx.session.address, net):
-            raise CommandError("That would ban your own address; ban a narrower one.")
+        _not_your_own_address(ctx, net)
         ban, _seq = moderation.ban("address", str(net), ctx.player.name, reason, seconds)
         ctx.world.audit(ctx.player, "ban", f"address {ban.target} {how_long}{_because(reason)}")
         ctx.send(f"Connections from {ban.target} are refused {how_long} (ban #{ban.id}).")
@@ -347,3 +347,12 @@ def _span(seconds: float) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)}h"
     return f"{int(seconds // 86400)}d"
+
+
+def _not_your_own_address(ctx: Ctx, net: IpNetwork) -> None:
+    """An admin must not lock themselves out: refuse a ban that covers their own address."""
+    if not address_in(ctx.session.address, net):
+        return
+    if net.num_addresses == 1:
+        raise CommandError(f"{net.network_address} is your own address; you can't ban yourself.")
+    raise CommandError(f"{net} holds your own address; ban a narrower network that doesn't.")

@@ -14,6 +14,7 @@ from commands.targets import ALL_KINDS, destination, label, ref, resolve
 from mud.dispatch import CommandError, Ctx, command
 from world.model import ABBREVIATION_OF, DIRECTIONS, Exit, Item, Player, Room
 from world.npcs import Npc
+from world.world import World
 
 CATEGORY = "Building"
 MAX_NAME = 200  # characters in a room or item name
@@ -80,6 +81,22 @@ def check_exit_free(
             raise CommandError(f"{room.name} already has an exit '{ex.name}' using that word.")
 
 
+def same_name_note(world: World, room: Room) -> list[str]:
+    """Rooms may share a name (as in tbaMUD and Evennia), but a builder should know: a
+    name then finds several rooms, and only the #id tells them apart. Dreams don't count."""
+    twins = [
+        r for r in world.rooms.values()
+        if r is not room and r.name.lower() == room.name.lower()
+        and not world.dreams.is_private(r)
+    ]  # fmt: skip
+    if not twins:
+        return []
+    refs = ", ".join(ref(r) for r in sorted(twins, key=lambda r: r.id))
+    verb = "is" if len(twins) == 1 else "are"
+    return [f"|yNote:|n {refs} {verb} already called that; #ids tell them apart (|w@name|n "
+            "renames one)."]  # fmt: skip
+
+
 def exit_words(ex: Exit) -> str:
     return ";".join((ex.name, *ex.aliases))
 
@@ -117,6 +134,7 @@ def cmd_dig(ctx: Ctx) -> None:
     w = ctx.world
     room = w.create_room(name, zone=here.zone, attrs={"owner": ctx.player.name})
     lines = [f"You dig |c{room.name}|n ({ref(room)}), a new room in zone '{room.zone}'."]
+    lines += same_name_note(w, room)
     if there:
         ex = w.create_exit(here, there[0], room, there[1], attrs={"owner": ctx.player.name})
         lines.append(f"Exit |w{exit_words(ex)}|n ({ref(ex)}) leads there from here.")

@@ -244,8 +244,7 @@ def cmd_lock(ctx: Ctx) -> None:
     |w@unlock <exit>|n removes the lock.
     """
     which, rule = split_assign(ctx.args, "@lock <exit> [= <rule>]", False)
-    ex = resolve(ctx.world, ctx.player, which, (Exit,), "an exit")
-    assert isinstance(ex, Exit)
+    ex = exit_to_lock(ctx, which)
     if rule is None:
         lock = ex.attrs.get("lock")
         ctx.send(f"Exit '{ex.name}' ({ref(ex)}) is " + (f"locked: {lock}" if lock else "unlocked."))
@@ -268,8 +267,7 @@ def cmd_unlock(ctx: Ctx) -> None:
     """
     if not ctx.args.strip():
         raise CommandError("Usage: @unlock <exit>")
-    ex = resolve(ctx.world, ctx.player, ctx.args, (Exit,), "an exit")
-    assert isinstance(ex, Exit)
+    ex = exit_to_lock(ctx, ctx.args)
     if "lock" not in ex.attrs:
         raise CommandError(f"Exit '{ex.name}' isn't locked.")
     ctx.world.set_attr(ex, "lock", None)
@@ -332,3 +330,22 @@ def cmd_audit(ctx: Ctx) -> None:
         detail = e.detail.replace("|", "||")
         lines.append(f"  |x{stamp}|n |c{e.actor_name}|n {e.action}: {detail}")
     ctx.page("\n".join(lines))
+
+
+def exit_to_lock(ctx: Ctx, which: str) -> Exit:
+    """The exit `which` names; a room, item or dreamer gets told that only exits lock."""
+    try:
+        ex = resolve(ctx.world, ctx.player, which, (Exit,), "an exit")
+    except CommandError:
+        try:
+            other = resolve(ctx.world, ctx.player, which)
+        except CommandError:
+            other = None
+        if other is None or isinstance(other, Exit):
+            raise
+        what = f"{label(other)} is {a_or_an(kind_name(other))}"
+        if isinstance(other, Room):
+            what += ": lock one of its exits, as in |w@lock north = role:builder|n"
+        raise CommandError(f"Only exits can be locked, and {what}.") from None
+    assert isinstance(ex, Exit)
+    return ex

@@ -19,7 +19,7 @@ CLEAR_PROMPT = "Clear the text? Type |wyes|n to clear it, anything else to keep 
 EDITOR_HELP = (
     "|wEditor:|n type lines to add them. |w.|n alone saves, |w.q|n quits without saving, "
     "|w.p|n shows the text with line numbers, |w.d <n>|n deletes line n, |w.c|n clears it "
-    "all to start afresh, |w.r|n adds your kept draft (see |whelp draft|n)."
+    "all to start afresh, |w.r|n brings back your kept draft (see |whelp draft|n)."
 )
 DRAFT_KEY = "draft"  # Player.settings: {"title": ..., "text": ...}, kept over a reload
 
@@ -173,10 +173,17 @@ class Editor(Modal):
             self.session.send("You have no draft kept.")
             return
         lines = str(draft.get("text", "")).splitlines()
-        room = MAX_EDITOR_LINES - len(self.lines)
-        self.lines.extend(lines[:room])
+        base = self.current.splitlines()
+        # The draft is the whole text as it was being written, the text it began from included.
+        if draft.get("title") == self.title and self.lines == base:  # nothing typed here yet
+            self.lines = lines[:MAX_EDITOR_LINES]
+            told = "Your draft is back, in place of the text"
+        else:  # added after what is typed, without the text it was started from again
+            new = lines[len(base) :] if lines[: len(base)] == base else lines
+            self.lines.extend(new[: MAX_EDITOR_LINES - len(self.lines)])
+            told = "Your draft is added"
         self.session.app.world.clear_setting(p, DRAFT_KEY)
-        self.session.send(f"Your draft's {len(lines[:room])} line(s) are added; |w.p|n shows them.")
+        self.session.send(f"{told}; |w.p|n shows it.")
 
     def draft(self) -> tuple[str, str] | None:
         """What a reload would lose: (title, text), or None if nothing is typed."""
@@ -206,7 +213,9 @@ class Editor(Modal):
 def cmd_draft(ctx: Ctx) -> None:
     """Show the draft kept when a reload closed your editor, or throw it away.
 
-    In the editor, |w.r|n adds the draft to what you are writing (and forgets it).
+    In the editor, |w.r|n brings the draft back (and forgets it): it is the whole text
+    you were writing, so it takes the place of the text, or is added after what you
+    have typed since.
 
     Usage:
       draft          show it

@@ -73,7 +73,7 @@ async def test_a_name_ban_survives_a_restart_until_lifted(make_server, tmp_path)
 
 async def test_an_address_ban_refuses_new_connections_silently(server):
     ash = await admin(server)
-    await ash.cmd("@ban 127.0.0.0/8", "That would ban your own address")
+    await ash.cmd("@ban 127.0.0.0/8", "holds your own address; ban a narrower network")
     await ash.cmd("@ban 127.0.0.2 1h", r"Connections from 127.0.0.2/32 are refused for 1 hour")
     await ash.cmd("@ban 2001:db8::/48", r"Connections from 2001:db8::/48 are refused for good")
     reader, writer = await asyncio.open_connection(

@@ -74,19 +74,17 @@ def test_round_trip_through_the_command_line(tmp_path):
     build_sample(a)
     res = run("export-world", str(tmp_path / "a.yaml"), "--db", str(a))
     assert res.returncode == 0, res.stderr
-    assert "Exported 12 rooms, 23 exits and 11 items" in res.stdout
+    assert "Exported 12 rooms, 23 exits and 10 items" in res.stdout
     text = (tmp_path / "a.yaml").read_text()
     assert "key: room_12" in text and "lock: role:builder and (holds:rope" in text
-    assert "holder: Pell" in text
+    assert "brass key" not in text and "holder:" not in text  # what dreamers carry is theirs
 
-    # into an empty database (Pell has no account there, so his key waits in the Nexus)
     res = run("import-world", str(tmp_path / "a.yaml"), "--db", str(b))
     assert res.returncode == 0, res.stderr
-    assert "Imported 3 zones, 12 rooms, 23 exits and 11 items" in res.stdout
-    assert "a.yaml:" in res.stderr and "no dreamer called 'Pell'" in res.stderr
+    assert "Imported 3 zones, 12 rooms, 23 exits and 10 items" in res.stdout
+    assert not res.stderr
     source, copy = world_shape(load(a)), world_shape(load(b))
     key_id = next(i for i, v in source["items"].items() if v[0] == "a brass key")
-    assert copy["items"].pop(key_id)[4:] == ("Room", 1)
     assert source["items"].pop(key_id)[4:] == ("Player", 1)
     assert copy == source
     assert load(b).rooms[12].key is None  # the generated key is not kept

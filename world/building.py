@@ -171,15 +171,28 @@ class BuildingMixin:
 
     # -- replacing the whole built world (import-world --replace) ---------------------------
     def clear_contents(self) -> None:
-        """Forget every zone, room, exit and item; accounts stay (call rehome_players after)."""
-        for item in self.items.values():
+        """Forget the builders' world: every zone, and every room, exit and item that isn't
+        a player's. Dreams, loops and what dreamers carry stay, ids and all (they are not in
+        world files); call rehome_players after."""
+        gone = {r.id: r for r in self.rooms.values() if not self.dreams.is_private(r)}
+        for item in [i for i in self.items.values() if self._lies_in(i, gone)]:
+            del self.items[item.id]
             self.unsave(item)
-        for p in self.players.values():
-            p.inventory.clear()
-        for obj in (*self.exits.values(), *self.rooms.values(), *self.zones.values()):
-            self.unsave(obj)
-        for table in (self.items, self.exits, self.rooms, self.rooms_by_key, self.zones):
-            table.clear()
+        for ex in [e for e in self.exits.values() if e.room.id in gone]:
+            del self.exits[ex.id]
+            self.unsave(ex)
+        for room in gone.values():
+            del self.rooms[room.id]
+            if room.key and self.rooms_by_key.get(room.key) is room:
+                del self.rooms_by_key[room.key]
+            self.unsave(room)
+        for zone in self.zones.values():
+            self.unsave(zone)
+        self.zones.clear()
+
+    @staticmethod
+    def _lies_in(item: Item, rooms: dict[int, Room]) -> bool:
+        return isinstance(item.location, Room) and rooms.get(item.location.id) is item.location
 
     def rehome_players(self) -> int:
         """Point every dreamer at the room with their old room's id, else the Nexus."""

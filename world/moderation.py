@@ -198,10 +198,18 @@ Stage = Callable[[str, Any, "dict[str, Any] | None"], int]
 class Moderation:
     """Bans and mutes: memory first, each change staged for the writer like any other row."""
 
-    def __init__(self, stage: Stage) -> None:
+    def __init__(self, stage: Stage, new_id: Callable[[], int] | None = None) -> None:
         self._stage = stage
         self.bans = BanList()
         self._next_id = 1
+        # The World passes its own allocator, whose high-water mark is saved: a lifted
+        # ban's #id is never given to another one (the audit log names bans by #id).
+        self._new_id = new_id or self._count
+
+    def _count(self) -> int:
+        nid = self._next_id
+        self._next_id += 1
+        return nid
 
     def load(self, rows: list[dict[str, Any]]) -> None:
         for r in rows:
@@ -216,10 +224,9 @@ class Moderation:
             self.bans.remove(old)  # a new ban of the same target replaces the old one
             self._stage("ban", old.id, None)
         ban = Ban(
-            self._next_id, kind, target, by, reason[:MAX_REASON], now,
+            self._new_id(), kind, target, by, reason[:MAX_REASON], now,
             None if seconds is None else now + seconds,
         )  # fmt: skip
-        self._next_id += 1
         self.bans.add(ban)
         return ban, self._stage("ban", ban.id, ban.to_row())
 

@@ -64,7 +64,7 @@ class World(BuildingMixin, NpcMixin):
         self.audit_log: deque[AuditEntry] = deque(maxlen=AUDIT_MEMORY)
         self.clock = WorldClock()
         self.dreams = Dreamscape(self)
-        self.moderation = Moderation(stage)
+        self.moderation = Moderation(stage, lambda: self.new_id("ban"))
         self.channels = Channels(self)  # channels and subscriptions (world/channels.py)
         self.comms = Comms(self)  # tells, shouts and ignore lists (world/comms.py)
         self.socials: dict[str, Social] = {}  # filled from content (world/socials.py)
@@ -73,6 +73,7 @@ class World(BuildingMixin, NpcMixin):
         self.mail = PostOffice(stage)
         self._next_id: dict[str, int] = {
             "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1, "npc": 1,
+            "ban": 1,
         }  # fmt: skip
         # Replaced by the engine with a renderer that formats once per kind of client.
         self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
@@ -89,19 +90,32 @@ class World(BuildingMixin, NpcMixin):
         self.landed: Callable[[Player, int], None] = _no_op
 
     # -- ids and staging ------------------------------------------------------------------
+    # An id is never handed out twice, not even after its object is destroyed and the
+    # engine restarts or crashes: the high-water mark of each id space is staged before the
+    # row that uses the id, so no commit can hold the row without the mark.
     def new_id(self, table: str) -> int:
         nid = self._next_id[table]
-        self._next_id[table] = nid + 1
+        self._raise_mark(table, nid + 1)
         return nid
 
+    def _raise_mark(self, table: str, next_id: int) -> None:
+        self._next_id[table] = next_id
+        self._stage("id_mark", table, {"space": table, "next_id": next_id})
+
     def _saw_id(self, table: str, nid: int) -> None:
+        """Loading: start new ids above one that exists (the marks are loaded too)."""
         if nid >= self._next_id[table]:
             self._next_id[table] = nid + 1
+
+    def _claim_id(self, table: str, nid: int) -> None:
+        """An id given from outside (a world file) is used: never hand it out later."""
+        if nid >= self._next_id[table]:
+            self._raise_mark(table, nid + 1)
 
     def reserve_ids(self, table: str, ids: Iterable[int]) -> None:
         """Make sure new ids in `table` never reuse these (importing with fixed ids)."""
         for nid in ids:
-            self._saw_id(table, nid)
+            self._claim_id(table, nid)
 
     def save(self, obj: Player | Room | Exit | Item | Zone) -> int:
         table = "account" if isinstance(obj, Player) else type(obj).__name__.lower()
@@ -118,6 +132,9 @@ class World(BuildingMixin, NpcMixin):
     # -- loading --------------------------------------------------------------------------
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         """Build the world from database rows (start-up only)."""
+        for r in rows.get("id_mark", []):
+            if r["space"] in self._next_id:
+                self._saw_id(r["space"], r["next_id"] - 1)
         for r in rows.get("zone", []):
             self.zones[r["key"]] = Zone(r["id"], r["key"], r["name"])
             self._saw_id("zone", r["id"])
@@ -173,6 +190,8 @@ class World(BuildingMixin, NpcMixin):
         self.dreams.load(rows)
         self.event_rows = rows.get("event_state", [])
         self.moderation.load(rows.get("ban", []))
+        for r in rows.get("ban", []):
+            self._saw_id("ban", r["id"])
         self.meta = {r["key"]: r["value"] for r in rows.get("meta", [])}
         self.mail.load(rows.get("mail", []))
         self.channels.load(rows)
@@ -225,6 +244,7 @@ class World(BuildingMixin, NpcMixin):
         *, id: int | None = None, attrs: dict[str, Any] | None = None,
     ) -> Room:  # fmt: skip
         room = Room(id or self.new_id("room"), name, description, zone, key, attrs)
+        self._claim_id("room", room.id)
         self._add_room(room)
         self.save(room)
         return room
@@ -237,7 +257,7 @@ class World(BuildingMixin, NpcMixin):
             id or self.new_id("exit"), room, name, dest.id if dest else None, aliases, attrs,
             description,
         )  # fmt: skip
-        self._saw_id("exit", ex.id)
+        self._claim_id("exit", ex.id)
         room.exits.append(ex)
         self.exits[ex.id] = ex
         self.save(ex)
@@ -248,7 +268,7 @@ class World(BuildingMixin, NpcMixin):
         *, id: int | None = None, attrs: dict[str, Any] | None = None,
     ) -> Item:  # fmt: skip
         item = Item(id or self.new_id("item"), name, keywords, description, attrs)
-        self._saw_id("item", item.id)
+        self._claim_id("item", item.id)
         self.items[item.id] = item
         self._place(item, where)
         self.save(item)

@@ -1,10 +1,14 @@
-"""World files: the built world as YAML, for version control, and back again.
+"""World files: the builders' world as YAML, for version control, and back again.
 
 The format is the seed content's (world/content/world.yaml) plus ids, locks, attributes,
-exit descriptions, items held by dreamers and where the characters (NPCs) stand, so one
-schema (world/content.py) validates both. Rooms without a key are written with a generated
-one (room_<id>) that importing drops again. Import checks the whole file first and changes
-nothing unless all is well; the caller writes the result in one transaction.
+exit descriptions and where the characters (NPCs) stand, so one schema (world/content.py)
+validates both. A world file holds the builders' world only: rooms, exits, the items lying
+in rooms, NPC placement and locks. What belongs to players -- their private dreams (rooms,
+exits, motifs), shared loops, and whatever they carry -- is never written, and importing
+with --replace keeps it as it is; players' data belongs to backups. Rooms without a key are
+written with a generated one (room_<id>) that importing drops again. Import checks the whole
+file first and changes nothing unless all is well; the caller writes the result in one
+transaction.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from typing import Any
 import yaml
 
 from world.content import WorldSpec, generated_key, read_world_file, seed
+from world.model import Room
+from world.npcs import Npc
 from world.world import NEXUS_KEY, World
-from world.yamlsrc import ContentError, Located
+from world.yamlsrc import ContentError, Located, Path_
 
-HEADER = "# Dreamwave world file: rooms, exits, items, locks and descriptions.\n"
+HEADER = "# Dreamwave world file: rooms, exits, items, locks and descriptions (no dreams).\n"
 
 
 class ImportRefused(Exception):
@@ -39,10 +45,16 @@ class ImportReport:
 
 
 # -- export ---------------------------------------------------------------------------------
-def _room_keys(world: World) -> dict[int, str]:
+def public_rooms(world: World) -> list[Room]:
+    """The builders' rooms, by id: every room that isn't part of a dream or a loop."""
+    rooms = (r for r in world.rooms.values() if not world.dreams.is_private(r))
+    return sorted(rooms, key=lambda r: r.id)
+
+
+def _room_keys(world: World, rooms: list[Room]) -> dict[int, str]:
     used = set(world.rooms_by_key)
     keys = {}
-    for room in sorted(world.rooms.values(), key=lambda r: r.id):
+    for room in rooms:
         key = room.key
         if not key:
             key = generated_key(room.id)
@@ -54,15 +66,29 @@ def _room_keys(world: World) -> dict[int, str]:
 
 
 def export_data(world: World) -> dict[str, Any]:
-    """The world as plain data in the world-file shape."""
-    keys = _room_keys(world)
+    """The builders' world as plain data in the world-file shape (nothing of players')."""
+    public = public_rooms(world)
+    keys = _room_keys(world, public)
+    data: dict[str, Any] = {"zones": _zones(world, public), "rooms": _rooms(public, keys)}
+    data["items"] = _items(world, keys)
+    npcs = _npcs(world, keys)
+    if npcs:
+        data["npcs"] = npcs
+    return data
+
+
+def _zones(world: World, rooms: list[Room]) -> list[dict[str, Any]]:
     ordered = sorted(world.zones.values(), key=lambda z: z.id)
     zones = [{"key": z.key, "name": z.name} for z in ordered]
     known = {z.key for z in world.zones.values()}
-    for zone in sorted({r.zone for r in world.rooms.values()} - known - {""}):
+    for zone in sorted({r.zone for r in rooms} - known - {""}):
         zones.append({"key": zone, "name": zone.replace("_", " ").title()})
+    return zones
+
+
+def _rooms(public: list[Room], keys: dict[int, str]) -> list[dict[str, Any]]:
     rooms = []
-    for room in sorted(world.rooms.values(), key=lambda r: r.id):
+    for room in public:
         r: dict[str, Any] = {"id": room.id, "key": keys[room.id], "name": room.name}
         r["zone"] = room.zone
         if room.description:
@@ -72,7 +98,7 @@ def export_data(world: World) -> dict[str, Any]:
         exits = []
         for ex in room.exits:
             e: dict[str, Any] = {"id": ex.id, "name": ex.name}
-            if ex.dest_id in world.rooms:
+            if ex.dest_id in keys:  # a way into a dream or loop is written as leading nowhere
                 e["to"] = keys[ex.dest_id]
             if ex.aliases:
                 e["aliases"] = list(ex.aliases)
@@ -87,37 +113,52 @@ def export_data(world: World) -> dict[str, Any]:
         if exits:
             r["exits"] = exits
         rooms.append(r)
+    return rooms
+
+
+def _items(world: World, keys: dict[int, str]) -> list[dict[str, Any]]:
+    """Items lying in the builders' rooms (not what dreamers carry, nor motifs)."""
     items = []
     for item in sorted(world.items.values(), key=lambda i: i.id):
         loc = item.location
-        if loc is None:
+        if not isinstance(loc, Room) or loc.id not in keys or "motif" in item.attrs:
             continue
         it: dict[str, Any] = {"id": item.id, "name": item.name}
         if item.keywords:
             it["keywords"] = list(item.keywords)
         if item.description:
             it["description"] = item.description
-        if loc.id in world.rooms and world.rooms[loc.id] is loc:
-            it["room"] = keys[loc.id]
-        else:
-            it["holder"] = loc.name
+        it["room"] = keys[loc.id]
         if item.attrs:
             it["attrs"] = dict(item.attrs)
         items.append(it)
+    return items
+
+
+def _npcs(world: World, keys: dict[int, str]) -> list[dict[str, Any]]:
+    """Where the characters stand; one inside a loop is written at its loop's anchor."""
     npcs = []
     for npc in sorted(world.npcs.values(), key=lambda n: n.id):
         n: dict[str, Any] = {"key": npc.key, "name": npc.name, "short": npc.short}
         if npc.description:
             n["description"] = npc.description
-        if npc.room is not None and world.rooms.get(npc.room.id) is npc.room:
-            n["room"] = keys[npc.room.id]
+        room = _npc_room(world, npc)
+        if room is not None and room.id in keys:
+            n["room"] = keys[room.id]
         if npc.flags:
             n["flags"] = dict(npc.flags)
         npcs.append(n)
-    data: dict[str, Any] = {"zones": zones, "rooms": rooms, "items": items}
-    if npcs:
-        data["npcs"] = npcs
-    return data
+    return npcs
+
+
+def _npc_room(world: World, npc: Npc) -> Room | None:
+    room = npc.room
+    if room is None or world.rooms.get(room.id) is not room:
+        return None
+    loop = world.dreams.loop_of_room(room)
+    if loop is not None and loop.anchor_id is not None:
+        return world.rooms.get(loop.anchor_id)
+    return room
 
 
 class _Dumper(yaml.SafeDumper):
@@ -167,6 +208,39 @@ def _warnings(world: World, spec: WorldSpec, src: Located) -> list[str]:
     return warnings
 
 
+def _free_ids(world: World, spec: WorldSpec, src: Located) -> list[str]:
+    """Give a new id to whatever in the file has the id of a dream, loop or carried thing
+    that stays (only possible with a file from another server)."""
+    taken: list[tuple[str, Path_, Any, dict[int, Any]]] = []
+    for i, room in enumerate(spec.rooms):
+        taken.append(("room", ("rooms", i), room, world.rooms))
+        for j, ex in enumerate(room.exits):
+            taken.append(("exit", ("rooms", i, "exits", j), ex, world.exits))
+    taken += [("item", ("items", i), it, world.items) for i, it in enumerate(spec.items)]
+    warnings = []
+    for kind, path, obj, kept in taken:
+        if obj.id is not None and obj.id in kept:
+            warnings.append(
+                f"{src.where((*path, 'id'))}: {kind} id {obj.id} belongs to a dreamer's "
+                f"{kind} here; this {kind} gets a new id"
+            )
+            obj.id = None
+    return warnings
+
+
+def _back_in_loops(world: World, rooms: dict[str, Room | None]) -> None:
+    """NPCs that were inside a loop (hosting it) stay there: the loop isn't in the file."""
+    for key, room in rooms.items():
+        npc = world.npcs_by_key.get(key)
+        if npc is None or room is None or npc.room is room:
+            continue
+        if npc.room is not None:
+            npc.room.npcs.pop(npc.id, None)
+        npc.room = room
+        room.npcs[npc.id] = npc
+        world.save_npc(npc)
+
+
 def import_world(world: World, path: Path, replace: bool = False) -> ImportReport:
     """Check `path` completely, then rebuild the world from it (staged, not yet written).
 
@@ -180,8 +254,11 @@ def import_world(world: World, path: Path, replace: bool = False) -> ImportRepor
             "replace it (accounts are kept), or import into an empty database."
         )
     report = ImportReport(warnings=_warnings(world, spec, src))
+    in_loops = {n.key: n.room for n in world.npcs.values() if world.dreams.is_private(n.room)}
     world.clear_contents()
+    report.warnings += _free_ids(world, spec, src)
     seed(world, spec, holders=world.players_by_key)
+    _back_in_loops(world, in_loops)
     report.rehomed = world.rehome_players()
     world.rehome_npcs(placed={n.key for n in spec.npcs})
     report.npcs = len(spec.npcs)

@@ -212,3 +212,18 @@ class Mail(SQLModel, table=True):
 
 TABLE_ORDER.append(Mail)
 TABLES[Mail.__tablename__] = Mail.__table__
+
+
+# -- id high-water marks (migration 0009) ---------------------------------------------------
+class IdMark(SQLModel, table=True):
+    """The next id of one id space (room, exit, item, ...), so a destroyed object's id is
+    never handed out again, across reloads and crashes: the world stages the mark with the
+    row that takes the id, and loading starts above both the mark and every row."""
+
+    __tablename__ = "id_mark"
+    space: str = Field(primary_key=True, max_length=16)
+    next_id: int = 1
+
+
+TABLE_ORDER.append(IdMark)
+TABLES[IdMark.__tablename__] = IdMark.__table__
