@@ -27,7 +27,7 @@ RELOAD_AFTER = "|gThe dreamscape settles around you again, rewoven; you are wher
 CRASH_AFTER = "|gThe dream steadies around you again; you are where you were.|n"
 DRAFT_KEPT = (
     "|yThe editor closed for the reload; what you had typed for {title} is kept as a draft. "
-    "Open the editor again and type |w.r|y to add it back (|wdraft|y shows it).|n"
+    "Open the editor again and type |w.r|y to bring it back (|wdraft|y shows it).|n"
 )
 LOGIN_AGAIN = "|yThe dreamscape was rewoven while you stood at the threshold; begin again.|n"
 LOGIN_AGAIN_CRASH = "|yThe dream flickered while you stood at the threshold; begin again.|n"
