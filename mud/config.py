@@ -100,6 +100,7 @@ class LinkSettings(BaseModel):
     nats_creds: str = ""  # a NATS .creds file
     nats_tls_ca: str = ""  # a CA file: connect to NATS over TLS, checking its certificate
     engine_timeout: float = Field(5.0, gt=0)  # seconds of engine silence that mean it is hung
+    gateway_timeout: float = Field(5.0, gt=0)  # seconds of gateway silence that mean it is hung
 
 
 class WebSettings(BaseModel):
