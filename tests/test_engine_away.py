@@ -61,6 +61,27 @@ async def test_lines_typed_while_the_engine_hangs_run_after_in_order(tmp_path):
         await stop(sp)
 
 
+async def test_what_a_gateway_keeps_for_a_hung_engine_is_bounded(tmp_path):
+    env = env_with(engine_timeout="2")
+    env["DREAMWAVE_LIMITS__MAX_KEPT_LINES"] = "3"
+    sp = await spawn_server(tmp_path / "bound.db", env=env)
+    try:
+        ada = await login(sp.port, "Ada")
+        os.kill(engine_pids(sp)[0], signal.SIGSTOP)
+        for i in range(1, 6):
+            ada.send(f"say line {i}")
+        await ada.expect("that line was not kept", timeout=10)
+        await ada.expect(BACK, timeout=15)
+        for i in range(1, 4):
+            await ada.expect(f'You say, "line {i}"', timeout=10)
+        await said(ada, "look")
+        assert ada.text.count("not kept") == 1
+        assert '"line 4"' not in ada.text and '"line 5"' not in ada.text
+        await ada.close()
+    finally:
+        await stop(sp)
+
+
 async def test_a_hang_the_gateway_notices_first_flickers_once(tmp_path):
     """The gateway's link gives up on the silent engine, reconnects to it (still hung: the
     kernel takes the connection) and loses that link too when the engine is killed: one
