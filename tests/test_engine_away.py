@@ -45,7 +45,7 @@ async def mssp_table(port: int, timeout: float = 15.0) -> dict[str, list[str]]:
 
 
 async def test_lines_typed_while_the_engine_hangs_run_after_in_order(tmp_path):
-    sp = await spawn_server(tmp_path / "hang.db", env=env_with(engine_timeout="2"))
+    sp = await spawn_server(tmp_path / "hang.db", env=env_with(engine_timeout="3"))
     try:
         ada = await login(sp.port, "Ada")
         os.kill(engine_pids(sp)[0], signal.SIGSTOP)  # hung: the lines go up, nothing answers
@@ -64,7 +64,7 @@ async def test_lines_typed_while_the_engine_hangs_run_after_in_order(tmp_path):
 
 
 async def test_what_a_gateway_keeps_for_a_hung_engine_is_bounded(tmp_path):
-    env = env_with(engine_timeout="2")
+    env = env_with(engine_timeout="3")
     env["DREAMWAVE_LIMITS__MAX_KEPT_LINES"] = "3"
     sp = await spawn_server(tmp_path / "bound.db", env=env)
     try:
@@ -139,7 +139,7 @@ async def test_a_line_the_dead_engine_got_is_reported_and_never_run_again(tmp_pa
 
 
 async def test_a_hung_gateway_is_killed_and_replaced(tmp_path):
-    sp = await spawn_server(tmp_path / "gwhang.db", env=env_with(gateway_timeout="2"))
+    sp = await spawn_server(tmp_path / "gwhang.db", env=env_with(gateway_timeout="3"))
     try:
         ada = await login(sp.port, "Ada")
         os.kill(gateway_pids(sp)["gw1"], signal.SIGSTOP)
@@ -177,7 +177,7 @@ async def test_mssp_while_the_engine_is_starting_waits_for_the_whole_table(tmp_p
 
 
 async def test_mssp_while_the_engine_is_hung_or_dead_is_the_whole_table(tmp_path):
-    sp = await spawn_server(tmp_path / "mssp.db", env=env_with(engine_timeout="2"))
+    sp = await spawn_server(tmp_path / "mssp.db", env=env_with(engine_timeout="3"))
     try:
         ada = await login(sp.port, "Ada")
         os.kill(engine_pids(sp)[0], signal.SIGSTOP)  # asked of an engine that never answers
