@@ -88,7 +88,9 @@ async def serve_gateway(settings: Settings, args: argparse.Namespace) -> int:
     """A gateway process: every socket, until SIGINT/SIGTERM or the engine's "stop"."""
     from mud.gateway import Gateway
     from mud.link.nats import connect_options
+    from mud.procs import Heartbeat
 
+    Heartbeat(asyncio.get_running_loop())  # (supervised: a hung gateway is replaced)
     link = settings.link
     local = args.link_socket or (link.socket if not link.nats else "")
     gw = Gateway(  # (the supervisor's own gateways use the local socket, --nats or not)

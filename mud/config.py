@@ -43,6 +43,9 @@ class Limits(BaseModel):
     max_line_bytes: int = 4096  # longer input lines are refused
     max_pending_bytes: int = 65536  # bytes without a newline before the client is cut off
     max_queued_lines: int = 64  # lines waiting while a command's save is in flight
+    # lines a gateway keeps for the engine: typed while it is away, or sent and not yet got
+    # (a hung engine's are sent again to the next one)
+    max_kept_lines: int = 64
     max_output_bytes: int = 512 * 1024  # unsent output before a non-reading client is dropped
     commands_per_second: float = 20.0  # sustained rate; bursts up to `command_burst`
     command_burst: int = 40  # commands taken at once before the sustained rate applies
@@ -100,6 +103,7 @@ class LinkSettings(BaseModel):
     nats_creds: str = ""  # a NATS .creds file
     nats_tls_ca: str = ""  # a CA file: connect to NATS over TLS, checking its certificate
     engine_timeout: float = Field(5.0, gt=0)  # seconds of engine silence that mean it is hung
+    gateway_timeout: float = Field(5.0, gt=0)  # seconds of gateway silence that mean it is hung
 
 
 class WebSettings(BaseModel):

@@ -7,11 +7,13 @@ state. Each connection is a `Conn`; the engine sees it as a Session (mud/remote.
 Link. Lines, GMCP and client facts go up; output bytes, echo and close come down.
 
 When the engine goes away (a reload, a crash, a hang the heartbeat catches), no connection
-closes: players are told, what they type is kept (bounded) and the gateway reconnects. The
-new engine gets every connection in the gateway's hello (its facts, whether it was greeted,
-the dreamer it plays) and then the lines typed meanwhile, in order. A line the old engine
-took but never confirmed (its reply never came) is reported as maybe not done; it is never
-sent twice.
+closes: players are told (once per outage), what they type is kept (bounded) and the gateway
+reconnects. The new engine gets every connection in the gateway's hello (its facts, whether
+it was greeted, the dreamer it plays) and then the lines typed meanwhile, in order. A line
+sent up is kept too until the engine says it got it ("got"): one a hung or dying engine
+never read is sent again to the next engine, first and in order. A line the old engine got
+but never finished (its reply never came) is reported as maybe not done; it is never sent
+twice. Crawlers asking for MSSP meanwhile get the last whole table, the players counted here.
 """
 
 from __future__ import annotations
@@ -70,10 +72,12 @@ class Conn:
         self.player: str | None = None  # the dreamer it plays, as the engine told us
         self.gmcp = GmcpState()  # kept here so a new engine knows the client's packages
         self.echo_hidden = False
-        self.sent = 0  # input lines handed to the engine ...
+        self.got = 0  # input lines this engine said it got ...
         self.acked = 0  # ... and how many of them it said were done
+        self.unconfirmed: deque[bytes] = deque()  # sent up, not yet said to be got
         self.waiting: deque[bytes] = deque()  # lines typed while the engine was away
         self._told_not_kept = False
+        self._told_maybe = False  # (once per outage)
         self._facts_pending = False
         # the command rate (limits.commands_per_second, bursts of command_burst)
         self._tokens = float(gw.limits.command_burst)
@@ -160,16 +164,28 @@ class Conn:
                     self.write(plain(THROTTLED))
             return
         self._tokens -= 1
-        if gw.attached and not gw.reloading and not self.waiting:
-            self.sent += 1
-            gw.link.post(["in", self.sid, raw])  # type: ignore[union-attr]
-            return
-        if len(self.waiting) >= gw.limits.max_queued_lines:
-            if not self._told_not_kept:
+        if len(self.waiting) + len(self.unconfirmed) >= lim.max_kept_lines:
+            if not self._told_not_kept:  # (a hung engine, or away for long)
                 self._told_not_kept = True
                 self.write(plain(NOT_KEPT))
             return
+        if gw.attached and not gw.reloading and not self.waiting:
+            self.send_up(raw)
+            return
         self.waiting.append(raw)
+
+    def send_up(self, raw: bytes) -> None:
+        """One line to the engine, kept until it says it got it (see `confirmed`)."""
+        self.unconfirmed.append(raw)
+        self.gw.link.post(["in", self.sid, raw])  # type: ignore[union-attr]
+
+    def confirmed(self, got: int) -> None:
+        """The engine has `got` of our lines (since it took this connection): those it
+        may have run are never sent again; the rest stay kept for the next engine."""
+        while self.got < got and self.unconfirmed:
+            self.unconfirmed.popleft()
+            self.got += 1
+        self._told_not_kept = False
 
     def on_flood(self) -> None:
         if not self.gw.up(["ev", self.sid, "flood"]):
@@ -195,10 +211,14 @@ class Conn:
         self.write(data)
 
     def send_mssp(self) -> None:
-        """The client agreed to MSSP: the engine has the live table (players online...);
-        without one, the last table it sent."""
-        if not self.gw.up(["mssp?", self.sid]):
-            self.write(mssp.encode(self.gw.mssp_table()))
+        """The client agreed to MSSP: the engine has the live table (players online...).
+        Without one, the last whole table it sent (the players counted here); before the
+        first, the answer waits for the engine (Gateway.mssp_owed)."""
+        gw = self.gw
+        gw.mssp_owed.add(self.sid)
+        if not gw.reloading and gw.up(["mssp?", self.sid]):
+            return  # (if it never answers, the outage answers: Gateway._answer_mssp)
+        gw.answer_mssp(self)
 
     # -- from the engine ----------------------------------------------------------------------
     def write(self, data: bytes) -> None:
@@ -245,6 +265,8 @@ class Conn:
 
     # -- the engine went away and came back ---------------------------------------------------
     def engine_lost(self, planned: bool) -> None:
+        """Told once per outage (the gateway calls this only when it loses an engine it was
+        attached to). What the engine got and didn't finish may not have happened."""
         if self.closed or not self.started:
             return
         out = b""
@@ -253,11 +275,29 @@ class Conn:
             self.echo_hidden = False
         if not planned:
             out += b"\r\n" + plain(FLICKER)
-            if self.sent > self.acked:
-                out += plain(MAYBE_NOT_DONE)
-        self.sent = self.acked = 0
+            if self.got > self.acked:
+                out += self._maybe_not_done()
         if out:
             self.write(out)
+
+    def _maybe_not_done(self) -> bytes:
+        if self._told_maybe:
+            return b""
+        self._told_maybe = True
+        return plain(MAYBE_NOT_DONE)
+
+    def engine_back(self, same: bool) -> None:
+        """A new engine took this connection: the lines the last one never said it got go
+        to it first, in order; unless it *is* the last one (it was only hung: it may have
+        read them after all), then they may not have happened and are not sent again."""
+        kept, self.unconfirmed = self.unconfirmed, deque()
+        if kept and same:
+            if not self.closed and self.started:
+                self.write(self._maybe_not_done())
+        else:
+            self.waiting.extendleft(reversed(kept))
+        self.got = self.acked = 0
+        self._told_maybe = self._told_not_kept = False
 
 
 class Gateway:
@@ -288,7 +328,11 @@ class Gateway:
         self.reloading = False  # the engine said it is going away for a reload
         self.ever_attached = False
         self._hello_said: dict[int, tuple[bool, dict[str, Any]]] | None = None  # _catch_up
-        self.mssp: dict[str, Any] = {}
+        self.engine_id: Any = None  # the engine that welcomed us last (its "engine" id)
+        self._outage = False  # lost an engine we were attached to, since its welcome
+        self.mssp: dict[str, Any] = {}  # the last whole table the engine sent ...
+        self._mssp_players = 0  # ... and how many of our connections played then
+        self.mssp_owed: set[int] = set()  # sids that asked for MSSP and have no answer yet
         self.port = settings.port
         self.stopped = asyncio.Event()
         self.exit_code = 0
@@ -320,12 +364,41 @@ class Gateway:
         self.up(["c", conn.sid, conn.facts()])
         return conn
 
-    def mssp_table(self) -> dict[str, Any]:
-        return self.mssp or {"NAME": self.settings.mssp.name, "PLAYERS": "0"}
+    def mssp_table(self) -> dict[str, Any] | None:
+        """The last whole table, its PLAYERS moved by how many of ours came and went since
+        (nobody logs in while the engine is away); None before the engine sent one."""
+        if not self.mssp:
+            return None
+        now = sum(1 for c in self.conns.values() if c.player and not c.closed)
+        try:
+            players = max(0, int(self.mssp.get("PLAYERS", 0)) - self._mssp_players + now)
+        except ValueError:
+            players = now
+        return {**self.mssp, "PLAYERS": str(players)}
+
+    def _keep_mssp(self, table: dict[str, Any]) -> None:
+        self.mssp = table
+        self._mssp_players = sum(1 for c in self.conns.values() if c.player and not c.closed)
+
+    def answer_mssp(self, conn: Conn) -> None:
+        """Answer from the last whole table, or (none yet) leave it owed until there is."""
+        table = self.mssp_table()
+        if table is not None:
+            self.mssp_owed.discard(conn.sid)
+            conn.write(mssp.encode(table))
+
+    def _answer_owed_mssp(self) -> None:
+        for sid in list(self.mssp_owed):
+            conn = self.conns.get(sid)
+            if conn is None:
+                self.mssp_owed.discard(sid)
+            else:
+                self.answer_mssp(conn)
 
     def conn_gone(self, conn: Conn, tell: bool = True) -> None:
         if self.conns.pop(conn.sid, None) is None:
             return
+        self.mssp_owed.discard(conn.sid)
         self.gate.release(conn)
         if tell:
             self.up(["ev", conn.sid, "gone"])
@@ -430,41 +503,54 @@ class Gateway:
     async def _greet_next(self, link: Link) -> None:
         """Over NATS a reload closes nothing: after "reloading", say hello until a new
         engine answers (the old one ignores it)."""
-        self.attached = False
-        for conn in list(self.conns.values()):
-            conn.engine_lost(True)
+        self._lost(True)
         while self.link is link and not link.closed and not self.attached and not self._stopping:
             await asyncio.sleep(HELLO_EVERY / 2)
             if self.link is link and not self.attached:
                 self._hello(link)
 
     def _engine_lost(self, reason: str) -> None:
-        planned = self.reloading
         was = self.attached
-        self.attached = False
         self.link = None
         if self._stopping:
+            self.attached = False
             return
         if was:
             log.warning("gateway %s: the engine is gone (%s); keeping %d connection(s)",
                         self.name, reason, len(self.conns))  # fmt: skip
+        self._lost(self.reloading)
+
+    def _lost(self, planned: bool) -> None:
+        """Players are told when the engine they were attached to goes, not again for each
+        link that fails before the next one welcomes us (a hung engine takes a hello and
+        never answers: that link is lost too when it is killed)."""
+        was, self.attached = self.attached, False
+        if not was:
+            return
+        self._outage = True
         for conn in list(self.conns.values()):
             conn.engine_lost(planned)
+        self._answer_owed_mssp()  # (asked of an engine that will never answer)
 
     def _welcomed(self, info: dict[str, Any]) -> None:
         link = self.link
         assert link is not None
-        self.mssp = info.get("mssp") or self.mssp
+        if info.get("mssp"):
+            self._keep_mssp(info["mssp"])
         first = not self.ever_attached
         self.attached = self.ever_attached = True
         self.reloading = False
+        same, self.engine_id = info.get("engine") == self.engine_id, info.get("engine")
+        outage, self._outage = self._outage, False
         self._catch_up(link)
         for conn in self.conns.values():
             conn.greeted = conn.greeted or conn.started
             conn._told_not_kept = False
+            if outage:
+                conn.engine_back(same and self.engine_id is not None)
             while conn.waiting and not conn.closed:
-                conn.sent += 1
-                link.post(["in", conn.sid, conn.waiting.popleft()])
+                conn.send_up(conn.waiting.popleft())
+        self._answer_owed_mssp()
         if not first:
             log.info("gateway %s: the engine is back; %d connection(s) re-attached",
                      self.name, len(self.conns))  # fmt: skip
@@ -507,6 +593,11 @@ class Gateway:
                         if conn is not None:  # (write keeps a connection's trouble its own)
                             conn.acked = dones[i]
                             conn.write(blobs[which[i]])
+                elif kind == "got":
+                    for sid, got in zip(m[1], m[2], strict=False):
+                        conn = conns.get(sid)
+                        if conn is not None:
+                            conn.confirmed(got)
                 elif kind == "bind":
                     conn = conns.get(m[1])
                     if conn is not None:
@@ -528,9 +619,10 @@ class Gateway:
                 elif kind == "welcome":
                     self._welcomed(m[1])
                 elif kind == "mssp":
-                    self.mssp = m[1]
+                    self._keep_mssp(m[1])
                     conn = conns.get(m[2])
-                    if conn is not None:
+                    if conn is not None and m[2] in self.mssp_owed:
+                        self.mssp_owed.discard(m[2])
                         conn.write(mssp.encode(m[1]))
                 elif kind == "reload":
                     self.reloading = True
@@ -540,6 +632,7 @@ class Gateway:
                             asyncio.get_running_loop().create_task(self._greet_next(self.link))
                 elif kind == "who":  # a new engine heard us before our hello (NATS)
                     if self.link is not None:
+                        self._outage = self._outage or self.attached  # (the last one is gone)
                         self.attached = False
                         self._hello(self.link)
                 elif kind == "stop":

@@ -1,5 +1,5 @@
-"""What the server's processes agree on: exit statuses, the engine's heartbeat pipe to the
-supervisor, and the one way a port that can't be listened on is reported.
+"""What the server's processes agree on: exit statuses, the heartbeat pipes (engine's and
+gateways') to the supervisor, and the one way a port that can't be listened on is reported.
 
 Small on purpose: the supervisor imports this and mud.config only, never the engine.
 """
@@ -58,8 +58,9 @@ def die_with_parent() -> None:
 
 
 class Heartbeat:
-    """The engine's side of the supervisor's pipe: a byte a second from the loop (a hung
-    loop goes quiet), "R" once ready, "S" when it stops on purpose (not a crash)."""
+    """A child's side of the supervisor's pipe (the engine's, and each gateway's): a byte a
+    second from the loop (a hung loop goes quiet); the engine also says "R" once ready, "S"
+    when it stops on purpose (not a crash)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop

@@ -21,7 +21,10 @@ up (gateway -> engine)
   ["mssp?", sid]                   the client asked for MSSP
   ["reloading"]                    the answer to "reload": no more input until the next hello
 down (engine -> gateway)
-  ["welcome", info]                the answer to hello (info: the MSSP table...)
+  ["welcome", info]                the answer to hello (info: the MSSP table, this engine's
+                                   id: a gateway whose engine was only hung sends nothing again)
+  ["got", sids, counts]            session sids[i] has had counts[i] input lines: the gateway
+                                   stops keeping them (the rest go to the next engine)
   ["O", sids, which, dones, blobs] output: session sids[i] gets blobs[which[i]] (bytes; one
                                    blob sent once however many sessions get it, e.g. a room
                                    line for a crowd) and has finished dones[i] input lines
@@ -41,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from telnetlib3.telopt import ECHO, IAC, WILL, WONT
@@ -153,6 +157,7 @@ class GatewayPeer:
         self._group_bytes = 0
         self._blob_index: dict[int, int] = {}
         self.reload_acked: asyncio.Future[None] | None = None  # see App._stop_for_reload
+        self._got: dict[int, int] = {}  # lines each session has had, said once per frame
         link.on_frame = self.on_frame
         link.on_close = self.on_close
 
@@ -194,6 +199,9 @@ class GatewayPeer:
                 self._handle(m)
             except Exception:  # one connection's trouble stays its own
                 log.exception("gateway %s: handling %r failed", self.name, str(m)[:120])
+        if self._got:  # once a frame: the gateway stops keeping the lines we have
+            got, self._got = self._got, {}
+            self.link.post(["got", list(got), list(got.values())])
 
     def _handle(self, m: list[Any]) -> None:
         kind = m[0]
@@ -203,6 +211,7 @@ class GatewayPeer:
             s = self.sessions.get(m[1])
             if s is not None and s.telnet.reader.sink is not None:
                 s.on_line(m[2])
+                self._got[m[1]] = s.lines_in
             return
         if kind == "hello":
             self._hello(m[1], m[2], m[3])
@@ -263,7 +272,8 @@ class GatewayPeer:
 
     def welcome(self) -> None:
         """After this the gateway sends the input it kept, and everything new."""
-        self.post(["welcome", {"mssp": self.app.mssp_table()}])
+        engine = f"{os.getpid()}:{self.app.started_at}"
+        self.post(["welcome", {"mssp": self.app.mssp_table(), "engine": engine}])
         self.app.gateway_ready(self)
 
     def _new_session(self, sid: int, facts: dict[str, Any]) -> Session:

@@ -7,8 +7,10 @@ The engine and the gateways talk over the local link, a Unix socket in a folder 
 user may enter. The supervisor owns no connection and no world: it picks the port (so a port
 that is taken stops the start before any database is opened), starts the children, watches
 the engine's heartbeat (a pipe it writes to every second: silence for `link.engine_timeout`
-seconds is a hung engine, killed and replaced), restarts an engine that exits for a reload
-(status 75) or dies, restarts a gateway that dies, and passes SIGHUP on as a reload. SIGINT
+seconds is a hung engine, killed and replaced) and each gateway's (silence for
+`link.gateway_timeout` seconds: a hung gateway is killed and started again, as if it had
+died), restarts an engine that exits for a reload (status 75) or dies, restarts a gateway
+that dies, and passes SIGHUP on as a reload. SIGINT
 and SIGTERM stop the engine first (it saves and says goodbye through the gateways), then the
 gateways, then itself; the exit status is the engine's.
 """
@@ -35,6 +37,7 @@ SERVER = str(Path(__file__).resolve().parent.parent / "server.py")
 RESTART_BACKOFF_MAX = 10.0  # seconds between restarts of an engine that keeps dying at once
 QUICK_DEATH = 10.0  # an engine that dies within this many seconds of starting backs off
 STOP_GRACE = 10.0  # seconds past shutdown_timeout an engine gets to stop before SIGKILL
+STARTUP_GRACE = 30.0  # seconds a new child may take (imports, loading) before its first beat
 
 
 def pick_port(settings: Settings) -> int:
@@ -57,6 +60,26 @@ def pick_port(settings: Settings) -> int:
     return port
 
 
+class Pulse:
+    """A child's heartbeat as the supervisor hears it. Silent for `timeout` seconds after a
+    beat, or for STARTUP_GRACE before its first (a loaded machine imports slowly), it is hung."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.at = time.monotonic()
+        self.beaten = False
+
+    def beat(self) -> None:
+        self.at = time.monotonic()
+        self.beaten = True
+
+    def silent_for(self) -> float:
+        return time.monotonic() - self.at
+
+    def hung(self) -> bool:
+        return self.silent_for() > (self.timeout if self.beaten else STARTUP_GRACE)
+
+
 class Supervisor:
     def __init__(self, settings: Settings, passed: list[str]) -> None:
         """`passed`: the flags every child gets (config file, database, log level...)."""
@@ -72,7 +95,9 @@ class Supervisor:
         self.standby: tuple[asyncio.subprocess.Process, int, int] | None = None
         self._gateway_started: dict[str, float] = {}
         self.ever_ready = False  # an engine said it was ready ("R")
-        self._beat_at = time.monotonic()
+        self.engine_pulse = Pulse(settings.link.engine_timeout)
+        # each gateway's heartbeat: (the read end of its pipe, what was heard on it)
+        self.gateway_pulses: dict[str, tuple[int, Pulse]] = {}
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.link_path = settings.link.socket
 
@@ -135,15 +160,59 @@ class Supervisor:
             log.info("reload: the next engine is loading its code (pid %d)", self.standby[0].pid)
 
     async def _start_gateway(self, name: str) -> asyncio.subprocess.Process:
+        """A gateway, with a heartbeat pipe of its own (a hung gateway is replaced)."""
         self._gateway_started[name] = time.monotonic()
         argv = [sys.executable, SERVER, "gateway", "--link-socket", self.link_path,
                 "--name", name, "--port", str(self.port), "--supervised", *self.passed]  # fmt: skip
         if self.gateways > 1:
             argv.append("--reuse-port")
-        return await asyncio.create_subprocess_exec(
-            *argv, env=self._child_env(), start_new_session=True,
-            stdin=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        self._forget_pulse(name)
+        read_fd, write_fd = os.pipe()
+        env = self._child_env()
+        env[HEARTBEAT_ENV] = str(write_fd)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, env=env, pass_fds=[write_fd], start_new_session=True,
+                stdin=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        pulse = Pulse(self.settings.link.gateway_timeout)
+        self.gateway_pulses[name] = (read_fd, pulse)
+        os.set_blocking(read_fd, False)
+        asyncio.get_running_loop().add_reader(read_fd, self._gateway_beat, read_fd, pulse)
+        return proc
+
+    def _gateway_beat(self, fd: int, pulse: Pulse) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            if os.read(fd, 4096):
+                pulse.beat()
+                return
+        asyncio.get_running_loop().remove_reader(fd)  # (end of file: it exited)
+
+    def _forget_pulse(self, name: str) -> None:
+        fd, _ = self.gateway_pulses.pop(name, (-1, None))
+        if fd >= 0:
+            asyncio.get_running_loop().remove_reader(fd)
+            os.close(fd)
+
+    def _kill_hung_gateways(self) -> None:
+        """A gateway whose loop stopped (its players frozen) is killed; its death is then
+        handled as any other's: its players are disconnected and it starts again."""
+        if self.stopping or self.engine_stopping:
+            return
+        for name, (_, pulse) in self.gateway_pulses.items():
+            proc = self.gateway_procs.get(name)
+            if proc is None or proc.returncode is not None or not pulse.hung():
+                continue
+            log.error("gateway %s has not answered for %.0fs: it is hung; killing it",
+                      name, pulse.silent_for())  # fmt: skip
+            pulse.beat()  # (once: its death comes next)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
 
     def _reload(self) -> None:
         if self.engine is not None and self.engine.returncode is None:
@@ -167,7 +236,7 @@ class Supervisor:
                 os.close(go)
             else:
                 self.engine, beat_fd, _ = await self._start_engine()
-            self._beat_at = time.monotonic()
+            self.engine_pulse = Pulse(self.settings.link.engine_timeout)
             self.engine_stopping = False
             started = time.monotonic()
             os.set_blocking(beat_fd, False)
@@ -209,6 +278,8 @@ class Supervisor:
             quick_deaths = quick_deaths + 1 if quick else 0
         await self._stop_standby()
         await self._stop_gateways()
+        for name in list(self.gateway_pulses):
+            self._forget_pulse(name)
         return 0 if code == RELOAD_EXIT else (code if code is not None and code >= 0 else 1)
 
     async def _watch(
@@ -218,7 +289,6 @@ class Supervisor:
         gateway_deaths: dict[asyncio.Task[int], str],
     ) -> int:
         assert self.engine is not None
-        timeout = self.settings.link.engine_timeout
         while True:
             waiting: set[asyncio.Task[object]] = {stop_wait, exited, *gateway_deaths}  # type: ignore[arg-type]
             done, _ = await asyncio.wait(waiting, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
@@ -248,16 +318,17 @@ class Supervisor:
                 proc = await self._start_gateway(name)
                 self.gateway_procs[name] = proc
                 gateway_deaths[asyncio.get_running_loop().create_task(proc.wait())] = name
-            if time.monotonic() - self._beat_at > timeout and self.engine.returncode is None:
+            if self.engine_pulse.hung() and self.engine.returncode is None:
                 log.error("the engine has not answered for %.0fs: it is hung; killing it",
-                          time.monotonic() - self._beat_at)  # fmt: skip
+                          self.engine_pulse.silent_for())  # fmt: skip
                 self.engine.kill()
+            self._kill_hung_gateways()
 
     def _beat(self, fd: int) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
             got = os.read(fd, 4096)
             if got:
-                self._beat_at = time.monotonic()
+                self.engine_pulse.beat()
                 if b"R" in got:
                     self.ever_ready = True
                 if b"S" in got:

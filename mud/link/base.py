@@ -114,8 +114,9 @@ class Link:
         if now - self._heard > self.timeout:
             self.close(f"peer silent for {now - self._heard:.1f}s")
             return
-        if now - self._said >= self.heartbeat:
+        if now - self._said >= self.heartbeat and not self._outbox:
             self.post(BEAT)
+            self.flush()  # alone in its batch: only a batch of just BEAT is kept from the owner
         self._beat = self._loop.call_later(self.heartbeat, self._tick)
 
     def close(self, reason: str = "closed") -> None:
