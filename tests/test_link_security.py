@@ -286,3 +286,30 @@ async def test_stale_run_folders_are_cleaned_at_start(tmp_path):
     finally:
         await stop(second)
     assert not list(tmp.glob("dreamwave-*"))
+
+
+# -- the handshake and the seal, without I/O ----------------------------------------------------
+def test_sealed_payloads_can_be_neither_read_forged_nor_replayed():
+    from mud.link.auth import Guard
+
+    engine = Guard(SECRET.encode(), "engine", "far", sealed=True)
+    gateway = Guard(SECRET.encode(), "gateway", "far", sealed=True)
+    challenge, _ = engine.handle(gateway.knock())
+    proof, what = gateway.handle(challenge)
+    assert what == "ready" and engine.handle(proof) == (None, "ready")
+
+    sealed = gateway.seal(b"create Victim hunter2hunter2")
+    assert b"hunter2" not in sealed
+    assert engine.open(sealed) == b"create Victim hunter2hunter2"
+    assert engine.open(sealed) is None  # a replay
+    tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    assert engine.open(gateway.seal(b"x")[:-1] + b"\0") is None and engine.open(tampered) is None
+
+    # a forger without the secret: its challenge answer is refused, its proof too
+    forger = Guard(b"guess", "gateway", "far", sealed=True)
+    challenge, _ = engine.handle(forger.knock())
+    answer, why = forger.handle(challenge)
+    assert answer == ["refused"] and "another one" in why
+    challenge, _ = engine.handle(forger.knock())
+    assert engine.handle(["proof", b"\0" * 32])[1].startswith("the gateway could not prove")
+    assert engine.open(gateway.seal(b"still the real one")) == b"still the real one"

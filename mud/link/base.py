@@ -122,8 +122,10 @@ class Link:
             return
         if messages is None:
             return
-        if len(messages) == 1 and messages[0] == BEAT:
-            return
+        if BEAT in messages:  # (alone when quiet; with others when it met a post)
+            messages = [m for m in messages if m != BEAT]
+            if not messages:
+                return
         self._deliver(messages)
 
     def _deliver(self, messages: list[Any]) -> None:
