@@ -27,6 +27,7 @@ from typing import Any
 
 from mud.config import Settings
 from mud.gate import ConnectionGate
+from mud.link.auth import LinkRefused
 from mud.link.base import Link
 from mud.procs import ListenError
 from mud.telnet import MudTelnet, mssp
@@ -396,6 +397,10 @@ class Gateway:
                 link = await self._connect()
             except (TimeoutError, OSError):
                 await asyncio.sleep(RECONNECT_EVERY)
+                continue
+            except LinkRefused as err:  # the socket folder's key is not private
+                log.error("gateway %s: %s", self.name, err)
+                await asyncio.sleep(REFUSED_WAIT)
                 continue
             self._use(link)
             lost = asyncio.get_running_loop().create_future()

@@ -15,6 +15,7 @@ read what crosses it nor speak on it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections import deque
@@ -194,16 +195,24 @@ class NatsHub:
             return
         link = self.links.get(gateway)
         if link is None or link.closed:
-            guard = None if self.secret is None else Guard(self.secret, "engine", gateway, True)
-            link = NatsLink(self.nc, gateway, f"{self.prefix}.down.{gateway}", guard=guard,
-                            **self.kw)  # fmt: skip
-            self.links[gateway] = link
-            link.on_close = lambda _reason, g=gateway, lk=link: self._forget(g, lk)
-            if guard is None:
-                self.on_link(link)
-            else:
-                link.on_ready = lambda lk=link: self.on_link(lk)
+            link = self._new_link(gateway)
         link._received(msg.data)
+
+    def _new_link(self, gateway: str) -> NatsLink:
+        """A gateway first heard: handed to `on_link` once it has proven the secret."""
+        guard = None if self.secret is None else Guard(self.secret, "engine", gateway, True)
+        link = NatsLink(self.nc, gateway, f"{self.prefix}.down.{gateway}", guard=guard, **self.kw)
+        self.links[gateway] = link
+
+        def forget(_reason: str) -> None:
+            self._forget(gateway, link)
+
+        link.on_close = forget
+        if guard is None:
+            self.on_link(link)
+        else:
+            link.on_ready = functools.partial(self.on_link, link)
+        return link
 
     def _forget(self, gateway: str, link: NatsLink) -> None:
         if self.links.get(gateway) is link:
