@@ -82,6 +82,19 @@ async def test_nats_without_authentication_is_refused_unless_said_insecure(tmp_p
         await stop(sp)
 
 
+def test_a_secret_file_others_can_read_is_refused(tmp_path):
+    secret_file = tmp_path / "link-secret"
+    secret_file.write_text(SECRET)
+    os.chmod(secret_file, 0o644)
+    env = nats_env()
+    del env["DREAMWAVE_LINK__SECRET"]
+    env["DREAMWAVE_LINK__SECRET_FILE"] = str(secret_file)
+    argv = ["gateway", "--nats", "nats://127.0.0.1:1", "--name", "far", "--port", "0"]
+    res = run(argv, env, tmp_path)
+    assert res.returncode == 1
+    assert f"chmod 600 {secret_file}" in res.stderr and "Traceback" not in res.stderr
+
+
 async def test_nats_needs_a_link_secret(tmp_path, nats_auth_url):
     env = nats_env()
     del env["DREAMWAVE_LINK__SECRET"]
@@ -121,15 +134,18 @@ async def test_a_forged_gateway_is_refused_and_the_bus_carries_nothing_in_clear(
         facts = {"address": "10.6.6.6", "port": 1, "ttypes": [], "cols": 80, "rows": 24}
         forged = [["hello", "evil", {"reason": "crash"}, [[1, facts, admin]]],
                   ["in", 1, b"@wall forged-wall"]]  # fmt: skip
+        # and a forged engine writes to the far gateway's players ("type your password")
+        phish = [["O", [sid], [0], [0], [b"FORGED-OUTPUT"]] for sid in range(1, 4)]
         for _ in range(3):
             await bus.publish("dreamwave.up.evil", msgpack.packb([0, forged]))
             await bus.publish("dreamwave.up.far", msgpack.packb([0, [["in", 1, b"say injected"]]]))
+            await bus.publish("dreamwave.down.far", msgpack.packb([0, phish]))
             await bus.flush()
             await asyncio.sleep(0.3)
         await said(victim, "say legit")
         await ada.expect('Victim says, "legit"')
         assert "forged-wall" not in ada.plain() and "injected" not in ada.plain()
-        assert "injected" not in victim.plain()
+        assert "injected" not in victim.plain() and "FORGED-OUTPUT" not in victim.plain()
 
         # the wrong secret: that gateway is never welcomed, and the engine says why
         await wrong.started()
