@@ -43,6 +43,7 @@ QUICK_DEATH = 10.0  # an engine that dies within this many seconds of starting b
 STOP_GRACE = 10.0  # seconds past shutdown_timeout an engine gets to stop before SIGKILL
 RUN_PREFIX = "dreamwave-"  # our run folders in the temporary folder
 OWNER_FILE = "supervisor"  # in a run folder: "<pid> <start time>" of the supervisor that made it
+LEGACY_STALE_AGE = 60.0  # seconds an older run folder's socket must have been dead
 
 
 def process_start(pid: int) -> str:
@@ -57,19 +58,39 @@ def process_start(pid: int) -> str:
 
 def clean_stale_run_folders(tmp: str | None = None) -> int:
     """Remove the run folders of supervisors that are gone (kill -9 left them): only ours
-    (our user's, with our owner file), only when the process that made them is not running."""
+    (our user's), only when the process that made them is not running."""
     removed = 0
     for folder in Path(tmp or tempfile.gettempdir()).glob(f"{RUN_PREFIX}*"):
         try:
             if folder.is_symlink() or folder.stat().st_uid != os.getuid():
                 continue
-            pid, _, started = (folder / OWNER_FILE).read_text().partition(" ")
-        except (OSError, ValueError):
+            gone = _owner_gone(folder)
+        except OSError:
             continue
-        if pid.isdigit() and process_start(int(pid)) != started.strip():
+        if gone:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
+
+
+def _owner_gone(folder: Path) -> bool:
+    owner = folder / OWNER_FILE
+    if owner.exists():
+        pid, _, started = owner.read_text().partition(" ")
+        return pid.isdigit() and process_start(int(pid)) != started.strip()
+    # Made before run folders had an owner file: gone if nothing has listened on its socket
+    # for LEGACY_STALE_AGE (a supervisor that is still there restarts its engine sooner).
+    sock = folder / "engine.sock"
+    if not sock.is_socket() or time.time() - folder.stat().st_mtime < LEGACY_STALE_AGE:
+        return False
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(sock))
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return False
+    return False
 
 
 def pick_port(settings: Settings) -> int:

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import site
+import socket
 import stat
 import subprocess
 import sys
@@ -287,7 +288,16 @@ async def test_stale_run_folders_are_cleaned_at_start(tmp_path):
     tmp.mkdir()
     env = server_env()
     env["TMPDIR"] = str(tmp)
+    legacy_dead = tmp / "dreamwave-legacydead"  # (made before run folders had an owner file)
+    legacy_young = tmp / "dreamwave-legacyyoung"
+    for folder in (legacy_dead, legacy_young):
+        folder.mkdir(mode=0o700)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(str(folder / "engine.sock"))  # nobody listens on it any more
+    os.utime(legacy_dead, (0, 0))
     first = await spawn_server(tmp_path / "a.db", env=env)
+    assert not legacy_dead.exists() and legacy_young.exists()
+    shutil.rmtree(legacy_young)
     first_dirs = set(tmp.glob("dreamwave-*"))
     assert len(first_dirs) == 1
     second = await spawn_server(tmp_path / "b.db", env=env)
