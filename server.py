@@ -160,12 +160,25 @@ def run_flags(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def passed_env(args: argparse.Namespace) -> dict[str, str]:
+    """The flags the supervisor hands on through its children's environment: those that may
+    hold a password (a database or NATS URL). A command line is readable by every local user
+    (/proc/PID/cmdline); an environment only by its owner."""
+    out = {}
+    if args.db is not None:
+        out["DREAMWAVE_DB"] = str(args.db)
+    if getattr(args, "nats", None) is not None:
+        out["DREAMWAVE_LINK__NATS"] = str(args.nats)
+    return out
+
+
 def passed_flags(args: argparse.Namespace) -> list[str]:
-    """The flags the supervisor hands on to the engine and gateways it starts."""
+    """The flags the supervisor hands on to the engine and gateways it starts (see also
+    passed_env)."""
     out: list[str] = []
     for flag, value in (
-        ("--config", args.config), ("--db", args.db), ("--log-level", args.log_level),
-        ("--time-scale", args.time_scale), ("--nats", getattr(args, "nats", None)),
+        ("--config", args.config), ("--log-level", args.log_level),
+        ("--time-scale", args.time_scale),
     ):  # fmt: skip
         if value is not None:
             out += [flag, str(value)]
@@ -185,12 +198,16 @@ def run_loop(main: Any) -> int:
         loop_factory = uvloop.new_event_loop
     except ImportError:  # uvloop is optional: asyncio's own loop works, a little slower
         loop_factory = None
+    from mud.link.auth import LinkRefused
     from mud.link.nats import NatsUnavailable
     from mud.procs import ListenError
 
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             return int(runner.run(main))
+    except LinkRefused as err:  # a link setting that would let others in: nothing started
+        print(err, file=sys.stderr)
+        return 1
     except NatsUnavailable as err:
         print(f"{err} Check --nats and the [link] credentials (nats_user/nats_password, "
               "nats_token, nats_creds).", file=sys.stderr)  # fmt: skip
@@ -205,9 +222,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The supervisor: one engine and `--gateways N` gateways (mud/supervisor.py)."""
     settings = settings_from(args, **run_flags(args))
     setup_logging(settings)
+    from mud.link.auth import LinkRefused, configured_secret
+    from mud.link.nats import check_nats
+
+    try:  # (before anything starts)
+        check_nats(settings.link, configured_secret(settings.link))
+    except LinkRefused as err:
+        print(err, file=sys.stderr)
+        return 1
     from mud.supervisor import Supervisor
 
-    return run_loop(Supervisor(settings, passed_flags(args)).run())
+    return run_loop(Supervisor(settings, passed_flags(args), passed_env(args)).run())
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
@@ -239,6 +264,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     return run_loop(serve_gateway(settings, args))
 
 
+OWNER_ONLY_UMASK = 0o077
+PUBLIC_OUTPUT = {"export-world", "config"}  # commands whose output file is for sharing
 PASSWORD_TRIES = 3  # create-admin asks this many times for a password typed twice alike
 
 
@@ -565,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
         "engine": cmd_engine,
         "gateway": cmd_gateway,
     }
+    if args.command not in PUBLIC_OUTPUT:
+        # the database (-wal, -shm, .lock), logs with players' addresses, the link's run
+        # folder: whatever this process makes is its owner's alone
+        os.umask(OWNER_ONLY_UMASK)
     try:
         return commands.get(args.command, cmd_run)(args)
     except ConfigError as err:

@@ -138,19 +138,23 @@ class App:
         t0 = time.perf_counter()
         self._t0 = t0
         link = self.settings.link
-        if link.nats:  # (first: wrong credentials stop the start before the database opens)
-            from mud.link.nats import NatsHub, connect_options, nats_connect
+        from mud.link.auth import configured_secret
 
+        secret = configured_secret(link)  # (None: the local link's folder key)
+        if link.nats:  # (first: wrong credentials stop the start before the database opens)
+            from mud.link.nats import NatsHub, check_nats, connect_options, nats_connect
+
+            check_nats(link, secret)
             self._nc = await nats_connect(link.nats, "dreamwave-engine", **connect_options(link))
         await self._open(t0)
         if link.nats:
-            hub = NatsHub(self._nc, self._gateway_linked, prefix=link.nats_prefix)
+            hub = NatsHub(self._nc, self._gateway_linked, prefix=link.nats_prefix, secret=secret)
             await hub.start()
             self._listeners.append(hub)
         if link.socket:
             from mud.link.local import LocalListener
 
-            local = LocalListener(link.socket, self._gateway_linked)
+            local = LocalListener(link.socket, self._gateway_linked, secret=secret)
             await local.start()
             self._listeners.append(local)
         log.info("engine ready (%d rooms, %d accounts, %.2fs); waiting for %d gateway(s)",
@@ -158,13 +162,11 @@ class App:
                  self.expected_gateways)  # fmt: skip
 
     def _gateway_linked(self, link: Any) -> None:
+        """A gateway proved the link secret (mud.link.auth). It says hello next: a gateway
+        that was talking to an engine before this one proves it again, and its Link then
+        asks it to (over NATS)."""
         peer = GatewayPeer(self, link)
         self.gateways.add(peer)
-        if not isinstance(link, asyncio.Protocol):
-            # Over NATS the first thing heard may be a heartbeat from a gateway that was
-            # talking to the engine before this one: ask it to say hello.
-            peer._asked = True
-            peer.post(["who"])
 
     def gateway_hello(self, peer: GatewayPeer, attached: list[Any]) -> None:
         """A gateway said hello. A new engine waits (HELLO_WAIT at most) until every local

@@ -98,10 +98,15 @@ class LinkSettings(BaseModel):
     nats: str = ""  # a NATS URL (nats://host:4222): the link goes over NATS instead
     nats_prefix: str = "dreamwave"  # the NATS subjects' first word
     nats_user: str = ""  # NATS user name (with nats_password)
-    nats_password: str = ""  # NATS password
-    nats_token: str = ""  # NATS token
-    nats_creds: str = ""  # a NATS .creds file
+    nats_password: str = ""  # NATS password (secret: never listed; prefer the environment)
+    nats_token: str = ""  # NATS token (secret)
+    nats_creds: str = ""  # a NATS .creds file (JWT and nkey)
     nats_tls_ca: str = ""  # a CA file: connect to NATS over TLS, checking its certificate
+    nats_tls_cert: str = ""  # a client certificate (PEM): NATS's TLS authentication
+    nats_tls_key: str = ""  # its private key file
+    nats_insecure: bool = False  # allow a NATS bus without authentication (logged loudly)
+    secret: str = ""  # the link secret gateways prove to the engine (secret; needed for NATS)
+    secret_file: str = ""  # a file holding it, readable by its owner only
     engine_timeout: float = Field(5.0, gt=0)  # seconds of engine silence that mean it is hung
     gateway_timeout: float = Field(5.0, gt=0)  # seconds of gateway silence that mean it is hung
 
@@ -398,13 +403,28 @@ def describe(settings: Settings, origin: dict[str, str]) -> str:
             out += ["", f"[{table}]"]
         for key, value in values.items():
             dotted = f"{table}.{key}" if table else key
-            shown = hide_password(value) if key == "db" else value
+            shown = hide_secret(table, key, value)
             where = origin.get(dotted, "default")
             if shown is None:
                 out.append(f"# {key} is not set  # {where}")
             else:
                 out.append(f"{key} = {toml_value(shown)}  # {where}")
     return "\n".join(out) + "\n"
+
+
+SECRET_KEYS = {"link.nats_password", "link.nats_token", "link.secret"}
+
+
+def hide_secret(table: str, key: str, value: Any) -> Any:
+    """A value fit to print: a secret as *** (when set), a URL without its password."""
+    dotted = f"{table}.{key}" if table else key
+    if dotted in SECRET_KEYS and value:
+        return "***"
+    if dotted == "link.nats" and isinstance(value, str):  # nats://user:pass@ or nats://token@
+        return re.sub(r"(://)[^/@]+@", r"\1***@", value)
+    if dotted == "db" and isinstance(value, str):
+        return hide_password(value)
+    return value
 
 
 def hide_password(url: str) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 from mud.config import Settings
 from mud.gate import ConnectionGate
+from mud.link.auth import LinkRefused
 from mud.link.base import Link
 from mud.procs import ListenError
 from mud.telnet import MudTelnet, mssp
@@ -40,6 +41,7 @@ log = logging.getLogger("dreamwave.gateway")
 
 LISTEN_BACKLOG = 4096
 RECONNECT_EVERY = 0.05  # seconds between tries to reach a restarting engine (local link)
+REFUSED_WAIT = 2.0  # seconds before trying again after the engine refused our link secret
 HELLO_EVERY = 1.0  # seconds between hellos over NATS until the engine answers
 FLICKER = "The dream flickers and goes dark for a moment; hold still, it is reforming."
 MAYBE_NOT_DONE = "Your last command may not have happened; look before you try it again."
@@ -338,6 +340,7 @@ class Gateway:
         self.exit_code = 0
         self._servers: list[asyncio.Server] = []
         self._nc: Any = None
+        self._secret: bytes | None = None  # the link secret (mud.link.auth), set at start
         self._connector: asyncio.Task[None] | None = None
         self._stopping = False
         self.web: Any = None  # the browser client's listener (mud/web), when on
@@ -414,9 +417,13 @@ class Gateway:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         port = self.settings.port
-        if self.nats_url:  # (first: wrong credentials stop the start before any port is taken)
-            from mud.link.nats import nats_connect
+        from mud.link.auth import configured_secret
 
+        self._secret = configured_secret(self.settings.link)  # (None: the socket folder's key)
+        if self.nats_url:  # (first: wrong credentials stop the start before any port is taken)
+            from mud.link.nats import check_nats, nats_connect
+
+            check_nats(self.settings.link.model_copy(update={"nats": self.nats_url}), self._secret)
             self._nc = await nats_connect(self.nats_url, f"dreamwave-{self.name}",
                                           **self.nats_options)  # fmt: skip
         for host in self.settings.hosts:
@@ -464,6 +471,10 @@ class Gateway:
             except (TimeoutError, OSError):
                 await asyncio.sleep(RECONNECT_EVERY)
                 continue
+            except LinkRefused as err:  # the socket folder's key is not private
+                log.error("gateway %s: %s", self.name, err)
+                await asyncio.sleep(REFUSED_WAIT)
+                continue
             self._use(link)
             lost = asyncio.get_running_loop().create_future()
             link.on_close = lambda reason, f=lost: f.done() or f.set_result(reason)
@@ -473,20 +484,24 @@ class Gateway:
                 while not self.attached and not lost.done():
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(asyncio.shield(lost), HELLO_EVERY)
-                    if not self.attached and not lost.done():
-                        self._hello(link)
+                    if not self.attached and not lost.done() and link.proven:
+                        self._hello(link)  # (an unproven link holds the first one still)
             reason = await lost
             self._engine_lost(reason)
+            if not link.proven:  # refused (another link secret?): don't knock at full speed
+                await asyncio.sleep(REFUSED_WAIT)
 
     async def _connect(self) -> Link:
         if self.nats_url:
             from mud.link.nats import connect_nats_gateway
 
-            return await connect_nats_gateway(self._nc, self.name, self.settings.link.nats_prefix)
+            prefix = self.settings.link.nats_prefix
+            return await connect_nats_gateway(self._nc, self.name, prefix, secret=self._secret)
         from mud.link.local import connect_local
 
         assert self.link_path is not None
-        return await asyncio.wait_for(connect_local(self.link_path, self.name), 2.0)
+        connecting = connect_local(self.link_path, self.name, self._secret)
+        return await asyncio.wait_for(connecting, 2.0)
 
     def _use(self, link: Link) -> None:
         self.link = link

@@ -4,15 +4,20 @@
               └─ gateway × N  (every socket; they keep their connections while it restarts)
 
 The engine and the gateways talk over the local link, a Unix socket in a folder only this
-user may enter. The supervisor owns no connection and no world: it picks the port (so a port
-that is taken stops the start before any database is opened), starts the children, watches
-the engine's heartbeat (a pipe it writes to every second: silence for `link.engine_timeout`
-seconds is a hung engine, killed and replaced) and each gateway's (silence for
-`link.gateway_timeout` seconds: a hung gateway is killed and started again, as if it had
-died), restarts an engine that exits for a reload (status 75) or dies, restarts a gateway
-that dies, and passes SIGHUP on as a reload. SIGINT
-and SIGTERM stop the engine first (it saves and says goodbye through the gateways), then the
-gateways, then itself; the exit status is the engine's.
+user may enter (a run folder of its own, `dreamwave-*` in the temporary folder, marked with
+the supervisor's pid; ones a killed supervisor left are removed at the next start). Settings
+that may hold a secret (the database URL, the NATS URL) reach the children through their
+environment, never their command lines, which every local user can read.
+
+The supervisor owns no connection and no world: it picks the port (so a port that is taken
+stops the start before any database is opened), starts the children, watches the engine's
+heartbeat (a pipe it writes to every second: silence for `link.engine_timeout` seconds is a
+hung engine, killed and replaced) and each gateway's (silence for `link.gateway_timeout`
+seconds: a hung gateway is killed and started again, as if it had died), restarts an engine
+that exits for a reload (status 75) or dies, restarts a gateway that dies, and passes SIGHUP
+on as a reload. SIGINT and SIGTERM stop
+the engine first (it saves and says goodbye through the gateways), then the gateways, then
+itself; the exit status is the engine's.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -38,6 +44,56 @@ RESTART_BACKOFF_MAX = 10.0  # seconds between restarts of an engine that keeps d
 QUICK_DEATH = 10.0  # an engine that dies within this many seconds of starting backs off
 STOP_GRACE = 10.0  # seconds past shutdown_timeout an engine gets to stop before SIGKILL
 STARTUP_GRACE = 30.0  # seconds a new child may take (imports, loading) before its first beat
+RUN_PREFIX = "dreamwave-"  # our run folders in the temporary folder
+OWNER_FILE = "supervisor"  # in a run folder: "<pid> <start time>" of the supervisor that made it
+LEGACY_STALE_AGE = 60.0  # seconds an older run folder's socket must have been dead
+
+
+def process_start(pid: int) -> str:
+    """When process `pid` started (in clock ticks since boot; "" if it is gone): with the pid,
+    it names one process, even after the pid is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rpartition(")")[2].split()[19]
+
+
+def clean_stale_run_folders(tmp: str | None = None) -> int:
+    """Remove the run folders of supervisors that are gone (kill -9 left them): only ours
+    (our user's), only when the process that made them is not running."""
+    removed = 0
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{RUN_PREFIX}*"):
+        try:
+            if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            gone = _owner_gone(folder)
+        except OSError:
+            continue
+        if gone:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _owner_gone(folder: Path) -> bool:
+    owner = folder / OWNER_FILE
+    if owner.exists():
+        pid, _, started = owner.read_text().partition(" ")
+        return pid.isdigit() and process_start(int(pid)) != started.strip()
+    # Made before run folders had an owner file: gone if nothing has listened on its socket
+    # for LEGACY_STALE_AGE (a supervisor that is still there restarts its engine sooner).
+    sock = folder / "engine.sock"
+    if not sock.is_socket() or time.time() - folder.stat().st_mtime < LEGACY_STALE_AGE:
+        return False
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(sock))
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return False
+    return False
 
 
 def pick_port(settings: Settings) -> int:
@@ -81,10 +137,14 @@ class Pulse:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, passed: list[str]) -> None:
-        """`passed`: the flags every child gets (config file, database, log level...)."""
+    def __init__(
+        self, settings: Settings, passed: list[str], env: dict[str, str] | None = None
+    ) -> None:
+        """`passed`: the flags every child gets (config file, log level...); `env`: the
+        settings it gets in its environment instead (those that may hold a secret)."""
         self.settings = settings
         self.passed = passed
+        self.env = env or {}
         self.gateways = settings.link.gateways
         self.engine: asyncio.subprocess.Process | None = None
         self.gateway_procs: dict[str, asyncio.subprocess.Process] = {}
@@ -108,8 +168,17 @@ class Supervisor:
             web = self.settings.model_copy(update={"port": self.settings.web_port})
             self.passed = [*self.passed, "--web-port", str(pick_port(web))]
         if not self.link_path:
-            self._tmp = tempfile.TemporaryDirectory(prefix="dreamwave-")  # 0700
+            removed = clean_stale_run_folders()
+            if removed:
+                log.info("removed %d run folder(s) left by servers that were killed", removed)
+            self._tmp = tempfile.TemporaryDirectory(prefix=RUN_PREFIX)  # 0700
+            me = os.getpid()
+            Path(self._tmp.name, OWNER_FILE).write_text(f"{me} {process_start(me)}")
             self.link_path = os.path.join(self._tmp.name, "engine.sock")
+        else:
+            from mud.link.local import private_directory
+
+            private_directory(Path(self.link_path).parent)  # (refused before anything starts)
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,6 +193,7 @@ class Supervisor:
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        env.update(self.env)
         env["PYTHONPATH"] = str(Path(SERVER).parent) + os.pathsep + env.get("PYTHONPATH", "")
         return env
 

@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 
+from mud.link.auth import LinkRefused
 from mud.link.base import Link
 from mud.link.frames import LinkProtocolError, StreamFramer, Unpacker, pack
 from mud.link.local import LocalListener, connect_local
 
 NATS_SERVER = shutil.which("nats-server")
+SECRET = b"test-link-secret"
 
 
 @dataclass
@@ -99,9 +101,9 @@ async def nats_pair(url: str, **kw: Any) -> tuple[Pair, Any]:
     engine_nc = await nats_connect(url, "engine")
     gateway_nc = await nats_connect(url, "gw1")
     got: list[Link] = []
-    hub = NatsHub(engine_nc, got.append, prefix="test", **kw)
+    hub = NatsHub(engine_nc, got.append, prefix="test", secret=SECRET, **kw)
     await hub.start()
-    gateway = await connect_nats_gateway(gateway_nc, "gw1", prefix="test", **kw)
+    gateway = await connect_nats_gateway(gateway_nc, "gw1", prefix="test", secret=SECRET, **kw)
     gateway.post(["hello"])  # the engine meets a gateway by its first batch
     await until(lambda: got)
     pair = Pair(got[0], gateway)
@@ -178,8 +180,10 @@ async def test_a_peer_that_stops_reading_is_dropped_not_buffered(tmp_path):
                              max_pending=256 * 1024)  # fmt: skip
     got: list[Link] = []
     await listener.start()
-    _reader, writer = await asyncio.open_unix_connection(str(listener.path))  # never reads
+    gateway = await connect_local(listener.path)
     await until(lambda: got)
+    assert gateway.transport is not None
+    gateway.transport.pause_reading()  # it stops reading
     closed: list[str] = []
     got[0].on_close = closed.append
     for _ in range(400):
@@ -189,18 +193,22 @@ async def test_a_peer_that_stops_reading_is_dropped_not_buffered(tmp_path):
             break
     await until(lambda: closed)
     assert closed[0].startswith("peer not reading")
-    writer.close()
+    gateway.close()
     await listener.close()
 
 
 async def test_the_socket_is_for_its_owner_only(tmp_path):
     listener = LocalListener(tmp_path / "run" / "engine.sock", lambda link: None)
-    (tmp_path / "run").mkdir(mode=0o755)
-    await listener.start()
+    await listener.start()  # (it makes the folder: private)
     assert stat.S_IMODE(os.stat(tmp_path / "run").st_mode) == 0o700
     assert stat.S_IMODE(os.stat(listener.path).st_mode) == 0o600
     await listener.close()
     assert not listener.path.exists()
+    (tmp_path / "shared").mkdir()
+    os.chmod(tmp_path / "shared", 0o755)  # a folder others may enter is refused, left as it is
+    with pytest.raises(LinkRefused, match="only you can enter"):
+        await LocalListener(tmp_path / "shared" / "engine.sock", lambda link: None).start()
+    assert stat.S_IMODE(os.stat(tmp_path / "shared").st_mode) == 0o755
 
 
 async def test_garbage_on_the_socket_closes_that_link_only(tmp_path):
@@ -208,12 +216,13 @@ async def test_garbage_on_the_socket_closes_that_link_only(tmp_path):
     listener = LocalListener(tmp_path / "run" / "engine.sock", got.append)
     await listener.start()
     good = await connect_local(listener.path)
-    _reader, writer = await asyncio.open_unix_connection(str(listener.path))
+    bad = await connect_local(listener.path)
     await until(lambda: len(got) == 2)
     reasons: dict[int, str] = {}
     for i, link in enumerate(got):
         link.on_close = lambda r, i=i: reasons.setdefault(i, r)
-    writer.write(StreamFramer.frame(b"\xc1 not msgpack"))
+    assert bad.transport is not None
+    bad.transport.write(StreamFramer.frame(b"\xc1 not msgpack"))
     await until(lambda: len(reasons) == 1)
     assert "protocol error" in next(iter(reasons.values()))
     frames: list[list[Any]] = []
@@ -222,8 +231,31 @@ async def test_garbage_on_the_socket_closes_that_link_only(tmp_path):
     good.post(["line", "s1", "still here"])
     await until(lambda: frames)
     good.close()
-    writer.close()
     await listener.close()
+
+
+async def test_a_connection_that_does_not_prove_the_secret_never_reaches_the_engine(tmp_path):
+    got: list[Link] = []
+    listener = LocalListener(tmp_path / "run" / "engine.sock", got.append)
+    await listener.start()
+    reader, writer = await asyncio.open_unix_connection(str(listener.path))
+    writer.write(StreamFramer.frame(pack_one(["hello", "evil", {}, []])))
+    assert await reader.read() == b""  # refused: closed
+    wrong = await connect_local(listener.path, secret=b"not the secret")
+    answered: list[str] = []
+    wrong.on_close = answered.append
+    wrong.post(["hello", "wrong", {}, []])
+    good = await connect_local(listener.path)
+    await until(lambda: len(got) == 1)  # only the one that knows the secret
+    await until(lambda: answered)  # the engine closed it
+    assert not wrong.proven
+    wrong.close()
+    good.close()
+    await listener.close()
+
+
+def pack_one(message: list[Any]) -> bytes:
+    return next(pack([message]))
 
 
 def test_payloads_are_cut_to_size_and_put_back_together():

@@ -22,6 +22,7 @@ from tests.conftest import ROOT, server_env, spawn_server
 from tests.test_link import run_nats
 
 USER, PASSWORD = "dreamwave", "n4ts-s3cret"
+LINK_SECRET = "the-link-secret-gateways-prove"
 
 
 @pytest.fixture
@@ -29,21 +30,24 @@ def nats_auth_url() -> Iterator[str]:
     yield from run_nats("--user", USER, "--pass", PASSWORD)
 
 
-def nats_env(password: str = PASSWORD) -> dict[str, str]:
+def nats_env(password: str = PASSWORD, secret: str = LINK_SECRET) -> dict[str, str]:
     env = server_env()
     env["DREAMWAVE_LINK__NATS_USER"] = USER
     env["DREAMWAVE_LINK__NATS_PASSWORD"] = password
+    env["DREAMWAVE_LINK__SECRET"] = secret  # the same on the engine and every gateway
     return env
 
 
 class Far:
     """`python server.py gateway --nats URL --name NAME --port 0`, and the port it took."""
 
-    def __init__(self, url: str, name: str, cwd: Path, password: str = PASSWORD) -> None:
+    def __init__(
+        self, url: str, name: str, cwd: Path, password: str = PASSWORD, secret: str = LINK_SECRET
+    ) -> None:
         argv = [sys.executable, str(ROOT / "server.py"), "gateway", "--nats", url,
                 "--name", name, "--port", "0"]  # fmt: skip
         self.proc = subprocess.Popen(
-            argv, cwd=str(cwd), env=nats_env(password), stdout=subprocess.DEVNULL,
+            argv, cwd=str(cwd), env=nats_env(password, secret), stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True, start_new_session=True,
         )  # fmt: skip
         self.lines: list[str] = []

@@ -6,6 +6,9 @@ frame, not 2,000. Each side sends a heartbeat when it has been quiet for `heartb
 a peer silent for `timeout` seconds is treated as gone (a hung engine is a dead engine). A peer
 that stops reading is dropped once `max_pending` bytes wait for it: nothing is buffered
 without limit.
+
+A Link with a `guard` (mud.link.auth) first proves the link secret: until then what is posted
+waits and nothing received is handed on; `on_ready` is told once the first proof is done.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mud.link.auth import SEALED, Guard, control, read_control
 from mud.link.frames import DEFAULT_MAX_PAYLOAD, LinkProtocolError, Unpacker, pack
 
 log = logging.getLogger("dreamwave.link")
@@ -27,6 +31,7 @@ BEAT = ["beat"]  # the heartbeat message; never handed to the owner
 
 FrameHandler = Callable[[list[Any]], None]
 CloseHandler = Callable[[str], None]
+WHO = ["who"]  # handed to a gateway whose link was proven again: "say hello" (a new engine)
 
 
 class Link:
@@ -40,8 +45,13 @@ class Link:
         heartbeat: float = HEARTBEAT,
         timeout: float = TIMEOUT,
         max_pending: int = MAX_PENDING,
+        guard: Guard | None = None,
     ) -> None:
         self.name = name
+        self.guard = guard
+        self.on_ready: Callable[[], None] = lambda: None
+        self._asked_knock = 0.0  # when we last said "knock?" (once a heartbeat at most)
+        self._refusal_logged = False
         self.max_payload = max_payload
         self.heartbeat = heartbeat
         self.timeout = timeout
@@ -58,6 +68,11 @@ class Link:
         self._loop = asyncio.get_running_loop()
         self._beat = self._loop.call_later(heartbeat, self._tick)
 
+    @property
+    def proven(self) -> bool:
+        """The peer proved the link secret (or this link has no guard)."""
+        return self.guard is None or self.guard.ready
+
     # -- sending --------------------------------------------------------------------------
     def post(self, message: Any) -> None:
         """Queue `message`; it leaves with everything else posted this loop iteration."""
@@ -72,10 +87,13 @@ class Link:
         self._flush_scheduled = False
         if self.closed or not self._outbox:
             return
+        guard = self.guard
+        if guard is not None and not guard.ready:
+            return  # (sent once the secret is proven)
         messages, self._outbox = self._outbox, []
         self.batches += 1
         for payload in pack(messages, self.max_payload):
-            self._send(payload)
+            self._send(guard.seal(payload) if guard is not None else payload)
             if self.closed:
                 return
         self._said = time.monotonic()
@@ -92,6 +110,11 @@ class Link:
     # -- receiving ------------------------------------------------------------------------
     def _received(self, payload: bytes) -> None:
         self._heard = time.monotonic()
+        if self.guard is not None:
+            opened = self._guarded(self.guard, payload)
+            if opened is None:
+                return
+            payload = opened
         try:
             messages = self._unpacker.feed(payload)
         except LinkProtocolError as err:
@@ -99,12 +122,73 @@ class Link:
             return
         if messages is None:
             return
-        if len(messages) == 1 and messages[0] == BEAT:
-            return
+        if BEAT in messages:  # (alone when quiet; with others when it met a post)
+            messages = [m for m in messages if m != BEAT]
+            if not messages:
+                return
+        self._deliver(messages)
+
+    def _deliver(self, messages: list[Any]) -> None:
         try:
             self.on_frame(messages)
         except Exception:
             log.exception("link %s: handling a frame failed", self.name)
+
+    # -- the handshake (mud.link.auth) ---------------------------------------------------------
+    def knock(self) -> None:
+        """A gateway's end: start proving the secret (said again each heartbeat until done)."""
+        if self.guard is not None and not self.closed:
+            self._send(control(self.guard.knock()))
+
+    def _guarded(self, guard: Guard, payload: bytes) -> bytes | None:
+        """A payload in, through the guard: what to hand on, or None (handled or dropped)."""
+        if guard.ready and not guard.sealed:
+            return payload  # the local socket: proven once, for the whole connection
+        if payload[:1] == SEALED and guard.sealed:
+            if not guard.ready:
+                if guard.side == "engine":
+                    self._ask_knock()  # a gateway proven to an engine before us
+                return None
+            return guard.open(payload)  # (None: forged, replayed or from another handshake)
+        message = read_control(payload)
+        if message is None:
+            if guard.side == "engine":
+                self._refuse("the gateway could not prove the link secret (it sent "
+                             "something else first)")  # fmt: skip
+            return None
+        answer, what = guard.handle(message)
+        if answer is not None:
+            self._send(control(answer))
+        if what == "ready":
+            self._proven(guard)
+        elif what:
+            self._refuse(what)
+        return None
+
+    def _proven(self, guard: Guard) -> None:
+        if guard.rekeyed:
+            log.info("link %s: the link secret was proven again", self.name)
+            if guard.side == "gateway":
+                self._deliver([WHO])
+        else:
+            self.on_ready()
+        self.flush()
+
+    def _ask_knock(self) -> None:
+        now = time.monotonic()
+        if now - self._asked_knock >= self.heartbeat:
+            self._asked_knock = now
+            self._send(control(["knock?"]))
+
+    def _refuse(self, why: str) -> None:
+        """Log once per link; the engine closes one that was never proven (a proven one stays:
+        a forged message must not cut a real gateway off; a gateway just waits, not spinning)."""
+        if not self._refusal_logged:
+            self._refusal_logged = True
+            log.warning("link %s: refused: %s", self.name, why)
+        guard = self.guard
+        if guard is not None and not guard.ready and guard.side == "engine":
+            self.close(f"refused: {why}")
 
     # -- liveness -------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -114,9 +198,11 @@ class Link:
         if now - self._heard > self.timeout:
             self.close(f"peer silent for {now - self._heard:.1f}s")
             return
-        if now - self._said >= self.heartbeat and not self._outbox:
+        guard = self.guard
+        if guard is not None and not guard.ready and guard.side == "gateway":
+            self.knock()  # (over NATS the engine may not have been there to hear it)
+        elif now - self._said >= self.heartbeat:
             self.post(BEAT)
-            self.flush()  # alone in its batch: only a batch of just BEAT is kept from the owner
         self._beat = self._loop.call_later(self.heartbeat, self._tick)
 
     def close(self, reason: str = "closed") -> None:

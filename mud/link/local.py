@@ -1,8 +1,10 @@
 """The local transport: a Unix-domain socket between processes on one machine.
 
-The engine listens on a socket file inside a directory only its owner may enter (0700; the
-socket itself 0600), so only the same user's gateways can connect; payloads are
-length-prefixed. Nothing extra to install and no broker.
+The engine listens on a socket file inside a folder only its owner may enter (one it made
+itself, 0700; the socket 0600), so only the same user's gateways can connect; a folder others
+may enter is refused, never chmod'ed. Each gateway still proves the link secret first
+(mud.link.auth): the configured one, else a key file the engine writes beside the socket.
+Payloads are length-prefixed. Nothing extra to install and no broker.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mud.link.auth import Guard, LinkRefused, folder_secret
 from mud.link.base import Link
 from mud.link.frames import LinkProtocolError, StreamFramer
 
@@ -77,15 +80,25 @@ class StreamLink(Link, asyncio.Protocol):
 class LocalListener:
     """The engine's end: accepts gateways on a socket file; `on_link` gets each new Link."""
 
-    def __init__(self, path: str | Path, on_link: Callable[[StreamLink], None], **kw: Any) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        on_link: Callable[[StreamLink], None],
+        secret: bytes | None = None,
+        **kw: Any,
+    ) -> None:
+        """`on_link` gets each gateway once it has proven `secret` (None: the folder's key)."""
         self.path = Path(path)
         self.on_link = on_link
+        self.secret = secret
         self.kw = kw
         self.server: asyncio.AbstractServer | None = None
         self._count = 0
 
     async def start(self) -> None:
         private_directory(self.path.parent)
+        if self.secret is None:
+            self.secret = folder_secret(self.path, create=True)
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # a socket file left by an engine that was killed
         loop = asyncio.get_running_loop()
@@ -98,8 +111,10 @@ class LocalListener:
 
     def _accept(self) -> StreamLink:
         self._count += 1
-        link = StreamLink(f"gateway-{self._count}", **self.kw)
-        asyncio.get_running_loop().call_soon(self.on_link, link)
+        assert self.secret is not None
+        guard = Guard(self.secret, "engine")
+        link = StreamLink(f"gateway-{self._count}", guard=guard, **self.kw)
+        link.on_ready = lambda: self.on_link(link)
         return link
 
     async def close(self) -> None:
@@ -110,24 +125,38 @@ class LocalListener:
             self.path.unlink()
 
 
-async def connect_local(path: str | Path, name: str = "engine", **kw: Any) -> StreamLink:
-    """A gateway's end: connect to the engine's socket file."""
+async def connect_local(
+    path: str | Path, name: str = "engine", secret: bytes | None = None, **kw: Any
+) -> StreamLink:
+    """A gateway's end: connect to the engine's socket file and start proving `secret`
+    (None: the key file beside the socket). What is posted waits until that is done."""
     loop = asyncio.get_running_loop()
-    link = StreamLink(name, **kw)
+    if secret is None:
+        secret = folder_secret(path, create=False)  # (OSError while the engine isn't there)
+    link = StreamLink(name, guard=Guard(secret, "gateway"), **kw)
     try:
         await loop.create_unix_connection(lambda: link, str(path))
         await link.connected
     except BaseException:
         link.discard()  # never connected: nothing to tell anyone
         raise
+    link.knock()
     return link
 
 
 def private_directory(path: Path) -> None:
-    """Make `path` (if needed) and refuse one that others may enter."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        os.chmod(path, 0o700)
-    if path.stat().st_uid != os.getuid():
-        raise PermissionError(f"{path} belongs to another user; the link socket can't live there")
+    """Make `path`, private (0700), if it isn't there; refuse one that is there and that
+    others may enter or that isn't ours. A folder is never chmod'ed: it may be /tmp, or home."""
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        pass
+    except OSError as err:
+        raise LinkRefused(f"Can't make the link socket's folder {path}: {err.strerror}.") from None
+    st = path.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise LinkRefused(
+            f"The link socket must be in a folder only you can enter, and {path} is "
+            f"{'open to others' if st.st_mode & 0o077 else 'not yours'}: name a new folder "
+            "in link.socket (Dreamwave makes it private) or leave it empty."
+        )

@@ -6,18 +6,26 @@ Subjects, under a prefix (default `dreamwave`):
 Core NATS delivers at most once and keeps nothing for a subscriber that isn't there, so
 liveness is the links' heartbeat, not the bus: a gateway learns the engine is back when its
 heartbeat arrives again, and the engine learns of a gateway from its first batch. Credentials
-and TLS are NATS's own (user/password, token, a .creds file, an ssl context), passed through.
+and TLS are NATS's own (user/password, token, a .creds file, an ssl context), passed through;
+a bus without any is refused unless `nats_insecure` says so (`check_nats`). Whoever else may
+use the bus, every link proves the link secret and is sealed (mud.link.auth): they can neither
+read what crosses it nor speak on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import re
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from mud.link.auth import Guard, LinkRefused
 from mud.link.base import Link
+
+log = logging.getLogger("dreamwave.link")
 
 DEFAULT_PREFIX = "dreamwave"
 GATEWAY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -31,6 +39,38 @@ def _nats() -> Any:
     return nats
 
 
+def authenticated(link: Any) -> bool:
+    """Whether the [link] settings (or the URL) give NATS any credentials."""
+    userinfo = link.nats.partition("://")[2].partition("/")[0]
+    return bool(
+        link.nats_user or link.nats_token or link.nats_creds or link.nats_tls_cert
+        or "@" in userinfo
+    )  # fmt: skip
+
+
+def check_nats(link: Any, secret: bytes | None) -> None:
+    """Refuse NATS settings that would let others in (one sentence each); say it loudly when
+    the operator chose an unauthenticated bus on purpose."""
+    if not link.nats:
+        return
+    if secret is None:
+        raise LinkRefused(
+            "Gateways over NATS need a link secret, the same on the engine and every gateway: "
+            "set [link] secret_file (a file only you can read) or DREAMWAVE_LINK__SECRET."
+        )
+    if authenticated(link):
+        return
+    if not link.nats_insecure:
+        raise LinkRefused(
+            f"Refusing to use NATS at {link.nats} without authentication: anyone who can "
+            "reach it could listen. Set nats_user and nats_password, nats_token, nats_creds "
+            "or nats_tls_cert in [link], or nats_insecure = true if nobody else can reach it."
+        )
+    log.warning("NATS at %s has no authentication (nats_insecure = true): only the link "
+                "secret keeps others out; use it only where nobody else can reach the bus",
+                link.nats)  # fmt: skip
+
+
 def connect_options(link: Any) -> dict[str, Any]:
     """nats-py's connect options from the [link] settings (credentials and TLS)."""
     opts: dict[str, Any] = {}
@@ -40,10 +80,13 @@ def connect_options(link: Any) -> dict[str, Any]:
         opts["token"] = link.nats_token
     if link.nats_creds:
         opts["user_credentials"] = link.nats_creds
-    if link.nats_tls_ca:
+    if link.nats_tls_ca or link.nats_tls_cert:
         import ssl
 
-        opts["tls"] = ssl.create_default_context(cafile=link.nats_tls_ca)
+        context = ssl.create_default_context(cafile=link.nats_tls_ca or None)
+        if link.nats_tls_cert:  # a client certificate: NATS's TLS authentication
+            context.load_cert_chain(link.nats_tls_cert, link.nats_tls_key or None)
+        opts["tls"] = context
     return opts
 
 
@@ -73,7 +116,8 @@ async def nats_connect(url: str, name: str, **options: Any) -> Any:
         )  # fmt: skip
     except Exception as err:
         reason = str(err).removeprefix("nats: ").strip("'") or type(err).__name__
-        raise NatsUnavailable(f"Can't use NATS at {url}: {reason}.") from None
+        shown = re.sub(r"(://)[^/@]+@", r"\1***@", url)  # (never a password in a log)
+        raise NatsUnavailable(f"Can't use NATS at {shown}: {reason}.") from None
     return nc
 
 
@@ -124,10 +168,19 @@ class NatsHub:
     """The engine's end: one NatsLink per gateway, made when that gateway is first heard."""
 
     def __init__(
-        self, nc: Any, on_link: Callable[[NatsLink], None], prefix: str = DEFAULT_PREFIX, **kw: Any
+        self,
+        nc: Any,
+        on_link: Callable[[NatsLink], None],
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        secret: bytes | None,
+        **kw: Any,
     ) -> None:
+        """`on_link` gets each gateway once it has proven `secret` (None: at its first
+        batch, unproven: only for testing the transport itself)."""
         self.nc = nc
         self.on_link = on_link
+        self.secret = secret
         self.prefix = prefix
         self.kw = kw
         self.links: dict[str, NatsLink] = {}
@@ -142,11 +195,24 @@ class NatsHub:
             return
         link = self.links.get(gateway)
         if link is None or link.closed:
-            link = NatsLink(self.nc, gateway, f"{self.prefix}.down.{gateway}", **self.kw)
-            self.links[gateway] = link
-            link.on_close = lambda _reason, g=gateway, lk=link: self._forget(g, lk)
-            self.on_link(link)
+            link = self._new_link(gateway)
         link._received(msg.data)
+
+    def _new_link(self, gateway: str) -> NatsLink:
+        """A gateway first heard: handed to `on_link` once it has proven the secret."""
+        guard = None if self.secret is None else Guard(self.secret, "engine", gateway, True)
+        link = NatsLink(self.nc, gateway, f"{self.prefix}.down.{gateway}", guard=guard, **self.kw)
+        self.links[gateway] = link
+
+        def forget(_reason: str) -> None:
+            self._forget(gateway, link)
+
+        link.on_close = forget
+        if guard is None:
+            self.on_link(link)
+        else:
+            link.on_ready = functools.partial(self.on_link, link)
+        return link
 
     def _forget(self, gateway: str, link: NatsLink) -> None:
         if self.links.get(gateway) is link:
@@ -160,16 +226,19 @@ class NatsHub:
 
 
 async def connect_nats_gateway(
-    nc: Any, gateway: str, prefix: str = DEFAULT_PREFIX, **kw: Any
+    nc: Any, gateway: str, prefix: str = DEFAULT_PREFIX, *, secret: bytes | None, **kw: Any
 ) -> NatsLink:
-    """A gateway's end: publish up, listen down. Alive once the engine's heartbeat arrives."""
+    """A gateway's end: publish up, listen down, prove `secret` (knocking each heartbeat
+    until an engine answers); what is posted waits until then."""
     if not GATEWAY_NAME.match(gateway):
         raise ValueError("a gateway name is 1-64 letters, digits, '-' or '_'")
-    link = NatsLink(nc, "engine", f"{prefix}.up.{gateway}", **kw)
+    guard = None if secret is None else Guard(secret, "gateway", gateway, sealed=True)
+    link = NatsLink(nc, "engine", f"{prefix}.up.{gateway}", guard=guard, **kw)
 
     async def down(msg: Any) -> None:
         link._received(msg.data)
 
     link.subscription = await nc.subscribe(f"{prefix}.down.{gateway}", cb=down)
     await nc.flush()
+    link.knock()
     return link

@@ -40,7 +40,8 @@ class WriterLock:
             if not path or path == ":memory:":
                 return
             lock_path = f"{path}.lock"
-            f = open(lock_path, "a+")  # noqa: SIM115 (held open for the process's life)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)  # (owner only)
+            f = os.fdopen(fd, "a+")  # (held open for the process's life)
             try:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -48,12 +49,37 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 COMMIT_GAP = 0.005  # seconds between the starts of two batches, at least
 
 
+SQLITE_FILES = ("", "-wal", "-shm", "-journal", ".lock")  # a database file and its companions
+OWNER_ONLY = 0o600
+
+
+def owner_only_sqlite(path: str) -> None:
+    """Make an SQLite file (before SQLite does) readable by its owner only, and take group
+    and other access away from one that has it (its -wal and -shm too): it holds password
+    hashes and private letters. SQLite gives the -wal and -shm the database file's mode."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, OWNER_ONLY))
+    except OSError:
+        return  # (opening it will say what is wrong)
+    for name in (f"{path}{suffix}" for suffix in SQLITE_FILES):
+        try:
+            st = os.stat(name)
+            if st.st_mode & 0o077 and st.st_uid == os.getuid():
+                os.chmod(name, OWNER_ONLY)
+                log.warning("%s could be read by other users; it is now its owner's only", name)
+        except OSError:
+            continue
+
+
 def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        owner_only_sqlite(engine.url.database or "")
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
