@@ -18,17 +18,19 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mud.app import App
-from mud.config import Settings
+from mud.config import ENV_PREFIX, Settings
 from mud.gateway import Gateway
 
 ROOT = Path(__file__).resolve().parent.parent
+INVOKED_FROM = Path.cwd()  # where pytest was started: maybe an admin's own folder
+CRASH_POINTS_ENV = "DREAMWAVE_CRASH_POINTS"  # a knob of the tests, not a server setting
 
 
 class ErrorCollector(logging.Handler):
@@ -64,6 +66,19 @@ async def start_in_process(settings: Settings) -> tuple[App, Gateway]:
 def conn_of(app: App, session: Any) -> Any:
     """The gateway's side (mud.gateway.Conn: the socket, the telnet layer) of a session."""
     return app.gateway.conns[session.telnet.sid]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def away_from_the_admins_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run every test from an empty folder, without the DREAMWAVE_ variables of the shell that
+    started pytest: an admin's `./dreamwave.toml` (with its log file and database) and their
+    environment are theirs, and a test server must neither read nor append to them."""
+    settings = [k for k in os.environ if k.startswith(ENV_PREFIX) and k != CRASH_POINTS_ENV]
+    saved = {k: os.environ.pop(k) for k in settings}
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(INVOKED_FROM)
+    os.environ.update(saved)
 
 
 @pytest.fixture
@@ -106,11 +121,10 @@ async def server(make_server: Callable[..., Awaitable[App]]) -> App:
 
 
 def server_env() -> dict[str, str]:
-    env = dict(os.environ)
+    """The environment for a spawned server or tool: ours, without any DREAMWAVE_ setting
+    (a test adds the ones it means)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("DREAMWAVE_HOST", None)
-    env.pop("DREAMWAVE_PORT", None)
-    env.pop("DREAMWAVE_DB", None)
     return env
 
 
@@ -232,6 +246,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def crash_points(request: pytest.FixtureRequest) -> int | None:
     """Kill points asked for the long crash harness, or None (then it is skipped)."""
     given = request.config.getoption("--crash-points")
-    if given is None and os.environ.get("DREAMWAVE_CRASH_POINTS"):
-        given = int(os.environ["DREAMWAVE_CRASH_POINTS"])
+    if given is None and os.environ.get(CRASH_POINTS_ENV):
+        given = int(os.environ[CRASH_POINTS_ENV])
     return given
