@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from world.moderation import muted_message
+
 if TYPE_CHECKING:
     from world.model import Player
     from world.world import World
@@ -75,6 +77,9 @@ class PostOffice:
 
     def send(self, sender: Player, recipient: Player, subject: str, body: str) -> int:
         """Deliver a letter (see tell_arrival); returns the staging sequence."""
+        refusal = muted_message(sender)  # muted while the letter was being written
+        if refusal is not None:
+            raise MailError(refusal)
         self.check_room(recipient)
         if not body.strip():
             raise MailError("An empty letter wasn't sent.")
