@@ -27,6 +27,13 @@ LOOPBACK_LIMITS: dict[str, float] = {
     "max_connections_per_address": 100_000,
     "max_unauthenticated": 100_000,
     "login_failures": 100_000,
+    # and the quotas on what one address or dreamer adds to the database: the benchmark makes
+    # thousands of accounts from one address, and its dreamers weave all the time
+    "accounts_per_address_per_hour": 100_000,
+    "accounts_per_hour": 100_000,
+    "letters_per_hour": 100_000,
+    "loops_per_hour": 100_000,
+    "weaves_per_minute": 100_000,
 }
 
 

@@ -114,6 +114,7 @@ def _send(ctx: Ctx, rest: str) -> None:
         raise CommandError(f"A subject is at most {MAX_SUBJECT_CHARS} characters; not sent.")
     post = ctx.world.mail
     try:
+        post.check_sender(ctx.player)
         post.check_room(recipient)
     except MailError as err:
         raise CommandError(str(err)) from None

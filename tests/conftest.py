@@ -25,12 +25,18 @@ from typing import Any
 import pytest
 
 from mud.app import App
-from mud.config import ENV_PREFIX, Settings
+from mud.config import ENV_PREFIX, Settings, env_name
 from mud.gateway import Gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 INVOKED_FROM = Path.cwd()  # where pytest was started: maybe an admin's own folder
 CRASH_POINTS_ENV = "DREAMWAVE_CRASH_POINTS"  # a knob of the tests, not a server setting
+# Every test player comes from 127.0.0.1, and a test makes accounts, letters and loops faster
+# than any person: the quotas are lifted unless a test sets its own (tests/test_rate_limits.py).
+LIFTED_QUOTAS = {
+    "accounts_per_address_per_hour": 100_000, "accounts_per_hour": 100_000,
+    "letters_per_hour": 100_000, "loops_per_hour": 100_000, "weaves_per_minute": 100_000,
+}  # fmt: skip
 
 
 class ErrorCollector(logging.Handler):
@@ -92,7 +98,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[A
     ) -> App:
         settings = Settings(host=host, port=0, db=db or f"sqlite:///{tmp_path / 'test.db'}")
         settings.link.socket = str(tmp_path / f"link{len(apps)}" / "engine.sock")
-        for key, value in limits.items():
+        for key, value in {**LIFTED_QUOTAS, **limits}.items():
             setattr(settings.limits, key, value)
         app, gateway = await start_in_process(settings)
         app.errors = collector.records  # type: ignore[attr-defined]
@@ -122,9 +128,10 @@ async def server(make_server: Callable[..., Awaitable[App]]) -> App:
 
 def server_env() -> dict[str, str]:
     """The environment for a spawned server or tool: ours, without any DREAMWAVE_ setting
-    (a test adds the ones it means)."""
+    but the lifted quotas (a test adds the ones it means)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update({env_name(f"limits.{k}"): str(v) for k, v in LIFTED_QUOTAS.items()})
     return env
 
 
