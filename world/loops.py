@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from world.dream_model import DreamError, Line, Loop, Proposal
 from world.model import Player, Room
-from world.moderation import describe_wait
+from world.moderation import Quota, describe_wait
 from world.words import list_words
 
 if TYPE_CHECKING:
@@ -21,6 +21,8 @@ class LoopsMixin:
     # Provided by the Dreamscape.
     world: World
     limits: DreamLimits
+    loop_quota: Quota  # loops started per dreamer (loops_per_hour)
+    weave_quota: Quota  # lines woven per dreamer (weaves_per_minute)
     dreams: dict[int, Dream]
     loops: dict[int, Loop]
     proposals: dict[tuple[int, int], Proposal]
