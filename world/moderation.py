@@ -294,5 +294,9 @@ class Quota:
 
 
 def describe_wait(seconds: float) -> str:
-    """'in 12 minutes', 'in 40 seconds': when a quota lets someone try again."""
-    return describe_duration(max(1, math.ceil(seconds))).replace("for ", "in ", 1)
+    """'in 12 minutes', 'in 40 seconds': when a quota lets someone try again (rounded up to
+    the minute past one, so 59 minutes 50 seconds reads 'in 1 hour')."""
+    whole = max(1, math.ceil(seconds))
+    if whole > MINUTE:
+        whole = math.ceil(whole / MINUTE) * int(MINUTE)
+    return describe_duration(whole).replace("for ", "in ", 1)
