@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.client import login
-from tests.conftest import INVOKED_FROM, ROOT, make_admin, server_env, spawn_server
+from tests.conftest import INVOKED_FROM, ROOT, make_admin, server_env, spawn_argv, spawn_server
 
 
 def hostile_config(folder: Path, tmp_path: Path) -> Path:
@@ -50,3 +50,19 @@ async def test_a_dreamwave_toml_where_pytest_started_is_ignored(tmp_path, make_s
         hostile.unlink()
     assert not (tmp_path / "admins.log").exists()
     assert not (tmp_path / "admins.db").exists()
+
+
+async def test_the_benchmark_server_ignores_the_dreamwave_toml_where_it_was_started(tmp_path):
+    started_in = tmp_path / "admins-folder"
+    started_in.mkdir()
+    hostile_config(started_in, tmp_path)
+    argv = [sys.executable, "-m", "bench.serve", "--", "run", "--port", "0", "--db",
+            str(tmp_path / "bench.db")]  # fmt: skip
+    sp = await spawn_argv(argv, started_in, server_env())
+    try:
+        c = await login(sp.port, "Ada")
+        await c.close()
+    finally:
+        sp.proc.terminate()
+        sp.proc.wait(60)
+    assert not (tmp_path / "admins.log").exists()
