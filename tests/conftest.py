@@ -25,12 +25,11 @@ from typing import Any
 import pytest
 
 from mud.app import App
-from mud.config import ENV_PREFIX, Settings, env_name
+from mud.config import ENV_NESTED, ENV_PREFIX, Settings, env_name
 from mud.gateway import Gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 INVOKED_FROM = Path.cwd()  # where pytest was started: maybe an admin's own folder
-CRASH_POINTS_ENV = "DREAMWAVE_CRASH_POINTS"  # a knob of the tests, not a server setting
 # Every test player comes from 127.0.0.1, and a test makes accounts, letters and loops faster
 # than any person: the quotas are lifted unless a test sets its own (tests/test_rate_limits.py).
 LIFTED_QUOTAS = {
@@ -74,13 +73,19 @@ def conn_of(app: App, session: Any) -> Any:
     return app.gateway.conns[session.telnet.sid]  # type: ignore[attr-defined]
 
 
+def is_server_setting(var: str) -> bool:
+    """DREAMWAVE_PORT or DREAMWAVE_LIMITS__COMMAND_BURST, but not a knob of the tests such as
+    DREAMWAVE_SCREENSHOTS or DREAMWAVE_CRASH_POINTS."""
+    field = var.removeprefix(ENV_PREFIX).split(ENV_NESTED)[0].lower()
+    return var.startswith(ENV_PREFIX) and field in Settings.model_fields
+
+
 @pytest.fixture(scope="session", autouse=True)
 def away_from_the_admins_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Run every test from an empty folder, without the DREAMWAVE_ variables of the shell that
     started pytest: an admin's `./dreamwave.toml` (with its log file and database) and their
     environment are theirs, and a test server must neither read nor append to them."""
-    settings = [k for k in os.environ if k.startswith(ENV_PREFIX) and k != CRASH_POINTS_ENV]
-    saved = {k: os.environ.pop(k) for k in settings}
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if is_server_setting(k)}
     os.chdir(tmp_path_factory.mktemp("cwd"))
     yield
     os.chdir(INVOKED_FROM)
@@ -127,9 +132,9 @@ async def server(make_server: Callable[..., Awaitable[App]]) -> App:
 
 
 def server_env() -> dict[str, str]:
-    """The environment for a spawned server or tool: ours, without any DREAMWAVE_ setting
-    but the lifted quotas (a test adds the ones it means)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    """The environment for a spawned server or tool: ours, without any server setting but
+    the lifted quotas (a test adds the ones it means)."""
+    env = {k: v for k, v in os.environ.items() if not is_server_setting(k)}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update({env_name(f"limits.{k}"): str(v) for k, v in LIFTED_QUOTAS.items()})
     return env
@@ -253,6 +258,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def crash_points(request: pytest.FixtureRequest) -> int | None:
     """Kill points asked for the long crash harness, or None (then it is skipped)."""
     given = request.config.getoption("--crash-points")
-    if given is None and os.environ.get(CRASH_POINTS_ENV):
-        given = int(os.environ[CRASH_POINTS_ENV])
+    if given is None and os.environ.get("DREAMWAVE_CRASH_POINTS"):
+        given = int(os.environ["DREAMWAVE_CRASH_POINTS"])
     return given
