@@ -66,3 +66,11 @@ async def test_the_benchmark_server_ignores_the_dreamwave_toml_where_it_was_star
         sp.proc.terminate()
         sp.proc.wait(60)
     assert not (tmp_path / "admins.log").exists()
+
+
+def test_the_shells_dreamwave_settings_stay_out_of_spawned_servers(tmp_path, monkeypatch):
+    monkeypatch.setenv("DREAMWAVE_LOG_FILE", str(tmp_path / "admins.log"))  # as if exported
+    monkeypatch.setenv("DREAMWAVE_SCREENSHOTS", "1")  # a knob of the tests: kept
+    make_admin(tmp_path / "own.db")
+    assert not (tmp_path / "admins.log").exists()
+    assert server_env()["DREAMWAVE_SCREENSHOTS"] == "1"
