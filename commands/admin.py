@@ -160,7 +160,7 @@ def cmd_bans(ctx: Ctx) -> None:
 
 @command("@mute", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_mute(ctx: Ctx) -> None:
-    """Stop a dreamer from speaking (say, emote, tell and every other kind of talk).
+    """Stop a dreamer's words reaching others: talk, mail, title, afk message, descriptions.
 
     Usage:
       @mute <dreamer> [duration] [reason]     duration 10m, 2h, 1d ... or perm (default 1h)
