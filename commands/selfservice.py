@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from commands import modal
 from mud import auth
-from mud.dispatch import NOTHING, TEXT, CommandError, Ctx, command, text_after
+from mud.dispatch import NOTHING, TEXT, CommandError, Ctx, Publishes, command, text_after
 from mud.text import strip_markup
 from world.mail import escape
 from world.model import Player
@@ -233,7 +233,10 @@ def away_message(p: Player) -> str | None:
     return handler.message if isinstance(handler, Away) else None
 
 
-@command("afk", aliases=("away",), category="Communication", publishes=TEXT)
+# any message is shown to whoever tells them, even one that reads "clear"
+@command(
+    "afk", aliases=("away",), category="Communication", publishes=Publishes(text=True, keeps=())
+)
 def cmd_afk(ctx: Ctx) -> None:
     """Say you are away from the keyboard, with a message if you like.
 
