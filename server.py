@@ -20,6 +20,7 @@ import gc
 import getpass
 import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -308,6 +309,23 @@ def ask_new_password() -> str | None:
     return None
 
 
+def promote_admin(world: Any, player: Any, password_hash: str) -> tuple[str, str]:
+    """Make an existing dreamer an admin, with a new password if `password_hash` is given:
+    (what to tell whoever ran the tool, the audit line). Both say whether the password
+    changed, so nobody's password is ever replaced unannounced."""
+    if password_hash:
+        world.set_password_hash(player, password_hash)
+    changed = "was changed" if password_hash else "is unchanged"
+    if player.role == "admin":
+        return (
+            f"{player.name} is already an admin; their password was changed.",
+            "password changed via create-admin",
+        )
+    world.set_role(player, "admin")
+    detail = "admin via create-admin" + ("; password changed" if password_hash else "")
+    return f"Promoted admin {player.name}. Their password {changed}.", detail
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from mud import auth
     from mud.app import open_world
@@ -346,22 +364,14 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
             player = world.create_player(
                 name.capitalize(), auth.hash_password_sync(password), "admin"
             )
-            message = f"Created admin {player.name}."
-            detail = "admin via create-admin"
+            message, detail = f"Created admin {player.name}.", "admin via create-admin"
         elif existing.role == "admin" and not password:
             print(f"{existing.name} is already an admin; nothing was changed.")
             return 0
         else:
             player = existing
-            if password:
-                player.password_hash = auth.hash_password_sync(password)
-            if player.role == "admin":
-                message = f"{player.name} is already an admin; their password was changed."
-                detail = "password changed via create-admin"
-            else:
-                world.set_role(player, "admin")
-                message = f"Promoted admin {player.name}."
-                detail = "admin via create-admin"
+            hashed = auth.hash_password_sync(password) if password else ""
+            message, detail = promote_admin(world, player, hashed)
         world.audit(None, "role", f"{player.name} (player#{player.id}): {detail}")
         store.write_now()
     finally:
@@ -496,15 +506,20 @@ def cmd_check_scripts(args: argparse.Namespace) -> int:
 # What each command refused on a database in use can do instead.
 IN_USE_INSTEAD = {
     "run": "stop the server first, or give this one its own database with --db.",
-    "create-admin": "stop the server first, or have an admin type `@role NAME admin` in game.",
+    "create-admin": "stop the server first, or have an admin type `@role NAME admin` in game. "
+    "No admin yet? Stop the server (`kill PID`), run this again, then start the server.",
     "import-world": "stop the server first, or build in game with @dig, @open, @desc and "
     "@create (see docs/building.md).",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="server.py", description="Dreamwave MUD server")
-    sub = parser.add_subparsers(dest="command")
+    parser = argparse.ArgumentParser(
+        prog="server.py",
+        description="Dreamwave MUD server",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog: run's options
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", help="SQLAlchemy URL or SQLite file (env DREAMWAVE_DB)")
@@ -524,7 +539,12 @@ def main(argv: list[str] | None = None) -> int:
             "--time-scale", type=positive, metavar="N",
             help="game time and event waits run N times faster (env DREAMWAVE_TIME_SCALE)",
         )  # fmt: skip
-        p.add_argument("--web-port", type=int, help="the browser client's port (default 4001)")
+        p.add_argument(
+            "--web-port",
+            type=int,
+            metavar="PORT",
+            help="the browser client's port (default: the telnet port + 1)",
+        )
         p.add_argument("--no-web", action="store_true", help="don't serve the browser client")
 
     def linking(p: argparse.ArgumentParser, local: bool = True) -> None:
@@ -542,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         "--gateways", type=int, metavar="N",
         help="gateway processes sharing the port, to use more cores (default 1)",
     )  # fmt: skip
-    engine = sub.add_parser("engine", help=argparse.SUPPRESS)  # started by the supervisor
+    engine = sub.add_parser("engine")  # started by the supervisor: no help, so not listed
     listening(engine)
     common(engine)
     linking(engine)
@@ -577,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("files", nargs="*", help="files to check (default: every shipped one)")
     common(check)
 
+    parser.epilog = run_is_the_default(run)
     argv = sys.argv[1:] if argv is None else argv
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
@@ -611,6 +632,41 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
 
+def name_the_server(in_use: str) -> tuple[str, str]:
+    """The "already using" sentence with the pid to stop: the writer lock names the engine,
+    but killing the engine only makes its supervisor start another, so name the supervisor
+    (stopping it stops the engine and the gateways). Also that pid, or "PID" if unknown."""
+    found = re.search(r"\(pid (\d+)\)", in_use)
+    if found is None:
+        return in_use, "PID"
+    engine = int(found.group(1))
+    supervisor = supervisor_of(engine)
+    if supervisor is None:
+        return in_use, str(engine)
+    named = f"(the server, pid {supervisor})"
+    return in_use.replace(found.group(0), named, 1), str(supervisor)
+
+
+def supervisor_of(pid: int) -> int | None:
+    """The `server.py` process that started process `pid`, if any (Linux's /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        found = re.search(r"^PPid:\s+(\d+)", status, re.MULTILINE)
+        parent = int(found.group(1)) if found else 0
+        cmdline = Path(f"/proc/{parent}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return parent if b"server.py" in cmdline else None
+
+
+def run_is_the_default(run: argparse.ArgumentParser) -> str:
+    """The top-level help's last part: `run`'s options, since a bare `server.py --port N`
+    is `server.py run --port N` and a new admin reads `--help` first."""
+    options = run.format_help().split("\noptions:\n", 1)[-1]
+    options = "\n".join(ln for ln in options.splitlines() if "--help" not in ln)
+    return "With no COMMAND the server runs (the same as `run`), taking these options:\n" + options
+
+
 def explain(err: Exception, args: argparse.Namespace) -> int | None:
     """The failures a user can fix, in a sentence or two (their modules are the engine's:
     imported only now, so the supervisor and the gateways never load them)."""
@@ -618,11 +674,11 @@ def explain(err: Exception, args: argparse.Namespace) -> int | None:
     from world.yamlsrc import ContentError
 
     if isinstance(err, DatabaseInUse):
+        busy, pid = name_the_server(str(err))
         instead = IN_USE_INSTEAD.get(args.command, IN_USE_INSTEAD["run"])
-        if args.command == "create-admin":
-            instead = instead.replace("NAME", args.name)
+        instead = instead.replace("NAME", getattr(args, "name", "")).replace("PID", pid)
         print(
-            f"{err} Only one Dreamwave process may write to a database at a time: {instead}",
+            f"{busy} Only one Dreamwave process may write to a database at a time: {instead}",
             file=sys.stderr,
         )
         return 1

@@ -10,7 +10,7 @@ import secrets
 import time
 
 from mud import auth
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
 from world.model import Player
 from world.moderation import (
     IpNetwork,
@@ -59,7 +59,7 @@ def _because(reason: str) -> str:
     return f": {reason}" if reason[-1] in ".!?" else f": {reason}."
 
 
-@command("@boot", category=CATEGORY, role="admin")
+@command("@boot", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_boot(ctx: Ctx) -> None:
     """Disconnect a dreamer now; they may log in again.
 
@@ -81,7 +81,7 @@ def cmd_boot(ctx: Ctx) -> None:
     ctx.send(f"You boot {target.name}{_because(reason)}")
 
 
-@command("@ban", category=CATEGORY, role="admin")
+@command("@ban", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_ban(ctx: Ctx) -> None:
     """Ban a dreamer's name, or an address or network, for a while or for good.
 
@@ -119,7 +119,7 @@ def cmd_ban(ctx: Ctx) -> None:
     ctx.send(f"{player.name} is banned {how_long} (ban #{ban.id}).")
 
 
-@command("@unban", category=CATEGORY, role="admin")
+@command("@unban", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_unban(ctx: Ctx) -> None:
     """Lift a ban.
 
@@ -140,7 +140,7 @@ def cmd_unban(ctx: Ctx) -> None:
     ctx.send(f"Lifted the ban on {found[0].target}.")
 
 
-@command("@bans", category=CATEGORY, role="admin")
+@command("@bans", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_bans(ctx: Ctx) -> None:
     """List the bans in force: what, by whom, why and for how long."""
     moderation = ctx.world.moderation
@@ -158,9 +158,9 @@ def cmd_bans(ctx: Ctx) -> None:
     ctx.send("\n".join(lines))
 
 
-@command("@mute", category=CATEGORY, role="admin")
+@command("@mute", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_mute(ctx: Ctx) -> None:
-    """Stop a dreamer from speaking (say, emote, tell and every other kind of talk).
+    """Stop a dreamer's words reaching others: talk, mail, title, afk message, descriptions.
 
     Usage:
       @mute <dreamer> [duration] [reason]     duration 10m, 2h, 1d ... or perm (default 1h)
@@ -186,7 +186,7 @@ def cmd_mute(ctx: Ctx) -> None:
 DEFAULT_MUTE = 3600.0  # seconds, when @mute is given no duration
 
 
-@command("@unmute", category=CATEGORY, role="admin")
+@command("@unmute", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_unmute(ctx: Ctx) -> None:
     """Let a muted dreamer speak again.
 
@@ -204,7 +204,7 @@ def cmd_unmute(ctx: Ctx) -> None:
     ctx.send(f"{target.name} may speak again.")
 
 
-@command("@wall", category=CATEGORY, role="admin")
+@command("@wall", category=CATEGORY, role="admin", publishes=SPEECH)
 def cmd_wall(ctx: Ctx) -> None:
     """Say something to everyone connected, marked as from the admins.
 
@@ -220,7 +220,7 @@ def cmd_wall(ctx: Ctx) -> None:
     ctx.app.wall(f"|y[Admins] {ctx.player.name}: {text}|n")
 
 
-@command("@shutdown", category=CATEGORY, role="admin")
+@command("@shutdown", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_shutdown(ctx: Ctx) -> None:
     """Shut the server down after a countdown, warning everyone; or call it off.
 
@@ -265,7 +265,7 @@ def cmd_shutdown(ctx: Ctx) -> None:
 MAX_SHUTDOWN_MINUTES = 24 * 60
 
 
-@command("@reload", category=CATEGORY, role="admin")
+@command("@reload", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_reload(ctx: Ctx) -> None:
     """Start a new engine with the code and content on disk; nobody is disconnected.
 
@@ -294,7 +294,7 @@ def cmd_reload(ctx: Ctx) -> None:
     session.run_task(reload(), then=prompt)
 
 
-@command("@newpassword", category=CATEGORY, role="admin")
+@command("@newpassword", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_newpassword(ctx: Ctx) -> None:
     """Give a dreamer a new random password (shown to you once), e.g. when they lost theirs.
 
@@ -323,7 +323,7 @@ def cmd_newpassword(ctx: Ctx) -> None:
     session.run_task(reset(), then=prompt)
 
 
-@command("@who", category=CATEGORY, role="admin")
+@command("@who", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_admin_who(ctx: Ctx) -> None:
     """Everyone connected, with their address, idle time and how long they have been on."""
     now = time.monotonic()

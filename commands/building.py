@@ -11,7 +11,7 @@ import re
 from commands import modal
 from commands.items import MAX_CARRIED
 from commands.targets import ALL_KINDS, destination, label, ref, resolve
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, TEXT, CommandError, Ctx, command
 from world.model import ABBREVIATION_OF, DIRECTIONS, Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World
@@ -107,7 +107,7 @@ def keywords_from(name: str) -> tuple[str, ...]:
 
 
 # -- commands -----------------------------------------------------------------------------
-@command("@dig", category=CATEGORY, role="builder")
+@command("@dig", category=CATEGORY, role="builder", publishes=TEXT)
 def cmd_dig(ctx: Ctx) -> None:
     """Make a new room, optionally linked both ways from here.
 
@@ -145,7 +145,7 @@ def cmd_dig(ctx: Ctx) -> None:
     ctx.send("\n".join(lines))
 
 
-@command("@open", category=CATEGORY, role="builder")
+@command("@open", category=CATEGORY, role="builder", publishes=TEXT)
 def cmd_open(ctx: Ctx) -> None:
     """Open a one-way exit from here to a room.
 
@@ -166,7 +166,7 @@ def cmd_open(ctx: Ctx) -> None:
     ctx.send(f"You open exit |w{exit_words(ex)}|n ({ref(ex)}) from here to |c{dest.name}|n.")
 
 
-@command("@link", category=CATEGORY, role="builder")
+@command("@link", category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_link(ctx: Ctx) -> None:
     """Point an existing exit at a different room.
 
@@ -185,7 +185,7 @@ def cmd_link(ctx: Ctx) -> None:
     ctx.send(f"Exit |w{ex.name}|n ({ref(ex)}) now leads to |c{dest.name}|n ({ref(dest)}).")
 
 
-@command("@unlink", category=CATEGORY, role="builder")
+@command("@unlink", category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_unlink(ctx: Ctx) -> None:
     """Make an exit lead nowhere (it stays, and can be linked again).
 
@@ -205,7 +205,7 @@ def cmd_unlink(ctx: Ctx) -> None:
     ctx.send(f"Exit |w{ex.name}|n ({ref(ex)}) now leads nowhere.")
 
 
-@command("@name", category=CATEGORY, role="builder")
+@command("@name", category=CATEGORY, role="builder", publishes=TEXT)
 def cmd_name(ctx: Ctx) -> None:
     """Rename a room, an exit, an item or an NPC.
 
@@ -234,7 +234,7 @@ def cmd_name(ctx: Ctx) -> None:
     ctx.send(f"Renamed {ref(target)} from '{old}' to |w{target.name}|n.")
 
 
-@command("@desc", aliases=("@describe",), category=CATEGORY, role="builder")
+@command("@desc", aliases=("@describe",), category=CATEGORY, role="builder", publishes=TEXT)
 def cmd_desc(ctx: Ctx) -> None:
     """Describe a room, an exit, an item, an NPC or yourself.
 
@@ -287,7 +287,7 @@ def still_there(ctx: Ctx, obj: Room | Exit | Item | Player | Npc) -> bool:
     return table.get(obj.id) is obj
 
 
-@command("@create", category=CATEGORY, role="builder")
+@command("@create", category=CATEGORY, role="builder", publishes=TEXT)
 def cmd_create(ctx: Ctx) -> None:
     """Make a new item, in your hands.
 

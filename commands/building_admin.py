@@ -11,7 +11,7 @@ from commands.items import MAX_CARRIED
 from commands.npcs import send_npc
 from commands.targets import ALL_KINDS, destination_object, kind_name, label, ref, resolve
 from commands.util import a_or_an, render_room
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, TEXT, CommandError, Ctx, command
 from mud.text import capitalise_first
 from world import locks
 from world.attrs import ATTRIBUTES, parse_value
@@ -24,7 +24,7 @@ AUDIT_MAX = 200  # most entries one @audit shows
 ZONE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-@command("@destroy", category=CATEGORY, role="builder")
+@command("@destroy", category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_destroy(ctx: Ctx) -> None:
     """Unmake a room, an exit or an item, after you confirm.
 
@@ -75,7 +75,7 @@ def cmd_destroy(ctx: Ctx) -> None:
     modal.begin(ctx, modal.Confirm(question, destroy))
 
 
-@command("@tel", aliases=("@teleport",), category=CATEGORY, role="builder")
+@command("@tel", aliases=("@teleport",), category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_tel(ctx: Ctx) -> None:
     """Move a dreamer, a character or an item anywhere at once.
 
@@ -132,7 +132,7 @@ def cmd_tel(ctx: Ctx) -> None:
         ctx.send(f"You send {label(target)} to {label(where_to)}.")
 
 
-@command("@set", category=CATEGORY, role="builder")
+@command("@set", category=CATEGORY, role="builder", publishes=TEXT)
 def cmd_set(ctx: Ctx) -> None:
     """Set a typed attribute on a room, an exit or an item.
 
@@ -225,7 +225,7 @@ def escape(text: str) -> str:
     return text.replace("|", "||")
 
 
-@command("@lock", category=CATEGORY, role="builder")
+@command("@lock", category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_lock(ctx: Ctx) -> None:
     """Decide who may pass through an exit.
 
@@ -258,7 +258,7 @@ def cmd_lock(ctx: Ctx) -> None:
     ctx.send(f"Exit '{ex.name}' ({ref(ex)}) is locked: {text}")
 
 
-@command("@unlock", category=CATEGORY, role="builder")
+@command("@unlock", category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_unlock(ctx: Ctx) -> None:
     """Remove an exit's lock, so anyone may pass.
 
@@ -275,7 +275,7 @@ def cmd_unlock(ctx: Ctx) -> None:
     ctx.send(f"Exit '{ex.name}' ({ref(ex)}) is unlocked.")
 
 
-@command("@role", category=CATEGORY, role="admin")
+@command("@role", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_role(ctx: Ctx) -> None:
     """Make a dreamer a player, a builder or an admin.
 
@@ -308,7 +308,7 @@ def cmd_role(ctx: Ctx) -> None:
     ctx.send(f"{target.name} is now {a_or_an(role)} (was {old}).")
 
 
-@command("@audit", category=CATEGORY, role="builder")
+@command("@audit", category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_audit(ctx: Ctx) -> None:
     """Show the latest building and moderation changes: who did what, when.
 

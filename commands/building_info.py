@@ -7,7 +7,7 @@ import time
 
 from commands.building import CATEGORY
 from commands.targets import ALL_KINDS, hidden, label, ref, resolve
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 from world.model import Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World
@@ -135,7 +135,7 @@ def examine_player(world: World, p: Player, private: bool = False) -> list[str]:
     ]
 
 
-@command("@examine", aliases=("@ex", "@exa"), category=CATEGORY, role="builder")
+@command("@examine", aliases=("@ex", "@exa"), category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_examine(ctx: Ctx) -> None:
     """Show everything stored about a room, exit, item, dreamer or character.
 
@@ -168,7 +168,7 @@ def _section(title: str, found: list[str]) -> list[str]:
     return [f"|w{title} ({len(found)}):|n", *found[:MAX_FOUND], *more]
 
 
-@command("@find", aliases=("@search",), category=CATEGORY, role="builder")
+@command("@find", aliases=("@search",), category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_find(ctx: Ctx) -> None:
     """Find rooms, items, dreamers and characters by name, with their ids.
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from commands import modal
 from commands.building import audit, split_assign
-from mud.dispatch import REGISTRY, Command, CommandError, Ctx, command
+from mud.dispatch import NOTHING, REGISTRY, SPEECH, Command, CommandError, Ctx, command, text_after
 from world import locks
 from world.channels import (
     HISTORY_MAX,
@@ -44,7 +44,7 @@ def _do(action: Callable[[], object]) -> None:
         raise CommandError(str(err)) from None
 
 
-@command("channels", category=CATEGORY)
+@command("channels", category=CATEGORY, publishes=NOTHING)
 def cmd_channels(ctx: Ctx) -> None:
     """List the channels, and which ones you are on.
 
@@ -69,7 +69,7 @@ def cmd_channels(ctx: Ctx) -> None:
     ctx.send("\n".join(lines))
 
 
-@command("channel", aliases=("chan",), category=CATEGORY)
+@command("channel", aliases=("chan",), category=CATEGORY, publishes=text_after("say"))
 def cmd_channel(ctx: Ctx) -> None:
     """Join, leave or mute a channel; read its history; see who listens.
 
@@ -152,7 +152,7 @@ def check_channel_name(ctx: Ctx, name: str) -> str:
     return name
 
 
-@command("@channel", category="Building", role="builder")
+@command("@channel", category="Building", role="builder", publishes=text_after("create", "set"))
 def cmd_at_channel(ctx: Ctx) -> None:
     """Create, change or delete a channel.
 
@@ -266,7 +266,9 @@ def _speak(ctx: Ctx, ch: Channel, text: str) -> None:
     _do(lambda: ctx.world.channels.speak(ctx.player, ch, text, pose))
 
 
-CHANNEL_WORD = Command("<channel>", speak_on_channel, category=CATEGORY, hidden=True, speech=True)
+CHANNEL_WORD = Command(
+    "<channel>", speak_on_channel, category=CATEGORY, hidden=True, publishes=SPEECH
+)
 
 
 def channel_word(world: World, word: str) -> Command | None:

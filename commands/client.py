@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 
 
-@command("client", category="Settings")
+@command("client", category="Settings", publishes=NOTHING)
 def cmd_client(ctx: Ctx) -> None:
     """Show what the server knows about your MUD client, or set your charset.
 

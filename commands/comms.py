@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands.util import match_player_here
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
 from world.comms import MAX_IGNORED, SHOUT_INTERVAL, CommsError, ignores
 from world.model import Player
 
@@ -20,7 +20,7 @@ def _speech(text: str, usage: str) -> str:
     return text
 
 
-@command("reply", aliases=("r",), category=CATEGORY, speech=True)
+@command("reply", aliases=("r",), category=CATEGORY, publishes=SPEECH)
 def cmd_reply(ctx: Ctx) -> None:
     """Answer the last dreamer who sent you a tell.
 
@@ -37,7 +37,7 @@ def cmd_reply(ctx: Ctx) -> None:
         raise CommandError(str(err)) from None
 
 
-@command("whisper", category=CATEGORY, speech=True)
+@command("whisper", category=CATEGORY, publishes=SPEECH)
 def cmd_whisper(ctx: Ctx) -> None:
     """Whisper to someone in the same room; the others only see that you did.
 
@@ -90,7 +90,7 @@ def cmd_shout(ctx: Ctx) -> None:
 
 # (the help names the limits' values, so it can't go stale)
 cmd_shout.__doc__ = (cmd_shout.__doc__ or "").format(interval=f"{SHOUT_INTERVAL:.0f}")
-command("shout", aliases=("yell",), category=CATEGORY, speech=True)(cmd_shout)
+command("shout", aliases=("yell",), category=CATEGORY, publishes=SPEECH)(cmd_shout)
 
 
 def _find_dreamer(ctx: Ctx, name: str) -> Player:
@@ -129,10 +129,10 @@ def cmd_ignore(ctx: Ctx) -> None:
 
 
 cmd_ignore.__doc__ = (cmd_ignore.__doc__ or "").format(most=MAX_IGNORED)
-command("ignore", category=CATEGORY)(cmd_ignore)
+command("ignore", category=CATEGORY, publishes=NOTHING)(cmd_ignore)
 
 
-@command("unignore", category=CATEGORY)
+@command("unignore", category=CATEGORY, publishes=NOTHING)
 def cmd_unignore(ctx: Ctx) -> None:
     """Hear a dreamer you ignored again.
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 from mud.pager import MAX_PAGE_LINES, MIN_PAGE_LINES, page_lines
 from mud.session import MAX_PROMPT_CHARS, Session
 
@@ -154,7 +154,7 @@ def config_listing(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
-@command("config", aliases=("settings",), category="Settings")
+@command("config", aliases=("settings",), category="Settings", publishes=NOTHING)
 def cmd_config(ctx: Ctx) -> None:
     """See and change your settings, remembered for your dreamer.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from commands.util import room_view
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, SPEECH, CommandError, Ctx, command, text_after
 from mud.text import list_words
 from world.dreams import DreamError, Dreamscape, Loop, plural
 from world.model import ABBREVIATION_OF, DIRECTIONS, Player
@@ -41,7 +41,12 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
 
 
-@command("dream", aliases=("sleep",), category="Dreams")
+@command(
+    "dream",
+    aliases=("sleep",),
+    category="Dreams",
+    publishes=text_after("describe", "name", "motif", "dig"),
+)
 def cmd_dream(ctx: Ctx) -> None:
     """Enter your own private dream, and shape it.
 
@@ -169,7 +174,7 @@ def _journal(ctx: Ctx, arg: str) -> None:
     ctx.page("\n".join([head, *body]))
 
 
-@command("wake", category="Dreams")
+@command("wake", category="Dreams", publishes=NOTHING)
 def cmd_wake(ctx: Ctx) -> None:
     """Wake up: return to the waking-world place where you fell asleep."""
     try:
@@ -180,7 +185,7 @@ def cmd_wake(ctx: Ctx) -> None:
     ctx.send(room_view(ctx, room))
 
 
-@command("merge", category="Dreams")
+@command("merge", category="Dreams", publishes=NOTHING)
 def cmd_merge(ctx: Ctx) -> None:
     """Propose merging dreams with another dreamer, or accept their proposal.
 
@@ -258,7 +263,7 @@ def _loop_here(ctx: Ctx) -> Loop:
     return loop
 
 
-@command("loop", category="Dreams")
+@command("loop", category="Dreams", publishes=NOTHING)
 def cmd_loop(ctx: Ctx) -> None:
     """The loop you are in: who, how long, how stable, the latest narrative.
 
@@ -295,7 +300,7 @@ def cmd_loop(ctx: Ctx) -> None:
     ctx.send("\n".join(lines))
 
 
-@command("weave", category="Dreams")
+@command("weave", category="Dreams", publishes=SPEECH)
 def cmd_weave(ctx: Ctx) -> None:
     """Add a line to the loop's shared story, seen by everyone in the loop.
 
@@ -309,7 +314,7 @@ def cmd_weave(ctx: Ctx) -> None:
         raise CommandError(str(err)) from None
 
 
-@command("narrative", category="Dreams")
+@command("narrative", category="Dreams", publishes=NOTHING)
 def cmd_narrative(ctx: Ctx) -> None:
     """Read the loop's shared story, a page at a time, newest last.
 
@@ -327,7 +332,7 @@ def cmd_narrative(ctx: Ctx) -> None:
     ctx.page("\n".join([head, *body]))
 
 
-@command("unmerge", category="Dreams")
+@command("unmerge", category="Dreams", publishes=NOTHING)
 def cmd_unmerge(ctx: Ctx) -> None:
     """Leave the loop and return to your own dream (your motifs go with you)."""
     try:

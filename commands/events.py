@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from commands.building import CATEGORY
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 from mud.text import list_words
 from world.scripting import schema as S
 from world.scripting.runtime import EventRuntime, Instance, ScriptError
@@ -17,7 +17,7 @@ def _runtime(ctx: Ctx) -> EventRuntime:
     return ctx.app.events.runtime
 
 
-@command("choose", aliases=("vote",), category="Dreams")
+@command("choose", aliases=("vote",), category="Dreams", publishes=NOTHING)
 def cmd_choose(ctx: Ctx) -> None:
     """Answer a question an event is asking everyone where you are.
 
@@ -44,7 +44,7 @@ def cmd_choose(ctx: Ctx) -> None:
         raise CommandError(str(err)) from None
 
 
-@command("decline", category="Dreams")
+@command("decline", category="Dreams", publishes=NOTHING)
 def cmd_decline(ctx: Ctx) -> None:
     """Turn down an invitation into a loop someone is hosting.
 
@@ -162,7 +162,7 @@ def _list(ctx: Ctx, rt: EventRuntime) -> str:
     return "\n".join(lines)
 
 
-@command("@event", aliases=("@events",), category=CATEGORY, role="builder")
+@command("@event", aliases=("@events",), category=CATEGORY, role="builder", publishes=NOTHING)
 def cmd_event(ctx: Ctx) -> None:
     """See and run world events (the scripts in world/events/).
 

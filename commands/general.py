@@ -14,14 +14,14 @@ from commands.util import (
     require,
     room_view,
 )
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
 from mud.text import render
 from world.comms import CommsError
 from world.model import Exit, Item, Player
 from world.npcs import Npc
 
 
-@command("look", aliases=("l",), category="General")
+@command("look", aliases=("l",), category="General", publishes=NOTHING)
 def cmd_look(ctx: Ctx) -> None:
     """Look around, or at something or someone.
 
@@ -69,7 +69,7 @@ def describe_target(ctx: Ctx, target: str) -> str:
     raise CommandError(f"You don't see '{target}' here.")
 
 
-@command("examine", aliases=("ex", "exa"), category="General")
+@command("examine", aliases=("ex", "exa"), category="General", publishes=NOTHING)
 def cmd_examine(ctx: Ctx) -> None:
     """Study something closely.
 
@@ -80,7 +80,7 @@ def cmd_examine(ctx: Ctx) -> None:
     ctx.send(describe_target(ctx, ctx.args.strip()))
 
 
-@command("say", category="Communication", speech=True)
+@command("say", category="Communication", publishes=SPEECH)
 def cmd_say(ctx: Ctx) -> None:
     """Speak aloud to everyone in the room.
 
@@ -94,7 +94,7 @@ def cmd_say(ctx: Ctx) -> None:
     ctx.world.say(ctx.player, text)
 
 
-@command("emote", aliases=("pose",), category="Communication", speech=True)
+@command("emote", aliases=("pose",), category="Communication", publishes=SPEECH)
 def cmd_emote(ctx: Ctx) -> None:
     """Show the room what you are doing.
 
@@ -108,7 +108,7 @@ def cmd_emote(ctx: Ctx) -> None:
     ctx.world.emote(ctx.player, text)
 
 
-@command("tell", aliases=("page",), category="Communication", speech=True)
+@command("tell", aliases=("page",), category="Communication", publishes=SPEECH)
 def cmd_tell(ctx: Ctx) -> None:
     """Send a private message to a dreamer anywhere in the world.
 
@@ -139,7 +139,7 @@ def _idle(seconds: float) -> str:
     return f"{int(seconds // 3600)}h"
 
 
-@command("who", category="Communication")
+@command("who", category="Communication", publishes=NOTHING)
 def cmd_who(ctx: Ctx) -> None:
     """List the dreamers connected now, with titles and idle times.
 
@@ -197,7 +197,7 @@ def _who_markup(ctx: Ctx, now: float, one_column: bool = False) -> str:
     return "\n".join(lines)
 
 
-@command("colour", aliases=("color",), category="Settings")
+@command("colour", aliases=("color",), category="Settings", publishes=NOTHING)
 def cmd_colour(ctx: Ctx) -> None:
     """Turn colour on or off (remembered for your dreamer).
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from commands.targets import match
 from commands.util import require
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 from mud.text import list_words
 from world.model import Item, Player
 
 MAX_CARRIED = 100  # items one dreamer may hold
 
 
-@command("inventory", aliases=("i", "inv"), category="Items")
+@command("inventory", aliases=("i", "inv"), category="Items", publishes=NOTHING)
 def cmd_inventory(ctx: Ctx) -> None:
     """List what you are carrying."""
     inv = ctx.player.inventory
@@ -21,7 +21,7 @@ def cmd_inventory(ctx: Ctx) -> None:
     ctx.send("You are carrying:\n" + "\n".join(f"  {it.name}" for it in inv))
 
 
-@command("get", aliases=("take",), category="Items")
+@command("get", aliases=("take",), category="Items", publishes=NOTHING)
 def cmd_get(ctx: Ctx) -> None:
     """Pick something up.
 
@@ -51,7 +51,7 @@ def cmd_get(ctx: Ctx) -> None:
     ctx.send(f"You pick up {names}.")
 
 
-@command("drop", category="Items")
+@command("drop", category="Items", publishes=NOTHING)
 def cmd_drop(ctx: Ctx) -> None:
     """Put something down here.
 
@@ -79,7 +79,7 @@ def cmd_drop(ctx: Ctx) -> None:
     ctx.send(f"You drop {names}.")
 
 
-@command("give", category="Items")
+@command("give", category="Items", publishes=NOTHING)
 def cmd_give(ctx: Ctx) -> None:
     """Hand something you carry to a dreamer in the same room.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from commands import modal
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import CommandError, Ctx, command, text_after
 from world.mail import MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Letter, MailError, escape
 from world.model import Player
 
@@ -66,7 +66,7 @@ def _listing(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
-@command("mail", category="Communication")
+@command("mail", category="Communication", publishes=text_after("send"))
 def cmd_mail(ctx: Ctx) -> None:
     """Read and write letters to other dreamers, awake or not.
 
@@ -114,6 +114,7 @@ def _send(ctx: Ctx, rest: str) -> None:
         raise CommandError(f"A subject is at most {MAX_SUBJECT_CHARS} characters; not sent.")
     post = ctx.world.mail
     try:
+        post.check_sender(ctx.player)
         post.check_room(recipient)
     except MailError as err:
         raise CommandError(str(err)) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mud.dispatch import LANDINGS, CommandError, Ctx, command
+from mud.dispatch import LANDINGS, NOTHING, CommandError, Ctx, command
 
 MAX_EDITOR_LINES = 200
 MAX_DESCRIPTION_CHARS = 4000
@@ -209,7 +209,7 @@ class Editor(Modal):
         return "\n".join(f"|x{i:>3}|n {line}" for i, line in enumerate(self.lines, 1))
 
 
-@command("draft", category="Building")
+@command("draft", category="Building", publishes=NOTHING)
 def cmd_draft(ctx: Ctx) -> None:
     """Show the draft kept when a reload closed your editor, or throw it away.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from commands.building import audit
 from mud.auth import FailureThrottle
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 
 CATEGORY = "Moderation"
 MAX_SHOWN = 50  # lockout lines one @lockouts shows
@@ -21,7 +21,7 @@ def _left(seconds: float) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
-@command("@lockouts", category=CATEGORY, role="admin")
+@command("@lockouts", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_lockouts(ctx: Ctx) -> None:
     """List the addresses and names locked out after wrong passwords.
 
@@ -47,7 +47,7 @@ def cmd_lockouts(ctx: Ctx) -> None:
     ctx.send("\n".join(lines))
 
 
-@command("@lockout", category=CATEGORY, role="admin")
+@command("@lockout", category=CATEGORY, role="admin", publishes=NOTHING)
 def cmd_lockout(ctx: Ctx) -> None:
     """Lift a login lockout on an address or a name, and forget its failures.
 

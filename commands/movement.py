@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from commands.util import room_view
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 from world.dreams import DreamError
 
 
-@command("go", aliases=("walk",), category="Movement")
+@command("go", aliases=("walk",), category="Movement", publishes=NOTHING)
 def cmd_go(ctx: Ctx) -> None:
     """Walk through an exit. Exit names work on their own too.
 
@@ -36,7 +36,7 @@ def cmd_go(ctx: Ctx) -> None:
     ctx.send(room_view(ctx, dest, walking=True))
 
 
-@command("home", category="Movement")
+@command("home", category="Movement", publishes=NOTHING)
 def cmd_home(ctx: Ctx) -> None:
     """Go home at once, wherever you are stranded.
 

@@ -7,7 +7,7 @@ import re
 from commands import modal
 from commands.building import CATEGORY, audit, check_name, split_assign
 from commands.targets import destination, label, ref, resolve
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import SPEECH, CommandError, Ctx, command, text_after
 from world.model import Room
 from world.npc_scripts import MAX_NAME
 from world.npcs import Npc
@@ -33,7 +33,7 @@ def _split_question(text: str) -> tuple[str, str]:
     return who, topic.strip()
 
 
-@command("ask", category="Communication")
+@command("ask", category="Communication", publishes=SPEECH)
 def cmd_ask(ctx: Ctx) -> None:
     """Ask a character here about something; everyone nearby hears the answer.
 
@@ -272,7 +272,7 @@ def npc_delete(ctx: Ctx, rest: str) -> None:
 SUBCOMMANDS = {"create": npc_create, "edit": npc_edit, "list": npc_list, "delete": npc_delete}
 
 
-@command("@npc", category=CATEGORY, role="builder")
+@command("@npc", category=CATEGORY, role="builder", publishes=text_after("create", "edit"))
 def cmd_npc(ctx: Ctx) -> None:
     """Make, change, list and remove characters (NPCs).
 

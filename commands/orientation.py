@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 from world.clock import PHASE_NAMES
 from world.mapview import describe_map, render_map
 from world.model import Room
@@ -17,7 +17,7 @@ PHASE_MOOD = {
 }
 
 
-@command("map", category="Movement")
+@command("map", category="Movement", publishes=NOTHING)
 def cmd_map(ctx: Ctx) -> None:
     """Draw a map of the rooms around you.
 
@@ -45,7 +45,7 @@ def cmd_map(ctx: Ctx) -> None:
     ctx.send("\n".join(line.replace("|", "||") for line in lines))
 
 
-@command("time", category="General")
+@command("time", category="General", publishes=NOTHING)
 def cmd_time(ctx: Ctx) -> None:
     """Tell the time in the Dreamwave and the phase of the dream-day."""
     clock = ctx.world.clock

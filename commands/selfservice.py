@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from commands import modal
 from mud import auth
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, TEXT, CommandError, Ctx, Publishes, command, text_after
 from mud.text import strip_markup
 from world.mail import escape
 from world.model import Player
@@ -121,7 +121,7 @@ class PasswordChange:
             self.parent.on_close()
 
 
-@command("password", category="Settings")
+@command("password", category="Settings", publishes=NOTHING)
 def cmd_password(ctx: Ctx) -> None:
     """Change your password: the old one, then the new one twice, hidden.
 
@@ -134,7 +134,7 @@ def cmd_password(ctx: Ctx) -> None:
 
 
 # -- description and title --------------------------------------------------------------------
-@command("describe", category="Settings")
+@command("describe", category="Settings", publishes=text_after("me"))
 def cmd_describe(ctx: Ctx) -> None:
     """Describe yourself: what others see when they look at you.
 
@@ -168,7 +168,7 @@ def title_of(p: Player) -> str:
     return escape(str(p.settings.get("title", "")))
 
 
-@command("title", category="Settings")
+@command("title", category="Settings", publishes=TEXT)
 def cmd_title(ctx: Ctx) -> None:
     """Choose a title, shown after your name in who and finger.
 
@@ -233,7 +233,10 @@ def away_message(p: Player) -> str | None:
     return handler.message if isinstance(handler, Away) else None
 
 
-@command("afk", aliases=("away",), category="Communication")
+# any message is shown to whoever tells them, even one that reads "clear"
+@command(
+    "afk", aliases=("away",), category="Communication", publishes=Publishes(text=True, keeps=())
+)
 def cmd_afk(ctx: Ctx) -> None:
     """Say you are away from the keyboard, with a message if you like.
 
@@ -260,7 +263,7 @@ def _when(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
 
 
-@command("finger", aliases=("whois",), category="Communication")
+@command("finger", aliases=("whois",), category="Communication", publishes=NOTHING)
 def cmd_finger(ctx: Ctx) -> None:
     """Look up a dreamer: title, description, role, when last seen.
 
@@ -293,7 +296,7 @@ def cmd_finger(ctx: Ctx) -> None:
 
 
 # -- exits ------------------------------------------------------------------------------------
-@command("exits", category="Movement")
+@command("exits", category="Movement", publishes=NOTHING)
 def cmd_exits(ctx: Ctx) -> None:
     """List the ways out of here and where each leads, one per line."""
     room = ctx.player.room
@@ -314,14 +317,14 @@ def cmd_exits(ctx: Ctx) -> None:
 
 
 # -- message of the day -----------------------------------------------------------------------
-@command("motd", category="System")
+@command("motd", category="System", publishes=NOTHING)
 def cmd_motd(ctx: Ctx) -> None:
     """Read the message of the day again (it is shown when you log in)."""
     motd = ctx.world.meta.get("motd", "")
     ctx.send(f"|y{motd}|n" if motd else NO_MOTD)
 
 
-@command("@motd", category="Building", role="builder")
+@command("@motd", category="Building", role="builder", publishes=TEXT)
 def cmd_set_motd(ctx: Ctx) -> None:
     """Set the message of the day, shown to dreamers as they log in.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from commands.util import match_player_here
-from mud.dispatch import REGISTRY, Command, CommandError, Ctx, command
+from mud.dispatch import NOTHING, REGISTRY, SPEECH, Command, CommandError, Ctx, command
 from world.comms import ignores
 from world.socials import Social, fill
 
@@ -20,7 +20,7 @@ CATEGORY = "Communication"
 COLUMNS = 6  # names per line in the `socials` list
 
 
-@command("socials", category=CATEGORY)
+@command("socials", category=CATEGORY, publishes=NOTHING)
 def cmd_socials(ctx: Ctx) -> None:
     """List the socials: little gestures such as smile, bow or wave.
 
@@ -91,7 +91,7 @@ def do_social(ctx: Ctx) -> None:
     raise CommandError(f"You don't see '{who[:30]}' here.")
 
 
-SOCIAL_WORD = Command("<social>", do_social, category=CATEGORY, hidden=True, speech=True)
+SOCIAL_WORD = Command("<social>", do_social, category=CATEGORY, hidden=True, publishes=SPEECH)
 
 
 def social_word(world: World, word: str) -> Command | None:

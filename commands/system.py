@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from mud.dispatch import CommandError, Ctx, command
+from mud.dispatch import NOTHING, CommandError, Ctx, command
 
 CATEGORY_ORDER = ["General", "Movement", "Communication", "Items", "Settings", "System"]
 
 
-@command("help", aliases=("?",), category="System")
+@command("help", aliases=("?",), category="System", publishes=NOTHING)
 def cmd_help(ctx: Ctx) -> None:
     """List the commands, or read about one.
 
@@ -44,7 +44,7 @@ def cmd_help(ctx: Ctx) -> None:
     ctx.page("\n".join(lines))
 
 
-@command("quit", category="System")
+@command("quit", category="System", publishes=NOTHING)
 def cmd_quit(ctx: Ctx) -> None:
     """Leave the Dreamwave. Your dreamer stays where you left them.
 

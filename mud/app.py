@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from mud.auth import FailureThrottle
+from mud.auth import AccountQuota, FailureThrottle
 from mud.config import Settings, normalise_db_url
 from mud.dispatch import LANDINGS, REGISTRY, Registry
 from mud.events import EventService
@@ -98,6 +98,9 @@ class App:
             settings.limits.login_lockout,
             settings.limits.login_account_failures,
             settings.limits.login_account_window,
+        )
+        self.account_quota = AccountQuota(
+            settings.limits.accounts_per_address_per_hour, settings.limits.accounts_per_hour
         )
         self.started_at = time.time()
         # Set when the server should stop by itself (an admin's @shutdown ran out, or a
@@ -210,6 +213,13 @@ class App:
                 type(self.loop).__module__.split(".")[0], os.getpid(),
             )  # fmt: skip
 
+    def _set_quotas(self) -> None:
+        """The world's per-dreamer quotas (letters, loops, woven lines) from the settings."""
+        lim, world = self.settings.limits, self.world
+        world.mail.quota.limit = lim.letters_per_hour
+        world.dreams.loop_quota.limit = lim.loops_per_hour
+        world.dreams.weave_quota.limit = lim.weaves_per_minute
+
     def gateway_lost(self, peer: GatewayPeer) -> None:
         self.gateways.discard(peer)
 
@@ -234,6 +244,7 @@ class App:
         self.world.room_joined = output.room_joined
         self.world.room_left = output.room_left
         self.world.landed = LANDINGS.landed  # whoever others move sees where they landed
+        self._set_quotas()
         self.world.channels.cast = output.channel_pump.cast
         self.world.channels.when_durable = self.store.when_durable
         self.store.start(self.loop)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from world.moderation import HOUR, Quota, describe_wait, network_of
+
 NAME_RE = re.compile(r"^[A-Za-z]{3,20}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
@@ -307,3 +309,37 @@ class FailureThrottle:
         now = self._now(now)
         self.addresses.prune(now)
         self.accounts.prune(now)
+
+
+class AccountQuota:
+    """New accounts per hour, from one address (an IPv6 /64 counts as one: one machine gets a
+    whole prefix) and from everywhere together, so a script can't fill the disk with them."""
+
+    def __init__(self, per_address: int, overall: int) -> None:
+        self.by_address = Quota(per_address, HOUR)
+        self.overall = Quota(overall, HOUR)
+
+    def refusal(self, address: str) -> str | None:
+        """What to tell someone who may not create an account now; None if they may."""
+        wait = self.by_address.wait(network_of(address))
+        if wait:
+            return (
+                "Too many new dreamers have come from your address this hour; try again "
+                f"{describe_wait(wait)}, or connect with a dreamer you already have."
+            )
+        wait = self.overall.wait(EVERYONE)
+        if wait:
+            return f"Too many new dreamers are arriving just now; try again {describe_wait(wait)}."
+        return None
+
+    def take(self, address: str) -> str | None:
+        """Count one new account from `address` if allowed (then None), else the refusal."""
+        refusal = self.refusal(address)
+        if refusal is None:
+            self.by_address.take(network_of(address))
+            self.overall.take(EVERYONE)
+            self.by_address.prune()  # its keys: at most the accounts of the last hour
+        return refusal
+
+
+EVERYONE = "*"  # the overall quota's one key

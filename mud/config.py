@@ -70,6 +70,13 @@ class Limits(BaseModel):
     max_unauthenticated: int = 500  # connections not yet logged in, from all addresses
     login_account_failures: int = 10  # wrong passwords for one name, from any addresses ...
     login_account_window: float = 600.0  # ... within this many seconds lock it (login_lockout)
+    # What one address or dreamer may add to the database, so nobody can fill the disk (0 =
+    # no quota). Tests and the benchmark, which create many accounts from 127.0.0.1, lift them.
+    accounts_per_address_per_hour: int = Field(5, ge=0)  # new accounts from one address
+    accounts_per_hour: int = Field(60, ge=0)  # new accounts from all addresses together
+    letters_per_hour: int = Field(20, ge=0)  # letters one dreamer may send
+    loops_per_hour: int = Field(6, ge=0)  # loops one dreamer may start (by merging)
+    weaves_per_minute: int = Field(10, ge=0)  # lines one dreamer may weave into narratives
 
 
 class MsspInfo(BaseModel):

@@ -88,6 +88,50 @@ class Ctx:
         page(self.session, text)
 
 
+@dataclass(frozen=True)
+class Publishes:
+    """Which of a command's forms put words its typer wrote where another dreamer can read
+    them: said or shouted, mailed, shown in `who`, stored on a room, an item or a dream that
+    others look at. A muted dreamer is refused those forms (and only those) before the
+    command runs. Every command declares one (tests/test_mute_rules.py walks the registry),
+    so a new command can't forget the mute."""
+
+    always: bool = False  # every use: the line itself is heard (say, a social)
+    text: bool = False  # the words typed after the command, or after a subcommand in `after`
+    after: tuple[str, ...] = ()  # the subcommands that publish what follows (mail send ...)
+    keeps: tuple[str, ...] = ("clear",)  # what removes the text instead: allowed
+
+    def covers(self, args: str) -> bool:
+        """Whether typing the command with `args` publishes something its typer wrote."""
+        if self.always:
+            return True
+        if not self.text:
+            return False
+        written = args.strip()
+        if self.after:
+            sub, _, written = written.partition(" ")
+            if sub.lower() not in self.after:
+                return False
+        written = written.strip().lower()
+        return bool(written) and written not in self.keeps
+
+    def forms(self, key: str, sample: str) -> list[str]:
+        """Lines that publish `sample` with this command (the mute table types them)."""
+        if not (self.always or self.text):
+            return []
+        return [f"{key} {sub} {sample}" for sub in self.after] or [f"{key} {sample}"]
+
+
+NOTHING = Publishes()  # reads, moves, settings only its owner sees
+SPEECH = Publishes(always=True)
+TEXT = Publishes(text=True)
+
+
+def text_after(*subcommands: str) -> Publishes:
+    """The words typed after one of `subcommands` are published (`mail send`, `dream name`)."""
+    return Publishes(text=True, after=subcommands)
+
+
 @dataclass
 class Command:
     key: str
@@ -97,7 +141,7 @@ class Command:
     role: str = "player"
     hidden: bool = False
     help_text: str = ""
-    speech: bool = False  # others hear it: refused while the speaker is muted
+    publishes: Publishes | None = None  # what others read of its typer's words (None: undeclared)
     summary: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -259,10 +303,11 @@ def command(
     category: str = "General",
     role: str = "player",
     hidden: bool = False,
-    speech: bool = False,
+    publishes: Publishes | None = None,
 ) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
     def deco(func: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
-        REGISTRY.add(Command(key, func, tuple(aliases), category, role, hidden, speech=speech))
+        cmd = Command(key, func, tuple(aliases), category, role, hidden, publishes=publishes)
+        REGISTRY.add(cmd)
         return func
 
     return deco
@@ -316,11 +361,8 @@ class Dispatcher:
         if cmd is None or not player.has_role(cmd.role):
             self._unknown(low, cmd)
             return
-        if cmd.speech and player.settings.get(MUTE_KEY) is not None:
-            refusal = muted_message(player)
-            if refusal is not None:
-                self.session.send(refusal)
-                return
+        if player.settings.get(MUTE_KEY) is not None and self._muted(cmd, args):
+            return
         ctx = Ctx(player, self.session, self.app.world, self.app, cmd, args, word)
         landings = LANDINGS
         landings.begin(player)
@@ -330,6 +372,15 @@ class Dispatcher:
             self.session.send(str(err))
         finally:
             landings.end()
+
+    def _muted(self, cmd: Command, args: str) -> bool:
+        """Refuse, in one sentence, a muted dreamer's command that would publish their words."""
+        if cmd.publishes is None or not cmd.publishes.covers(args):
+            return False
+        refusal = muted_message(self.player)
+        if refusal is not None:
+            self.session.send(refusal)
+        return refusal is not None
 
     def _unknown(self, word: str, cmd: Command | None) -> None:
         if cmd is not None:  # exists, but above this player's role

@@ -143,6 +143,7 @@ class LoginFlow:
             self.state = "password"
         else:
             problem = auth.check_name(name, self.app.reserved_names())
+            problem = problem or self.app.account_quota.refusal(self.session.address)
             if problem:
                 self.session.send(problem)
             else:
@@ -245,6 +246,7 @@ class LoginFlow:
         problem = auth.check_name(name, self.app.reserved_names()) or auth.check_password(password)
         if problem is None and name.lower() in self.app.world.players_by_key:
             problem = f"There is already a dreamer named {name.capitalize()}."
+        problem = problem or self.app.account_quota.take(self.session.address)
         if problem:
             self.session.send(problem)
             self.state = "name"

@@ -18,17 +18,24 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mud.app import App
-from mud.config import Settings
+from mud.config import ENV_NESTED, ENV_PREFIX, Settings, env_name
 from mud.gateway import Gateway
 
 ROOT = Path(__file__).resolve().parent.parent
+INVOKED_FROM = Path.cwd()  # where pytest was started: maybe an admin's own folder
+# Every test player comes from 127.0.0.1, and a test makes accounts, letters and loops faster
+# than any person: the quotas are lifted unless a test sets its own (tests/test_rate_limits.py).
+LIFTED_QUOTAS = {
+    "accounts_per_address_per_hour": 100_000, "accounts_per_hour": 100_000,
+    "letters_per_hour": 100_000, "loops_per_hour": 100_000, "weaves_per_minute": 100_000,
+}  # fmt: skip
 
 
 class ErrorCollector(logging.Handler):
@@ -66,6 +73,25 @@ def conn_of(app: App, session: Any) -> Any:
     return app.gateway.conns[session.telnet.sid]  # type: ignore[attr-defined]
 
 
+def is_server_setting(var: str) -> bool:
+    """DREAMWAVE_PORT or DREAMWAVE_LIMITS__COMMAND_BURST, but not a knob of the tests such as
+    DREAMWAVE_SCREENSHOTS or DREAMWAVE_CRASH_POINTS."""
+    field = var.removeprefix(ENV_PREFIX).split(ENV_NESTED)[0].lower()
+    return var.startswith(ENV_PREFIX) and field in Settings.model_fields
+
+
+@pytest.fixture(scope="session", autouse=True)
+def away_from_the_admins_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run every test from an empty folder, without the DREAMWAVE_ variables of the shell that
+    started pytest: an admin's `./dreamwave.toml` (with its log file and database) and their
+    environment are theirs, and a test server must neither read nor append to them."""
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if is_server_setting(k)}
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(INVOKED_FROM)
+    os.environ.update(saved)
+
+
 @pytest.fixture
 async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[App]]]:
     apps: list[tuple[App, Gateway]] = []
@@ -77,7 +103,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[A
     ) -> App:
         settings = Settings(host=host, port=0, db=db or f"sqlite:///{tmp_path / 'test.db'}")
         settings.link.socket = str(tmp_path / f"link{len(apps)}" / "engine.sock")
-        for key, value in limits.items():
+        for key, value in {**LIFTED_QUOTAS, **limits}.items():
             setattr(settings.limits, key, value)
         app, gateway = await start_in_process(settings)
         app.errors = collector.records  # type: ignore[attr-defined]
@@ -106,11 +132,11 @@ async def server(make_server: Callable[..., Awaitable[App]]) -> App:
 
 
 def server_env() -> dict[str, str]:
-    env = dict(os.environ)
+    """The environment for a spawned server or tool: ours, without any server setting but
+    the lifted quotas (a test adds the ones it means)."""
+    env = {k: v for k, v in os.environ.items() if not is_server_setting(k)}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("DREAMWAVE_HOST", None)
-    env.pop("DREAMWAVE_PORT", None)
-    env.pop("DREAMWAVE_DB", None)
+    env.update({env_name(f"limits.{k}"): str(v) for k, v in LIFTED_QUOTAS.items()})
     return env
 
 

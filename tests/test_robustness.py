@@ -6,7 +6,7 @@ import asyncio
 import random
 import socket
 
-from mud.dispatch import Command
+from mud.dispatch import NOTHING, Command
 from tests.client import IAC, SB, SE, Client, login
 from tests.conftest import conn_of
 
@@ -185,7 +185,9 @@ async def test_an_error_in_one_command_harms_nobody_else(server):
     def boom(ctx):
         raise RuntimeError("the dream collapses")
 
-    server.registry.add(Command("boom", boom, help_text="Break something on purpose."))
+    server.registry.add(
+        Command("boom", boom, help_text="Break something on purpose.", publishes=NOTHING)
+    )
     try:
         a, b = await two_players(server.port)
         await a.cmd("boom", r"Something went wrong with that command; it has been logged\.")

@@ -118,10 +118,10 @@ async def test_sigterm_during_an_outage_says_what_was_lost_and_exits(disk):
         stop_process(sp.proc)
 
 
-def run_server(*args, cwd=ROOT):
+def run_server(*args, cwd=None):  # None: the empty folder the tests run from
     return subprocess.run(
         [sys.executable, str(ROOT / "server.py"), "run", "--port", "0", *args],
-        capture_output=True, text=True, env=server_env(), timeout=60, cwd=str(cwd),
+        capture_output=True, text=True, env=server_env(), timeout=60, cwd=cwd,
     )  # fmt: skip
 
 

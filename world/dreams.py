@@ -29,6 +29,7 @@ from world.dream_model import (
 )
 from world.loops import LoopsMixin
 from world.model import Item, Player, Room
+from world.moderation import HOUR, MINUTE, Quota
 from world.words import capitalise_first
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ class Dreamscape(LoopsMixin):
         self.world = world
         self.now = now
         self.limits = DreamLimits()
+        # loops started and lines woven per dreamer; no quota until the server sets the limits
+        self.loop_quota = Quota(0, HOUR)
+        self.weave_quota = Quota(0, MINUTE)
         self.dreams: dict[int, Dream] = {}  # owner id -> dream
         self.loops: dict[int, Loop] = {}  # every loop, active and archived
         self.proposals: dict[tuple[int, int], Proposal] = {}

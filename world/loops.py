@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from world.dream_model import DreamError, Line, Loop, Proposal
 from world.model import Player, Room
+from world.moderation import Quota, describe_wait
 from world.words import list_words
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ class LoopsMixin:
     # Provided by the Dreamscape.
     world: World
     limits: DreamLimits
+    loop_quota: Quota  # loops started per dreamer (loops_per_hour)
+    weave_quota: Quota  # lines woven per dreamer (weaves_per_minute)
     dreams: dict[int, Dream]
     loops: dict[int, Loop]
     proposals: dict[tuple[int, int], Proposal]
@@ -65,12 +68,23 @@ class LoopsMixin:
             return self._accept(p, other, offer)
         if not self.in_own_dream(p):
             raise DreamError("You must be in your own dream to merge. Type |wdream|n first.")
+        self._check_loop_quota(p, p)
         if not other.online or not self.in_own_dream(other):
             raise DreamError(f"{other.name} isn't in their own dream right now.")
         self.proposals[(p.id, other.id)] = Proposal(
             p.id, other.id, self.now() + self.limits.proposal_ttl
         )
         return None
+
+    def _check_loop_quota(self, p: Player, starter: Player) -> None:
+        """Refuse `p` a new loop while `starter` (p, or whoever proposed) has started as many
+        as the hour allows: each loop is a room and rows that stay (loops_per_hour)."""
+        wait = self.loop_quota.wait(starter.id, self.now())
+        if wait:
+            who = "You have" if starter is p else f"{starter.name} has"
+            raise DreamError(
+                f"{who} started enough loops for now; try again {describe_wait(wait)}."
+            )
 
     def invite_to_loop(self, p: Player, other: Player) -> Loop:
         loop = self.loop_of(p)
@@ -103,8 +117,12 @@ class LoopsMixin:
             raise DreamError(
                 f"{proposer.name} is no longer in their own dream; the proposal fades."
             )
+        self._check_loop_quota(p, p)
+        self._check_loop_quota(p, proposer)
         del self.proposals[(proposer.id, p.id)]
         self.proposals.pop((p.id, proposer.id), None)
+        for m in (proposer, p):
+            self.loop_quota.take(m.id, self.now())
         loop = self.open_loop([proposer, p])
         return loop
 
@@ -188,6 +206,11 @@ class LoopsMixin:
             raise DreamError(f"Keep a woven line under {self.limits.max_weave_chars} characters.")
         if len(loop.narrative) >= self.limits.max_narrative:
             raise DreamError("This loop's narrative is full; its story is told.")
+        wait = self.weave_quota.take(p.id, self.now())  # each line is a row kept for good
+        if wait:
+            raise DreamError(
+                f"The story can't keep up with you; weave again {describe_wait(wait)}."
+            )
         self.add_line(loop, p.id, p.name, text)
         room = self.world.rooms[loop.room_id]  # type: ignore[index]
         weave = f"|m|[~ |]{p.name} weaves:|n {text}"  # (|[~ |]: not for screen readers)

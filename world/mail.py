@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from world.moderation import HOUR, Quota, describe_wait, muted_message
+
 if TYPE_CHECKING:
     from world.model import Player
     from world.world import World
@@ -50,6 +52,7 @@ class PostOffice:
         self._stage = stage
         self.boxes: dict[int, list[Letter]] = {}
         self._next_id = 1
+        self.quota = Quota(0, HOUR)  # letters per sender; the server sets letters_per_hour
 
     def load(self, rows: list[dict[str, Any]]) -> None:
         for r in sorted(rows, key=lambda r: r["id"]):
@@ -73,13 +76,28 @@ class PostOffice:
                 "nothing was sent. Try again once they have made room."
             )
 
+    def check_sender(self, sender: Player) -> None:
+        """Refuse a dreamer who has sent as many letters as the hour allows (each letter
+        is kept until deleted: without this, one dreamer could fill the disk)."""
+        wait = self.quota.wait(sender.id)
+        if wait:
+            raise MailError(
+                f"You have sent {self.quota.limit} letters this hour; "
+                f"nothing was sent. You may write again {describe_wait(wait)}."
+            )
+
     def send(self, sender: Player, recipient: Player, subject: str, body: str) -> int:
         """Deliver a letter (see tell_arrival); returns the staging sequence."""
+        refusal = muted_message(sender)  # muted while the letter was being written
+        if refusal is not None:
+            raise MailError(refusal)
         self.check_room(recipient)
         if not body.strip():
             raise MailError("An empty letter wasn't sent.")
         if len(body) > MAX_BODY_CHARS:
             raise MailError(f"A letter holds at most {MAX_BODY_CHARS} characters; not sent.")
+        self.check_sender(sender)
+        self.quota.take(sender.id)
         subject = subject.strip()[:MAX_SUBJECT_CHARS] or NO_SUBJECT
         letter = Letter(
             self._next_id, recipient.id, sender.id, sender.name, subject, body, time.time()

@@ -1,13 +1,16 @@
-"""Moderation rules, free of I/O: bans by name or address (IPv4 and IPv6 prefixes), mutes, and
-the durations admins type ("10m", "2h", "3d", "perm").
+"""Moderation rules, free of I/O: bans by name or address (IPv4 and IPv6 prefixes), mutes, the
+durations admins type ("10m", "2h", "3d", "perm"), and quotas (how often one dreamer or address
+may do something that fills the disk: new accounts, letters, loops, narrative).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +81,18 @@ def parse_network(text: str) -> IpNetwork | None:
         prefix = max(0, net.prefixlen - 96)
         return ipaddress.ip_network(f"{net.network_address.ipv4_mapped}/{prefix}", strict=False)
     return net
+
+
+def network_of(address: str) -> str:
+    """An address as a quota counts it: IPv4 whole, IPv6 by its /64 (one site's prefix)."""
+    address = normalise_address(address)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 def address_in(address: str, net: IpNetwork) -> bool:
@@ -238,3 +253,57 @@ class Moderation:
         """Forget bans that have run out (their rows go too)."""
         for ban in self.bans.expired(time.time()):
             self.lift(ban)
+
+
+HOUR = 3600.0
+MINUTE = 60.0
+
+
+class Quota:
+    """At most `limit` uses per key in any `window` seconds: a sliding window, so a burst
+    can't straddle a boundary to get twice the limit. A key's times are kept only while they
+    count, so memory is bounded by the keys active within one window. `limit` 0: no quota.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._used: dict[Hashable, deque[float]] = {}
+
+    def wait(self, key: Hashable, now: float | None = None) -> float:
+        """Seconds until `key` may use one more (0.0: now)."""
+        if self.limit <= 0:
+            return 0.0
+        now = time.time() if now is None else now
+        used = self._used.get(key)
+        if used is None:
+            return 0.0
+        while used and used[0] <= now - self.window:
+            used.popleft()
+        if not used:
+            del self._used[key]
+            return 0.0
+        return used[0] + self.window - now if len(used) >= self.limit else 0.0
+
+    def take(self, key: Hashable, now: float | None = None) -> float:
+        """Use one if allowed (then 0.0), else the seconds to wait (and nothing is used)."""
+        now = time.time() if now is None else now
+        wait = self.wait(key, now)
+        if wait == 0.0 and self.limit > 0:
+            self._used.setdefault(key, deque()).append(now)
+        return wait
+
+    def prune(self, now: float | None = None) -> None:
+        """Forget keys none of whose uses count any more (call now and then)."""
+        now = time.time() if now is None else now
+        for key in [k for k, used in self._used.items() if used[-1] <= now - self.window]:
+            del self._used[key]
+
+
+def describe_wait(seconds: float) -> str:
+    """'in 12 minutes', 'in 40 seconds': when a quota lets someone try again (rounded up to
+    the minute past one, so 59 minutes 50 seconds reads 'in 1 hour')."""
+    whole = max(1, math.ceil(seconds))
+    if whole > MINUTE:
+        whole = math.ceil(whole / MINUTE) * int(MINUTE)
+    return describe_duration(whole).replace("for ", "in ", 1)
