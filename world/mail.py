@@ -48,10 +48,16 @@ class Letter:
 class PostOffice:
     """Every dreamer's mailbox, oldest letter first."""
 
-    def __init__(self, stage: Callable[[str, Any, dict[str, Any] | None], int]) -> None:
+    def __init__(
+        self,
+        stage: Callable[[str, Any, dict[str, Any] | None], int],
+        new_id: Callable[[str], int],
+        saw_id: Callable[[str, int], None],
+    ) -> None:
         self._stage = stage
+        self._new_id = new_id  # the world's id spaces: a letter's number is never reused
+        self._saw_id = saw_id
         self.boxes: dict[int, list[Letter]] = {}
-        self._next_id = 1
         self.quota = Quota(0, HOUR)  # letters per sender; the server sets letters_per_hour
 
     def load(self, rows: list[dict[str, Any]]) -> None:
@@ -61,7 +67,7 @@ class PostOffice:
                 r["sent_at"], bool(r["read"]),
             )  # fmt: skip
             self.boxes.setdefault(letter.to_id, []).append(letter)
-            self._next_id = max(self._next_id, letter.id + 1)
+            self._saw_id("mail", letter.id)
 
     def box(self, p: Player) -> list[Letter]:
         return self.boxes.get(p.id, [])
@@ -100,9 +106,8 @@ class PostOffice:
         self.quota.take(sender.id)
         subject = subject.strip()[:MAX_SUBJECT_CHARS] or NO_SUBJECT
         letter = Letter(
-            self._next_id, recipient.id, sender.id, sender.name, subject, body, time.time()
+            self._new_id("mail"), recipient.id, sender.id, sender.name, subject, body, time.time()
         )
-        self._next_id += 1
         self.boxes.setdefault(recipient.id, []).append(letter)
         return self._stage("mail", letter.id, letter.to_row())
 

@@ -70,11 +70,11 @@ class World(BuildingMixin, NpcMixin):
         self.socials: dict[str, Social] = {}  # filled from content (world/socials.py)
         self.event_rows: list[dict[str, Any]] = []  # saved event-script state, for the runtime
         self.meta: dict[str, str] = {}  # the meta table (seeded_at, motd, ...)
-        self.mail = PostOffice(stage)
         self._next_id: dict[str, int] = {
             "zone": 1, "room": 1, "exit": 1, "item": 1, "account": 1, "audit": 1, "npc": 1,
-            "ban": 1,
+            "ban": 1, "mail": 1,
         }  # fmt: skip
+        self.mail = PostOffice(stage, self.new_id, self._saw_id)
         # Replaced by the engine with a renderer that formats once per kind of client.
         self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
         # How a line reaches everyone in a room, and what to do when a dreamer comes or

@@ -15,7 +15,7 @@ depends_on = None
 
 # Each id space the World hands out, and the table whose rows use it. An existing database
 # starts above its highest row: ids destroyed before this migration can't be known.
-SPACES = ("zone", "room", "exit", "item", "account", "audit", "npc", "ban")
+SPACES = ("zone", "room", "exit", "item", "account", "audit", "npc", "ban", "mail")
 
 
 def upgrade() -> None:
