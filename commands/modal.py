@@ -202,7 +202,7 @@ class Editor(Modal):
         return "\n".join(f"|x{i:>3}|n {line}" for i, line in enumerate(self.lines, 1))
 
 
-@command("draft", category="Building")
+@command("draft", category="Communication")  # (the editor writes letters too)
 def cmd_draft(ctx: Ctx) -> None:
     """Show the draft kept when a reload closed your editor, or throw it away.
 
