@@ -77,7 +77,7 @@ async def test_tell_to_offline_or_unknown_dreamer_says_so(server):
     await b.wait_closed()
     await a.expect("Bob fades from the dreamscape")
 
-    await a.cmd("tell bob are you there?", r"No dreamer called 'bob' is awake in the Dreamwave")
+    await a.cmd("tell bob are you there?", r"Bob is asleep, out of the Dreamwave; mail send Bob")
     await a.cmd("tell nobodyhere hi", r"No dreamer called 'nobodyhere' is awake")
     await a.close()
 
