@@ -227,6 +227,7 @@ class Session:
             return
         if farewell:
             self.send(farewell)
+        self._redraw = False  # (no prompt after goodbye)
         self.flush()
         self.closed = True
         self.transport.close()  # sends what is buffered, then closes

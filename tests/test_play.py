@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.client import login
+from tests.client import login, said
 
 
 async def two_players(server, first="Ada", second="Bob"):
@@ -88,9 +88,9 @@ async def test_tell_to_offline_player_is_not_delivered_to_a_namesake(server):
     await bob.wait_closed()
     a, bobby = await two_players(server, "Ada", "Bobby")
 
-    await a.cmd("tell bob the secret is under the stone", r"> ")
+    out = await said(a, "tell bob the secret is under the stone")
     assert "the secret" not in await bobby.quiet(0.3)
-    assert "No dreamer called 'bob'" in a.text
+    assert "Bob is asleep" in out
     await a.close()
     await bobby.close()
 

@@ -56,3 +56,13 @@ async def test_other_peoples_lines_end_with_a_fresh_prompt(server):
     assert re.fullmatch(r'\rYou say, "hello"\r\n> ', out), repr(out)
     for c in (ada, bob, cy):
         await c.close()
+
+
+async def test_a_farewell_is_the_last_thing_shown(server):
+    ada = await login(server.port, "Ada")
+    bob = await login(server.port, "Bob")
+    server.world.set_role(server.world.players_by_key["ada"], "admin")
+    await said(ada, "@boot bob enough for today")
+    await bob.wait_closed()
+    assert bytes(bob.raw).endswith(b"enough for today.\r\n")  # no prompt after goodbye
+    await ada.close()
