@@ -7,9 +7,10 @@ after a prompt the client has just been given.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
-from tests.client import EOR_CMD, IAC, login, said
+from tests.client import ANSI_RE, EOR_CMD, IAC, login, said
 
 MARKER = bytes([IAC, EOR_CMD])  # the test client agrees to EOR
 
@@ -66,3 +67,28 @@ async def test_a_farewell_is_the_last_thing_shown(server):
     await bob.wait_closed()
     assert bytes(bob.raw).endswith(b"enough for today.\r\n")  # no prompt after goodbye
     await ada.close()
+
+
+async def test_the_browser_page_gets_no_prompt_shown_again(server):
+    """The page keeps its own input line: a prompt after every line would be a line each."""
+    from websockets.asyncio.client import connect
+
+    url = f"ws://127.0.0.1:{server.gateway.web.port}/ws"
+    async with connect(url, subprotocols=["gmcp.mudstandards.org"]) as ws:  # type: ignore[list-item]
+        await ws.send('Dreamwave.Client {"cols": 80}')
+        await ws.send(b"create Wren secretpass\n")
+        seen = b""
+        while b"Exits:" not in seen or not seen.endswith(b"> "):
+            m = await asyncio.wait_for(ws.recv(), 5)
+            seen += m if isinstance(m, bytes) else b""
+        ada = await login(server.port, "Ada")
+        await said(ada, "say hello wren")
+        await said(ada, "say the bell rings")
+        seen = b""
+        while b"the bell rings" not in seen:
+            m = await asyncio.wait_for(ws.recv(), 5)
+            seen += m if isinstance(m, bytes) else b""
+        text = ANSI_RE.sub("", seen.decode())
+        assert 'Ada says, "hello wren"\r\nAda says, "the bell rings"\r\n' in text, text
+        assert "> " not in text.split("dreamscape.", 1)[-1], text
+        await ada.close()
