@@ -5,8 +5,8 @@ help (first line: the summary shown in the list). Lookup order for the first wor
 an exact command name or alias, then an exit of the current room (alone: words after it
 are speech, for a channel of that name, never a walk that drops them), then a word that
 is the world's data rather than code (a channel or a social: see `Registry.add_late`),
-then a unique command prefix (`inv` -> inventory). Prefix answers are cached, so dispatch is a
-couple of dict hits. A word that matches nothing gets the nearest commands as a hint (by
+then a unique command prefix (`inv` -> inventory). Prefix answers are cached, so dispatch
+is a couple of dict hits. A word that matches nothing gets the nearest commands as a hint (by
 one edit-distance rule, `edits`), worked out only then.
 """
 
@@ -334,7 +334,7 @@ class Dispatcher:
             if ex is not None and args:  # words after it: speech, not a walk (a channel's)
                 cmd = self.registry.late(self.app.world, low)
                 if cmd is None:
-                    self.session.send(_walk_or_speak(ex.name))
+                    self.session.send(_walk_or_speak(low))
                     return
             elif ex is not None:
                 cmd = self.registry.exact("go")
@@ -381,7 +381,8 @@ class Dispatcher:
 
 
 def _walk_or_speak(way: str) -> str:
-    """The answer to an exit's name with words after it, where no channel has that name."""
+    """The answer to an exit's name (as typed) with words after it, where no channel has
+    that name."""
     return (
         f"'{way}' is a way out of here; to go that way, type |w{way}|n alone, "
         f"and to speak, |wsay|n and your words."

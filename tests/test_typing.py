@@ -67,6 +67,8 @@ async def test_an_exit_name_with_words_after_it_speaks_on_the_channel(server):
         "say and your words." in out
     )
     assert "Dreamwave Nexus" in await said(ada, "look")
+    out = " ".join((await said(ada, "tides are turning")).split())  # (an exit's other name)
+    assert "'tides' is a way out of here; to go that way, type tides alone" in out
     # the name alone still walks
     assert "Festival Grounds" in await said(ada, "festival")
     await ada.close()
