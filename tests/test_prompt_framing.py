@@ -23,6 +23,8 @@ async def test_nothing_follows_the_prompt_after_something_the_room_saw(server):
         ("say hi", b'You say, "hi"'),
         ("emote waves", b"Ada waves"),
         ("smile", b"You smile"),
+        ("get pillowstone", b"pillowstone"),
+        ("drop pillowstone", b"pillowstone"),
     ]:
         await said(ada, line)
         mark = len(ada.raw)
