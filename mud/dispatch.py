@@ -44,6 +44,7 @@ SUGGESTIONS = 3  # commands suggested for a word that matches none
 TYPO_EDITS = 1
 TYPO_EDITS_LONG = 2  # ... or this many, for a word of at least TYPO_LONG_WORD letters
 TYPO_LONG_WORD = 6
+TYPO_MIN_WORD = 3  # shorter words get no hint: one edit away from them is half the commands
 
 
 class CommandError(Exception):
@@ -164,6 +165,8 @@ class Registry:
             name: cmd for name, cmd in self._exact.items()
             if not cmd.hidden and player.has_role(cmd.role)
         }  # fmt: skip
+        if len(word) < TYPO_MIN_WORD:
+            return []
         most = TYPO_EDITS_LONG if len(word) >= TYPO_LONG_WORD else TYPO_EDITS
         near = [(edits(word, name, most), name) for name in usable]
         out: dict[str, str] = {}  # command key -> the word to suggest (what was typed nearest)
