@@ -5,9 +5,11 @@ On a 2-core machine the load generator competes with the server for CPU, so this
 refused wholesale (WONT/DONT to everything except EOR), which takes the rare slow path; after
 that every chunk costs a few `bytes.count` calls.
 
-A command's round trip ends at the next prompt marker (IAC GA or IAC EOR): Dreamwave sends
-exactly one prompt after each command and none after messages from others, and a connection
-has one command in flight at a time. The response text is kept only while a command is in
+A command's round trip ends at the first prompt marker (IAC GA or IAC EOR) after the server
+took the line: Dreamwave starts the reply to each line with a bare CR (it takes the cursor
+back to column 0) and ends it with exactly one prompt. Messages from others arrive after a
+line break and end with the prompt shown again, which ends no command; a connection has one
+command in flight at a time. The response text is kept only while a command is in
 flight, so callers can check it carries the expected token.
 """
 
@@ -70,6 +72,7 @@ class Conn(asyncio.Protocol):
         self.sent_at = 0.0  # when the command in flight was sent (watchdog reads this)
         self._waiter: asyncio.Future[float] | None = None
         self._chunks: list[bytes] = []
+        self._taken = True  # the server took the line in flight (its reply has begun)
         self._carry = b""
         self._answered: set[tuple[int, int]] = set()
         self.watcher: Watcher | None = None
@@ -108,6 +111,11 @@ class Conn(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None:
             self._chunks.append(data)
+            if not self._taken:  # (prompts before it: shown again after others' lines)
+                at = taken_at(data)
+                self._taken = at >= 0
+                after = data.count(GA_MARK, at) + data.count(EOR_MARK, at) if at >= 0 else 0
+                marks = min(marks, after)
             if marks:
                 self._waiter = None
                 if not waiter.done():
@@ -161,13 +169,15 @@ class Conn(asyncio.Protocol):
         return bytes(out), marks
 
     # -- what workloads call ------------------------------------------------------------
-    def expect_prompt(self) -> asyncio.Future[float]:
-        """A future for the next prompt marker; resolves to the time it arrived."""
+    def expect_prompt(self, line_sent: bool = True) -> asyncio.Future[float]:
+        """A future for the prompt that ends the reply to the line about to be sent (or, not
+        `line_sent`, the next prompt at all: the banner's); resolves to the time it came."""
         if self.closed:
             raise CommandFailed("connection closed")
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._waiter = fut
         self._chunks = []
+        self._taken = not line_sent
         self.sent_at = time.perf_counter()
         return fut
 
@@ -197,6 +207,17 @@ class Conn(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.transport.close()
+
+
+def taken_at(data: bytes) -> int:
+    """Where the reply to a line begins in `data` (the bare CR the server starts it with:
+    one not followed by LF), or -1."""
+    i = data.find(b"\r")
+    while i >= 0:
+        if data[i + 1 : i + 2] != b"\n":
+            return i
+        i = data.find(b"\r", i + 2)
+    return -1
 
 
 async def connect(

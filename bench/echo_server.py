@@ -38,7 +38,7 @@ async def shell(reader: Any, writer: Any) -> None:
             line = line.strip()
             if not line:  # the \n of a \r\n split across packets
                 continue
-            writer.write(line + "\r\n> ")
+            writer.write("\r" + line + "\r\n> ")  # (a bare CR first, as Dreamwave does)
             writer.send_iac(PROMPT_MARK)
     except Exception:
         logging.getLogger("bench.echo").exception("echo shell failed")

@@ -174,7 +174,7 @@ async def login(
         conn = await connect(endpoint.host, endpoint.port, counters, listener)
     conn.name = name
     try:
-        await asyncio.wait_for(conn.expect_prompt(), LOGIN_TIMEOUT)
+        await asyncio.wait_for(conn.expect_prompt(line_sent=False), LOGIN_TIMEOUT)
         fut = conn.expect_prompt()
         conn.send(f"connect {name} {PASSWORD}")
         await asyncio.wait_for(fut, LOGIN_TIMEOUT)

@@ -96,7 +96,7 @@ def cmd_ban(ctx: Ctx) -> None:
     """
     words = ctx.args.split()
     if not words:
-        raise CommandError("Usage: @ban <dreamer|address|CIDR> [duration] [reason]")
+        raise CommandError("Usage: @ban <dreamer||address||CIDR> [duration] [reason]")
     target, rest = words[0], words[1:]
     seconds, reason, _ = _duration_and_reason(rest)
     how_long = describe_duration(seconds)
@@ -124,13 +124,13 @@ def cmd_unban(ctx: Ctx) -> None:
     """Lift a ban.
 
     Usage:
-      @unban <dreamer|address|CIDR|#id>
+      @unban <dreamer||address||CIDR||#id>
     Example:
       @unban #3
     """
     target = ctx.args.strip()
     if not target:
-        raise CommandError("Usage: @unban <dreamer|address|CIDR|#id>")
+        raise CommandError("Usage: @unban <dreamer||address||CIDR||#id>")
     found = ctx.world.moderation.bans.matching(target)
     if not found:
         raise CommandError(f"No ban matches '{target}'. Type |w@bans|n for the list.")

@@ -80,8 +80,8 @@ def cmd_channel(ctx: Ctx) -> None:
       channel unmute <name>
       channel history <name> [n]  the last n lines said on it (20; at most 200)
       channel who <name>          who is listening now
-      channel say <name> <text>   speak on it (also |w<name> <text>|n, unless an
-                                  exit here has that name: the exit wins)
+      channel say <name> <text>   speak on it (also |w<name> <text>|n, even where an
+                                  exit has that name: the name alone walks)
     Examples:
       channel join festival
       channel history public 50
@@ -91,7 +91,7 @@ def cmd_channel(ctx: Ctx) -> None:
     sub = sub.lower()
     name, _, extra = rest.strip().partition(" ")
     if sub not in ("join", "leave", "mute", "unmute", "history", "who", "say") or not name:
-        raise CommandError("Usage: channel join|leave|mute|unmute|history|who|say <name>")
+        raise CommandError("Usage: channel join||leave||mute||unmute||history||who||say <name>")
     chans = ctx.world.channels
     try:
         ch = chans.find(name)

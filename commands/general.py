@@ -121,6 +121,12 @@ def cmd_tell(ctx: Ctx) -> None:
         raise CommandError("Usage: tell <dreamer> <message>")
     target = ctx.world.find_online(name)
     if target is None:
+        asleep = ctx.world.players_by_key.get(name.lower())
+        if asleep is not None:  # (a letter waits for them: mail)
+            raise CommandError(
+                f"{asleep.name} is asleep, out of the Dreamwave; "
+                f"|wmail send {asleep.name}|n leaves them a letter."
+            )
         raise CommandError(f"No dreamer called '{name}' is awake in the Dreamwave right now.")
     try:  # (world/comms.py: ignore lists, and whom `reply` answers)
         ctx.world.comms.tell(ctx.player, target, text)

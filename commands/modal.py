@@ -209,7 +209,7 @@ class Editor(Modal):
         return "\n".join(f"|x{i:>3}|n {line}" for i, line in enumerate(self.lines, 1))
 
 
-@command("draft", category="Building", publishes=NOTHING)
+@command("draft", category="Communication", publishes=NOTHING)  # (the editor writes letters too)
 def cmd_draft(ctx: Ctx) -> None:
     """Show the draft kept when a reload closed your editor, or throw it away.
 

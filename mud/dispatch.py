@@ -2,16 +2,16 @@
 
 A command is a plain function registered with `@command(...)`; its docstring is the in-game
 help (first line: the summary shown in the list). Lookup order for the first word:
-an exact command name or alias, then an exit of the current room, then a word that is
-the world's data rather than code (a channel or a social: see `Registry.add_late`), then a
-unique command prefix (`inv` -> inventory). Prefix answers are cached, so dispatch is a
-couple of dict hits. A word that matches nothing gets the nearest commands as a hint,
-worked out only then.
+an exact command name or alias, then an exit of the current room (alone: words after it
+are speech, for a channel of that name, never a walk that drops them), then a word that
+is the world's data rather than code (a channel or a social: see `Registry.add_late`),
+then a unique command prefix (`inv` -> inventory). Prefix answers are cached, so dispatch
+is a couple of dict hits. A word that matches nothing gets the nearest commands as a hint (by
+one edit-distance rule, `edits`), worked out only then.
 """
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import logging
 from collections.abc import Callable
@@ -39,7 +39,12 @@ log = logging.getLogger("dreamwave.dispatch")
 # Single-character shortcuts that need no space: 'hello  :waves
 SHORTCUTS = {"'": "say", '"': "say", ":": "emote", ";": "emote"}
 SUGGESTIONS = 3  # commands suggested for a word that matches none
-SUGGEST_CUTOFF = 0.7  # how alike (difflib ratio, 0..1) a suggestion must be to the word typed
+# A typo's hint: command words within this many edits of the word typed (an edit is a letter
+# added, dropped, changed, or two side by side swapped: `sya` is one from `say`) ...
+TYPO_EDITS = 1
+TYPO_EDITS_LONG = 2  # ... or this many, for a word of at least TYPO_LONG_WORD letters
+TYPO_LONG_WORD = 6
+TYPO_MIN_WORD = 3  # shorter words get no hint: one edit away from them is half the commands
 
 
 class CommandError(Exception):
@@ -204,10 +209,14 @@ class Registry:
             name: cmd for name, cmd in self._exact.items()
             if not cmd.hidden and player.has_role(cmd.role)
         }  # fmt: skip
-        close = difflib.get_close_matches(word, usable, n=SUGGESTIONS * 2, cutoff=SUGGEST_CUTOFF)
+        if len(word) < TYPO_MIN_WORD:
+            return []
+        most = TYPO_EDITS_LONG if len(word) >= TYPO_LONG_WORD else TYPO_EDITS
+        near = [(edits(word, name, most), name) for name in usable]
         out: dict[str, str] = {}  # command key -> the word to suggest (what was typed nearest)
-        for name in close:
-            out.setdefault(usable[name].key, name)
+        for n, name in sorted(near):
+            if n <= most:
+                out.setdefault(usable[name].key, name)
         return list(out.values())[:SUGGESTIONS]
 
     def candidates(self, word: str, player: Player) -> list[str]:
@@ -218,6 +227,26 @@ class Registry:
                 if n.startswith(word) and player.has_role(c.role)
             }
         )
+
+
+def edits(a: str, b: str, most: int) -> int:
+    """The edits that turn `a` into `b`: letters added, dropped or changed, and two letters
+    side by side swapped (the optimal string alignment distance); any answer above `most`
+    is `most + 1`, found without comparing the rest."""
+    if abs(len(a) - len(b)) > most:
+        return most + 1
+    before: list[int] = []
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, before, row = before, row, [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            row[j] = min(before[j] + 1, row[j - 1] + 1, before[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev[j - 2] + 1)
+        if min(row) > most:
+            return most + 1
+    return min(row[-1], most + 1)
 
 
 REGISTRY = Registry()
@@ -350,7 +379,12 @@ class Dispatcher:
         if cmd is None:
             room = player.room
             ex = room.find_exit(low) if room is not None else None
-            if ex is not None:
+            if ex is not None and args:  # words after it: speech, not a walk (a channel's)
+                cmd = self.registry.late(self.app.world, low)
+                if cmd is None:
+                    self.session.send(_walk_or_speak(low))
+                    return
+            elif ex is not None:
                 cmd = self.registry.exact("go")
                 args = ex.name
             elif low in DIRECTIONS or low in ABBREVIATION_OF:
@@ -398,6 +432,15 @@ class Dispatcher:
                 else "Type |whelp|n for a list of commands."
             )  # fmt: skip
             self.session.send(f"Unknown command '{word[:30]}'. {hint}")
+
+
+def _walk_or_speak(way: str) -> str:
+    """The answer to an exit's name (as typed) with words after it, where no channel has
+    that name."""
+    return (
+        f"'{way}' is a way out of here; to go that way, type |w{way}|n alone, "
+        f"and to speak, |wsay|n and your words."
+    )
 
 
 def _either(words: list[str]) -> str:

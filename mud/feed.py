@@ -76,8 +76,9 @@ class RoomFeed:
         self.channels: list[dict[str, Any] | None] = []  # per line: GMCP channel data
         self.excluded: set[Any] = set()  # every player excluded from some line this window
         self.lines: dict[int, list[bytes]] = {}  # out_key -> encoded lines so far
-        # out_key -> [end, all lines joined, the same after a line break (or None)]: one bytes
-        # object for everyone of that kind, which the Link then sends once (mud/remote.py)
+        # out_key -> [end, all lines joined, the same after a line break (or None), and that
+        # with each prompt shown again after it]: one bytes object for everyone of that kind
+        # (and prompt), which the Link then sends once (mud/remote.py)
         self.blobs: dict[int, list[Any]] = {}
         self.queued = False  # waiting in the App's list for the output pump
         # sessions here whose client takes Room GMCP: told who comes and goes (Room.AddPlayer
@@ -171,30 +172,29 @@ class RoomFeed:
         if s.closed or start >= stop:
             return
         lines = self._encoded(s)
-        at_prompt = s.line_start()
         add = s.add_rendered
         if start == 0 and not s.wants_oob and s.player not in self.excluded:
             key = s.out_key
             blob = self.blobs.get(key)
             if blob is None or blob[0] != upto:
-                blob = self.blobs[key] = [upto, b"".join(lines[:stop]), None]
-            if at_prompt:  # (most of a crowd sits at its prompt: they share this one too)
+                blob = self.blobs[key] = [upto, b"".join(lines[:stop]), None, {}]
+            if s.line_start():  # (most of a crowd sits at its prompt: they share this one too)
                 if blob[2] is None:
                     blob[2] = b"\r\n" + blob[1]
-                add(blob[2])
+                s.add_shared(blob[2], blob[3])  # (and the prompt shown again after it)
             else:
                 add(blob[1])
             return
-        if at_prompt:
-            add(b"\r\n")
         player = s.player
         excludes = self.excludes
+        mine = [i for i in range(start, stop) if excludes[i] is None or player not in excludes[i]]
+        if not mine:  # all of it left out (the actor's own line): the prompt stays as it is
+            return
+        if s.line_start():
+            add(b"\r\n")
         channels = self.channels
         oob = s.wants_oob
-        for i in range(start, stop):
-            ex = excludes[i]
-            if ex is not None and player in ex:
-                continue
+        for i in mine:
             add(lines[i])
             if oob and channels[i] is not None:
                 s.notify("channel", {**channels[i], "text": self.texts[i]})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mud.text import strip_markup
 from world.clock import PHASE_STARTS
+from world.dreams import DREAM_AREA, DREAM_ZONE
 
 if TYPE_CHECKING:
     from mud.session import Session
@@ -45,7 +46,7 @@ def room_info(session: Session, p: Player) -> dict[str, Any]:
     return {
         "num": room.id,
         "name": strip_markup(room.name),
-        "area": zone.name if zone else room.zone,
+        "area": zone.name if zone else DREAM_AREA if room.zone == DREAM_ZONE else room.zone,
         "environment": str(room.attrs.get("environment", room.zone or "dream")),
         "exits": {ex.name: ex.dest_id for ex in room.exits if ex.dest_id is not None},
     }

@@ -35,6 +35,9 @@ MAX_WIDTH = 250
 PROMPT = "> "
 MAX_PROMPT_CHARS = 60  # a dreamer's own prompt (config prompt), before its tokens expand
 PROMPT_TOKEN = re.compile(r"%(.)")
+# Clients that keep their own input line, where a prompt shown again after other people's
+# lines would be a line of its own (the browser page): they get no redrawn prompt.
+NO_REDRAW_CLIENTS = frozenset({"dreamwave-web"})
 
 
 class InputHandler(Protocol):
@@ -86,6 +89,13 @@ class Session:
         self._held_own = 0  # ... of those, holds for this player's own commands
         self._close_pending: tuple[str | None] | None = None  # close() waits for a release
         self._at_prompt = False
+        # the prompt last shown (its bytes, marker included), shown again at the flush after
+        # output that interrupted it (`_redraw`), as telnet clients expect
+        self._prompt_bytes = b""
+        self._redraw = False
+        self._redraws = True  # this kind of client wants that (see NO_REDRAW_CLIENTS)
+        # (position in _out, shared bytes, their variants with a prompt): see add_shared
+        self._shared_tail: tuple[int, bytes, dict[bytes, bytes]] | None = None
         self._output_broken = False  # see output_failed
         # the room feed this dreamer reads (mud.feed) and how far they have read it
         self.feed: RoomFeed | None = None
@@ -137,6 +147,7 @@ class Session:
     def decide_capabilities(self) -> None:
         """Colour, charset and width from what the client told us, then player overrides."""
         self.client = parse_ttypes(self.telnet.ttypes())
+        self._redraws = self.client.name.lower() not in NO_REDRAW_CLIENTS
         settings = self.player.settings if self.player is not None else {}
         self.colour = bool(settings["colour"]) if "colour" in settings else self.client.has_colour
         # Screen-reader mode, the one place every command and layer asks: the dreamer's
@@ -216,6 +227,7 @@ class Session:
             return
         if farewell:
             self.send(farewell)
+        self._redraw = False  # (no prompt after goodbye)
         self.flush()
         self.closed = True
         self.transport.close()  # sends what is buffered, then closes
@@ -299,8 +311,7 @@ class Session:
             self.feed_all = True
         self.catch_up()  # what the room saw first comes first
         if self._at_prompt:
-            self._out.append(b"\r\n")
-            self._at_prompt = False
+            self._interrupt()
         self._out.append(data)
         if not self._flush_pending and not self._held:
             self._flush_pending = True
@@ -311,28 +322,44 @@ class Session:
     def line_start(self) -> bool:
         """Output is about to be added: True if a prompt was showing, so it must start on a
         new line (the caller adds one, or uses bytes that begin with one), and it is no
-        longer showing."""
+        longer showing (it is shown again at the flush)."""
         if self._at_prompt:
             self._at_prompt = False
+            self._redraw = self._redraws
             return True
         return False
+
+    def _interrupt(self) -> None:
+        """Output interrupts the prompt: it starts on a new line, and the prompt comes back
+        after it (at the flush)."""
+        self._out.append(b"\r\n")
+        self._at_prompt = False
+        self._redraw = self._redraws
 
     def add_rendered(self, data: bytes) -> None:
         """Add rendered, encoded bytes (after `line_start`); they go out with the next
         flush (the pump's, unless output is held)."""
         self._out.append(data)
 
+    def add_shared(self, data: bytes, variants: dict[bytes, bytes]) -> None:
+        """Add bytes that a crowd shares and that begin with a line break (after
+        `line_start` said a prompt was showing). If they are still the last output at the
+        flush, the variant ending with the prompt goes instead (`variants`: prompt ->
+        bytes, kept by the caller), so everyone with the same prompt shares one object."""
+        self._shared_tail = (len(self._out), data, variants)
+        self._out.append(data)
+
     def add_line(self, data: bytes) -> None:
         """A rendered line after whatever is showing, flushed by the next output pump."""
         if self._at_prompt:
-            self._out.append(b"\r\n")
-            self._at_prompt = False
+            self._interrupt()
         self._out.append(data)
         self._schedule_flush()
 
     def line_ended(self) -> None:
         """The client's cursor is at the start of a line (we ended a hidden password's)."""
         self._at_prompt = False
+        self._redraw = False
 
     @property
     def held(self) -> bool:
@@ -358,8 +385,12 @@ class Session:
         body = self._encode(render(text, colour, 0, ascii_only, screen_reader))
         if own_line:
             body += b"\r\n"
-        self._out.append(body + self.telnet.prompt_marker())
+        shown = body + self.telnet.prompt_marker()
+        self._out.append(shown)
         self._at_prompt = not own_line
+        self._redraw = False
+        if shown != self._prompt_bytes:
+            self._prompt_bytes = shown
         self._schedule_flush()
 
     def prompt_text(self) -> str:
@@ -403,11 +434,31 @@ class Session:
         self._flush_pending = False
         if self._held or not self._out or self.closed:
             return
+        if self._redraw:
+            self._redraw_prompt()
+        self._shared_tail = None
         data = b"".join(self._out)  # (one bytes object: shared by a crowd, see mud/feed.py)
         self._out.clear()
         # To the gateway's output group; the gateway writes the socket and drops a client
         # that doesn't read once max_output_bytes wait (mud/gateway.py, Conn.write).
         self.transport.write(data)
+
+    def _redraw_prompt(self) -> None:
+        """Output interrupted the prompt: show it again after that output. When the output
+        ends with bytes a crowd shares (a room's lines), their variant with this prompt."""
+        self._redraw = False
+        self._at_prompt = True
+        prompt = self._prompt_bytes
+        out = self._out
+        tail = self._shared_tail
+        if tail is not None and tail[0] == len(out) - 1 and out[-1] is tail[1]:
+            variants = tail[2]
+            got = variants.get(prompt)
+            if got is None:
+                got = variants[prompt] = tail[1] + prompt
+            out[-1] = got
+        else:
+            out.append(prompt)
 
     # -- GMCP ---------------------------------------------------------------------------------
     def on_gmcp(self, package: str, data: Any) -> None:
@@ -468,7 +519,8 @@ class Session:
         if self._held:
             self._out.clear()
             self._held = self._held_own = 0
-            self._at_prompt = False
+            self._at_prompt = self._redraw = False
+            self._shared_tail = None
         return own
 
     # -- input ----------------------------------------------------------------------------
@@ -492,7 +544,7 @@ class Session:
         # The client's Enter ended the line typed; some clients (netkit telnet) echo it as a
         # bare LF, so the next output starts with CR to get back to column 0. (Also when the
         # line was typed after other players' lines rather than at a prompt.)
-        self._at_prompt = False
+        self._at_prompt = self._redraw = False
         self._out.append(b"\r")
         if not self.started or self._busy or self._held or self._queue:
             if len(self._queue) >= self.limits.max_queued_lines:

@@ -259,9 +259,14 @@ class Client:
 
 async def said(c: Client, line: str, prompt: str = r"\n> ") -> str:
     """Everything one command printed, up to its prompt (earlier output is skipped: the tail
-    of what came before, its prompt included, already arrived)."""
-    c.pos = len(c.text)
-    return await c.cmd(line, prompt)
+    of what came before, its prompt included, already arrived). The reply begins where the
+    server took the line (a bare CR): a prompt shown again after other people's lines
+    before that ends nothing."""
+    start = c.pos = len(c.text)
+    c.send(line)
+    await c.expect(r"\r(?=[^\n])")
+    m = await c.expect(prompt)
+    return c.text[start : m.end()]
 
 
 async def login(

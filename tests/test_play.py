@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.client import login
+from tests.client import login, said
 
 
 async def two_players(server, first="Ada", second="Bob"):
@@ -77,7 +77,7 @@ async def test_tell_to_offline_or_unknown_dreamer_says_so(server):
     await b.wait_closed()
     await a.expect("Bob fades from the dreamscape")
 
-    await a.cmd("tell bob are you there?", r"No dreamer called 'bob' is awake in the Dreamwave")
+    await a.cmd("tell bob are you there?", r"Bob is asleep, out of the Dreamwave; mail send Bob")
     await a.cmd("tell nobodyhere hi", r"No dreamer called 'nobodyhere' is awake")
     await a.close()
 
@@ -88,9 +88,9 @@ async def test_tell_to_offline_player_is_not_delivered_to_a_namesake(server):
     await bob.wait_closed()
     a, bobby = await two_players(server, "Ada", "Bobby")
 
-    await a.cmd("tell bob the secret is under the stone", r"> ")
+    out = await said(a, "tell bob the secret is under the stone")
     assert "the secret" not in await bobby.quiet(0.3)
-    assert "No dreamer called 'bob'" in a.text
+    assert "Bob is asleep" in out
     await a.close()
     await bobby.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.client import Client, login
+from tests.client import Client, login, said
 
 TRANSCRIPT = ("help", "who", "look", "config", "exits")
 
@@ -14,7 +14,7 @@ TRANSCRIPT = ("help", "who", "look", "config", "exits")
 async def run(c: Client, prompt: str) -> dict[str, str]:
     out = {}
     for line in TRANSCRIPT:
-        out[line] = await c.cmd(line, rf"(?s)\r\n{prompt}")
+        out[line] = await said(c, line, rf"(?s)\r\n{prompt}")
     return out
 
 

@@ -35,6 +35,12 @@ from world.words import capitalise_first
 if TYPE_CHECKING:
     from world.world import World
 
+# Every dream's rooms are in this zone. It has no Zone row (dreams are made and unmade as
+# dreamers come and go), so this is the area's name as clients are told it (GMCP Room.Info),
+# named like the content's zones ("The Dreamwave Nexus").
+DREAM_ZONE = "dreams"
+DREAM_AREA = "The Dreams"
+
 DEFAULT_DREAM_DESC = (
     "Soft grey mist pools around you, waiting to be told what to become. Somewhere "
     "beyond hearing, your own heartbeat keeps time. Nothing here exists until you "
@@ -205,7 +211,7 @@ class Dreamscape(LoopsMixin):
         dream = self.dreams.get(p.id)
         if dream is not None and dream.room_id in self.world.rooms:
             return dream
-        room = self.world.create_room(f"{p.name}'s Dream", DEFAULT_DREAM_DESC, "dreams")
+        room = self.world.create_room(f"{p.name}'s Dream", DEFAULT_DREAM_DESC, DREAM_ZONE)
         room.attrs["dream"] = p.id
         self.world.save(room)
         dream = Dream(p.id, room.id, [room.id], created_at=self.now())
@@ -329,7 +335,7 @@ class Dreamscape(LoopsMixin):
             )
         if here.find_exit(exit_there) is not None:
             raise DreamError(f"There is already a way '{exit_there}' here.")
-        room = self.world.create_room(name, DEFAULT_DREAM_DESC, "dreams")
+        room = self.world.create_room(name, DEFAULT_DREAM_DESC, DREAM_ZONE)
         room.attrs["dream"] = p.id
         self.world.save(room)
         self.world.create_exit(here, exit_there, room)
