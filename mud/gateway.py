@@ -161,7 +161,8 @@ class Conn:
             self._send_facts()
         gw = self.gw
         lim = gw.limits
-        gw.gate.typed(self)
+        if raw.strip():  # (an empty line is not a player at work)
+            gw.gate.typed(self)
         if len(raw) > lim.max_line_bytes:  # refused here: it never reaches the engine
             if not gw.up(["ev", self.sid, "long", len(raw)]):
                 self.write(plain(f"That line was too long ({len(raw)} bytes); the most is "
