@@ -65,7 +65,7 @@ class Limits(BaseModel):
     # many loopback connections raise the caps explicitly.
     max_connections_per_address: int = 10  # simultaneous connections from one address
     max_unauthenticated: int = 500  # connections not yet logged in, from all addresses
-    login_pool_busy: float = Field(0.8, gt=0, le=1)  # share of that pool that makes it "busy"
+    login_pool_busy: float = 0.8  # the share of that pool at which it counts as busy
     unauthenticated_share_when_busy: int = 4  # not logged in, from one address, when busy
     login_silence_busy_timeout: float = 10.0  # seconds a never-typing socket keeps, when busy
     fd_reserve: int = 64  # open files kept free for the server itself (below the soft limit)
