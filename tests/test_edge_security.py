@@ -339,3 +339,21 @@ async def test_a_busy_pool_closes_silent_sockets_sooner(make_server: Any) -> Non
     for c in silent:
         await c.wait_closed()
     await newcomer.close()
+
+
+async def test_a_page_that_gave_way_takes_no_other_place(make_server: Any) -> None:
+    server = await make_server(max_unauthenticated=4)
+    web = server.gateway.web.port
+    pages = [  # handshakes done, hellos not sent yet: each holds a place
+        await connect(ws_url(web), subprotocols=PROTO, local_addr=(f"127.0.0.{n}", 0))  # type: ignore[arg-type]
+        for n in range(2, 6)
+    ]
+    newcomer = await Client.connect(server.gateway.port)
+    await newcomer.expect("Name: ")
+    with pytest.raises(ConnectionClosed):  # the oldest gave way ...
+        await asyncio.wait_for(pages[0].recv(), 5)
+    for ws in pages[1:]:  # ... and only it
+        await ws.send('Dreamwave.Client {"cols": 80}')
+        await page_sees(ws, b"Name:")
+        await ws.close()
+    await newcomer.close()

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from mud.telnet import MudTelnet
 from mud.telnet import gmcp as gmcp_codec
@@ -277,6 +278,8 @@ class WebListener:
             if isinstance(first, str) and first.startswith("Dreamwave.Client "):
                 got = json.loads(first.split(" ", 1)[1])
                 hello = got if isinstance(got, dict) else {}
+        if ws.state is not State.OPEN:  # gone meanwhile (or its place went to a newcomer)
+            return
         transport = WsTransport(ws, self.peer(ws))
         self.let_go(ws)
         conn = self.resume(str(hello.get("resume") or ""), transport, hello)
