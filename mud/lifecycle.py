@@ -75,9 +75,10 @@ class SessionLifecycle:
         dreamer is back where they were, told in one line; one at the login screen is
         asked again. True if a dreamer was put back."""
         self.app.sessions.add(session)
-        if self.app.world.moderation.bans.for_address(session.address) is not None:
+        banned_here = self.app.world.moderation.bans.for_address(session.address) is not None
+        if state.get("resumed") and banned_here:  # a page came back while we were away
             session.close("Connections from your address are not accepted here.")
-            return False  # (a page resumed from a banned address while we were away)
+            return False
         if not state.get("started"):
             return False  # still negotiating: its "go" comes later
         session.started = True

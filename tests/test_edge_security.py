@@ -357,3 +357,25 @@ async def test_a_page_that_gave_way_takes_no_other_place(make_server: Any) -> No
         await page_sees(ws, b"Name:")
         await ws.close()
     await newcomer.close()
+
+
+async def test_a_resume_while_the_engine_is_away_still_meets_the_ban(split: Any) -> None:
+    root = await login(split.port, "Root", create=False)
+    web = await web_port_of(split)
+    ws = await page(web, "127.0.0.2")
+    await ws.send(b"create Wren secretpass\n")
+    token = await page_sees(ws, b"Exits:")
+    ws.transport.abort()
+    await said(root, "@ban 127.0.0.2")
+    os.kill(split.proc.pid, signal.SIGSTOP)  # no new engine until we say so
+    try:
+        os.kill(engine_pids(split)[0], signal.SIGKILL)
+        await root.expect("The dream flickers")
+        ws = await page(web, "127.0.0.2", resume=token)  # only the gateway hears it
+        await token_of(ws)
+    finally:
+        os.kill(split.proc.pid, signal.SIGCONT)
+    await page_sees(ws, b"not accepted here")  # the new engine's hello says it resumed
+    await root.expect("The dream steadies", timeout=15)
+    assert "Wren" not in await said(root, "who")
+    await root.close()

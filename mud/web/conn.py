@@ -143,6 +143,7 @@ class WebConn(Conn):
         self.cols = 80
         self.screenreader = False
         self.expiry: asyncio.TimerHandle | None = None
+        self.resume_unreported = False  # resumed while no engine heard: the hello says so
         self._gmcp_bytes = float(gw.limits.subnegotiation_burst)
         self._gmcp_at = time.monotonic()
         self.client_facts(hello)
@@ -172,6 +173,9 @@ class WebConn(Conn):
             self.web.forget(self)
         elif not same and not self.closed:
             self.web.issue_token(self)
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "resumed": self.resume_unreported}
 
     def client_facts(self, hello: dict[str, Any]) -> None:
         cols = hello.get("cols")
@@ -268,7 +272,7 @@ class WebConn(Conn):
         self.client_facts(hello)
         self._facts_pending = True
         self._send_facts()  # (its address first: the engine checks the ban on "resumed")
-        self.gw.up(["ev", self.sid, "resumed"])
+        self.resume_unreported = not self.gw.up(["ev", self.sid, "resumed"])
         self.send_gmcp("Dreamwave.Echo", {"hidden": self.echo_hidden})
         self.web.issue_token(self)
         log.info("%r resumed", self)
