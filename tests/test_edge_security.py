@@ -142,11 +142,9 @@ async def test_a_flooding_page_is_read_no_faster_than_its_byte_budget(make_serve
     conn = next(iter(server.gateway.conns.values()))
     for _ in range(40):  # 4,000 empty lines in 40 frames: eight seconds of this budget
         await ws.send(b"\n" * 100)
-    while conn.sent < 500:  # past the burst ...
-        await asyncio.sleep(0.01)
+    await until(lambda: conn.sent >= 500, poll=0.01)  # past the burst ...
     assert conn.sent < 4000  # ... the rest waits unread in the socket, not in our memory
-    while conn.sent < 1000:  # and is read as the budget refills
-        await asyncio.sleep(0.05)
+    await until(lambda: conn.sent >= 1000)  # and is read as the budget refills
     await ws.close()
 
 
@@ -195,11 +193,11 @@ def engine_pids(sp: Any) -> list[int]:
     return [int(p) for p in re.findall(r"listening on .*engine pid (\d+)", sp.log)]
 
 
-async def until(check: Any, timeout: float = 20.0) -> None:
+async def until(check: Any, timeout: float = 20.0, poll: float = 0.05) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(poll)
 
 
 # -- 9. a resume goes through the address bans ---------------------------------------------------
