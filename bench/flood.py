@@ -1,4 +1,4 @@
-"""Telnet floods against one control player: how long does their `look` take meanwhile?
+"""Floods against one control player: how long does their `look` take meanwhile?
 
     python -m bench.flood [--attackers 20] [--kib 256] [--seconds 5] [--floods a,b,...]
 
@@ -6,9 +6,16 @@ For each kind of flood, a fresh server (`python server.py run`, through bench.se
 control player who types `look` every LOOK_INTERVAL seconds, and ATTACKERS connections that
 each send KiB kibibytes of the flood as fast as the socket takes it, reconnecting to flood
 again when cut off, for SECONDS. The table shows the control player's round trips (p50,
-p99, max) during the flood, how many of the attackers' connections the server cut off, and
-the server's CPU. Numbers, not a test: tests/test_hostile_input.py
-checks the behaviour (flooders cut or ignored, the control player answered) without timing.
+p99, max) during the flood, how many of the attackers' connections the server cut off, how
+many new connections (one every PROBE_EVERY seconds) did not reach the login screen within
+PROBE_TIMEOUT, and the server's CPU. Numbers, not a test: tests/test_hostile_input.py and
+tests/test_edge_security.py check the behaviour (flooders cut, throttled or ignored, the
+control player answered, newcomers admitted) without timing.
+
+The floods: telnet negotiation, escaped IACs, subnegotiations and random bytes on the telnet
+port; `web`, typed lines as a browser page sends them (BINARY frames) on the web port; and
+`handshakes`, each attacker holding HOLD_PER_ADDRESS half-open web handshakes from its own
+loopback address (127.0.0.N), with the default connection caps (the other floods lift them).
 """
 
 from __future__ import annotations
@@ -20,8 +27,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from bench.proc import ServerProcess, Window, dreamwave_argv, machine, server_env
 
@@ -31,6 +43,12 @@ LOOK_TIMEOUT = 30.0  # a look that takes longer counts as this long
 SETTLE = 1.0  # seconds of quiet looks before the flood, as a baseline
 CHUNK = 16 * 1024  # bytes per attacker write
 CUT_WAIT = 2.0  # seconds after its flood an attacker waits to see whether it is cut off
+WEB_FRAME = 8 * 1024  # bytes per frame a flooding page sends
+HOLD_PER_ADDRESS = 12  # half-open handshakes one `handshakes` attacker keeps open
+HALF_OPEN = b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # and never the blank line
+PROBE_EVERY = 0.25  # seconds between newcomers' connections during a flood
+PROBE_TIMEOUT = 5.0  # a newcomer who sees no "Name:" by then counts as failed
+DEFAULT_CAPS = {"max_connections_per_address": 10, "max_unauthenticated": 500}
 
 
 def negotiation(n: int, rng: random.Random) -> bytes:
@@ -60,11 +78,21 @@ def garbage(n: int, rng: random.Random) -> bytes:
     return rng.randbytes(n)
 
 
+def typed_lines(n: int, rng: random.Random) -> bytes:
+    """Lines of random letters, as fast as a script in a page can type them."""
+    out = bytearray()
+    while len(out) < n:
+        out += bytes(rng.randrange(97, 123) for _ in range(60)) + b"\n"
+    return bytes(out[:n])
+
+
 FLOODS: dict[str, Callable[[int, random.Random], bytes]] = {
     "negotiation": negotiation,
     "iac-iac": iac_iac,
     "subnegotiation": subnegotiation,
     "random": garbage,
+    "web": typed_lines,
+    "handshakes": lambda n, rng: HALF_OPEN,
 }
 
 
@@ -125,6 +153,79 @@ async def flood_once(port: int, data: bytes) -> bool:
     return cut
 
 
+async def web_attacker(port: int, data: bytes, until: float) -> tuple[int, int]:
+    """A page sending `data` as BINARY frames, again and again until `until`."""
+    made = cut = 0
+    while time.perf_counter() < until:
+        made += 1
+        try:
+            await asyncio.wait_for(web_flood_once(port, data), until - time.perf_counter())
+        except TimeoutError:  # still sending (throttled) when the flood ended
+            return made, cut
+        except (OSError, ConnectionClosed):
+            cut += 1
+    return made, cut
+
+
+async def web_flood_once(port: int, data: bytes) -> None:
+    url = f"ws://127.0.0.1:{port}/ws"
+    async with connect(url, subprotocols=[Subprotocol("gmcp.mudstandards.org")]) as ws:
+        await ws.send('Dreamwave.Client {"cols": 80}')
+        for i in range(0, len(data), WEB_FRAME):
+            await ws.send(data[i : i + WEB_FRAME])
+
+
+async def handshake_attacker(port: int, index: int, until: float) -> tuple[int, int]:
+    """HOLD_PER_ADDRESS half-open handshakes from 127.0.0.<2+index>, reopened when closed."""
+    source = f"127.0.0.{2 + index % 250}"
+    made = cut = 0
+    held: list[asyncio.Future[None]] = []
+    writers: dict[asyncio.Future[None], asyncio.StreamWriter] = {}  # (a lost writer closes)
+    while time.perf_counter() < until:
+        held = [f for f in held if not f.done()]
+        while len(held) < HOLD_PER_ADDRESS:
+            made += 1
+            try:
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", port, local_addr=(source, 0)
+                )
+            except OSError:
+                cut += 1
+                continue
+            writer.write(HALF_OPEN)
+            held.append(asyncio.ensure_future(_discard(reader)))
+            writers[held[-1]] = writer
+        done, _ = await asyncio.wait(held, timeout=until - time.perf_counter(),
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        cut += len(done)
+        for f in done:
+            writers.pop(f).close()
+    for f in held:
+        f.cancel()
+    for writer in writers.values():
+        writer.close()
+    return made, cut
+
+
+async def prober(port: int, until: float) -> tuple[int, int]:
+    """A newcomer every PROBE_EVERY seconds: (tried, did not see the login screen)."""
+    tried = failed = 0
+    while time.perf_counter() < until:
+        tried += 1
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", port), PROBE_TIMEOUT
+            )
+            try:
+                await asyncio.wait_for(reader.readuntil(b"Name: "), PROBE_TIMEOUT)
+            finally:
+                writer.close()
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            failed += 1
+        await asyncio.sleep(PROBE_EVERY)
+    return tried, failed
+
+
 async def _discard(reader: asyncio.StreamReader) -> None:
     """Read until the server closes the connection."""
     try:
@@ -144,8 +245,9 @@ async def one_flood(
 ) -> dict[str, object]:
     rng = random.Random(name)
     data = FLOODS[name](kib * 1024, rng)
+    limits = DEFAULT_CAPS if name == "handshakes" else None
     server = ServerProcess(
-        dreamwave_argv(workdir / f"{name}.db"), workdir / f"{name}.log", server_env()
+        dreamwave_argv(workdir / f"{name}.db", limits=limits), workdir / f"{name}.log", server_env()
     )
     await server.start()
     try:
@@ -161,15 +263,16 @@ async def one_flood(
             await asyncio.sleep(LOOK_INTERVAL)
         window = Window.open(server.pid)
         until = time.perf_counter() + seconds
-        floods = [
-            asyncio.ensure_future(attacker(server.port, data, until)) for _ in range(attackers)
-        ]
+        floods = [asyncio.ensure_future(one_attacker(name, server, data, until, i))
+                  for i in range(attackers)]  # fmt: skip
+        probe = asyncio.ensure_future(prober(server.port, until))
         during = []
         while not all(f.done() for f in floods):
             during.append(await control.look())
             await asyncio.sleep(LOOK_INTERVAL)
         made = sum(f.result()[0] for f in floods)
         cut = sum(f.result()[1] for f in floods)
+        tried, failed = await probe
         cpu = window.close(server.pid)
         writer.close()
         errors = server.error_lines()
@@ -184,9 +287,20 @@ async def one_flood(
         "p99_ms": pct(during, 0.99) * 1000,
         "max_ms": max(during) * 1000,
         "cut/connections": f"{cut}/{made}",
+        "newcomers failed": f"{failed}/{tried}",
         "cpu_pct": cpu["cpu_pct"],
         "errors": len(errors),
     }
+
+
+def one_attacker(
+    name: str, server: ServerProcess, data: bytes, until: float, index: int
+) -> Coroutine[Any, Any, tuple[int, int]]:
+    if name == "web":
+        return web_attacker(server.web_port, data, until)
+    if name == "handshakes":
+        return handshake_attacker(server.web_port, index, until)
+    return attacker(server.port, data, until)
 
 
 def table(rows: list[dict[str, object]]) -> str:

@@ -68,6 +68,10 @@ class Limits(BaseModel):
     # many loopback connections raise the caps explicitly.
     max_connections_per_address: int = 10  # simultaneous connections from one address
     max_unauthenticated: int = 500  # connections not yet logged in, from all addresses
+    login_pool_busy: float = 0.8  # the share of that pool at which it counts as busy
+    unauthenticated_share_when_busy: int = 4  # not logged in, from one address, when busy
+    login_silence_busy_timeout: float = 10.0  # seconds a never-typing socket keeps, when busy
+    fd_reserve: int = 64  # open files kept free for the server itself (below the soft limit)
     login_account_failures: int = 10  # wrong passwords for one name, from any addresses ...
     login_account_window: float = 600.0  # ... within this many seconds lock it (login_lockout)
     # What one address or dreamer may add to the database, so nobody can fill the disk (0 =
@@ -125,7 +129,7 @@ class WebSettings(BaseModel):
 
     enabled: bool = True  # serve the web client (off: --no-web)
     port: int | None = Field(None, ge=0, le=65535)  # default: telnet port + 1 (4001), or 0 with 0
-    origins: list[str] = []  # allowed Origin headers, e.g. ["https://mud.example"]; [] = same host
+    origins: list[str] = []  # pages that may connect ["https://mud.example"]; [] = ours, localhost
     tls_cert: str = ""  # a PEM certificate file: serve https:// and wss://
     tls_key: str = ""  # its private key file
     trusted_proxies: list[str] = []  # addresses whose X-Forwarded-For is believed

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import socket
 import time
 from collections import deque
@@ -40,6 +41,7 @@ from world.moderation import normalise_address
 log = logging.getLogger("dreamwave.gateway")
 
 LISTEN_BACKLOG = 4096
+MAX_OPEN_FILES = 1 << 20  # what we count on with no open-file limit at all
 RECONNECT_EVERY = 0.05  # seconds between tries to reach a restarting engine (local link)
 REFUSED_WAIT = 2.0  # seconds before trying again after the engine refused our link secret
 HELLO_EVERY = 1.0  # seconds between hellos over NATS until the engine answers
@@ -48,6 +50,21 @@ MAYBE_NOT_DONE = "Your last command may not have happened; look before you try i
 NOT_KEPT = "The dream is still reforming; that line was not kept. Try it again in a moment."
 THROTTLED = "You're sending commands faster than the dream can follow; slow down."
 STOPPING = "The dreamscape is fading: the server is shutting down."
+EVICTED = "The login screen is full and you had not typed anything; connect again when ready."
+
+
+def open_file_budget(reserve: int) -> int:
+    """Raise the soft open-file limit to the hard one (the usual soft 1,024 is a few hundred
+    half-open sockets) and return how many client sockets may be open, `reserve` kept free
+    for listeners, the link and logs: past it `accept()` would fail for everyone, unlogged."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    if soft == resource.RLIM_INFINITY:
+        soft = MAX_OPEN_FILES
+    return max(1, soft - reserve)
 
 
 def plain(text: str) -> bytes:
@@ -150,6 +167,8 @@ class Conn:
             self._send_facts()
         gw = self.gw
         lim = gw.limits
+        if raw.strip():  # (an empty line is not a player at work)
+            gw.gate.typed(self)
         if len(raw) > lim.max_line_bytes:  # refused here: it never reaches the engine
             if not gw.up(["ev", self.sid, "long", len(raw)]):
                 self.write(plain(f"That line was too long ({len(raw)} bytes); the most is "
@@ -201,6 +220,12 @@ class Conn:
 
     def on_eof(self) -> None:
         self.on_disconnect()
+
+    def evict(self) -> None:
+        """The login screen was full and this connection never typed: a new arrival gets
+        its place (mud/gate.py)."""
+        self.write(plain(EVICTED))
+        self.close(tell=True)
 
     def on_disconnect(self) -> None:
         if self.closed:
@@ -351,9 +376,8 @@ class Gateway:
 
     def add_conn(self, conn: Conn, transport: Any) -> Conn:
         """Admit a new connection (telnet's, or the browser's: mud/web) and announce it."""
-        refusal = self.gate.admit(conn)
+        refusal = self.gate.admit(conn)  # (the gate logs refusals, a flood once)
         if refusal is not None:
-            log.warning("refused a connection from %s: %s", conn.address, refusal)
             conn.write(plain(refusal))
             conn.closed = True
             transport.close()
@@ -416,6 +440,7 @@ class Gateway:
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self.gate.max_open = open_file_budget(self.limits.fd_reserve)
         port = self.settings.port
         from mud.link.auth import configured_secret
 

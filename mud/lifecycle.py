@@ -61,11 +61,24 @@ class SessionLifecycle:
         self.app.sessions.add(session)
         log.info("connection from %s:%d", session.address, session.port)
 
+    def resumed(self, session: Session) -> None:
+        """A browser took its dreamer back (its address, maybe new, came just before): an
+        address ban refuses it as it refuses a new connection; the dreamer leaves."""
+        ban = self.app.world.moderation.bans.for_address(session.address)
+        if ban is None:
+            return
+        log.info("refused a resume from %s: address banned (ban #%d)", session.address, ban.id)
+        session.close("Connections from your address are not accepted here.")
+
     def reattach(self, session: Session, state: dict[str, Any], why: str) -> bool:
         """A connection a gateway kept while the engine was away (a reload, a crash): the
         dreamer is back where they were, told in one line; one at the login screen is
         asked again. True if a dreamer was put back."""
         self.app.sessions.add(session)
+        banned_here = self.app.world.moderation.bans.for_address(session.address) is not None
+        if state.get("resumed") and banned_here:  # a page came back while we were away
+            session.close("Connections from your address are not accepted here.")
+            return False
         if not state.get("started"):
             return False  # still negotiating: its "go" comes later
         session.started = True

@@ -17,7 +17,8 @@ up (gateway -> engine)
   ["in", sid, line]                one input line (bytes, without its end of line)
   ["gmcp", sid, package, data]     a GMCP message
   ["ev", sid, what]                "flood", "overflow" (the telnet layer cut it off) or "gone";
-                                   "throttled" (lines dropped), ["ev", sid, "long", bytes]
+                                   "throttled" (lines dropped), ["ev", sid, "long", bytes];
+                                   "resumed" (a web page came back, its address in facts)
   ["mssp?", sid]                   the client asked for MSSP
   ["reloading"]                    the answer to "reload": no more input until the next hello
 down (engine -> gateway)
@@ -303,6 +304,9 @@ class GatewayPeer:
         if s is None:
             return
         old = s.telnet.facts
+        if facts.get("address", s.address) != s.address:  # a web page resumed from elsewhere
+            s.transport.peername = (str(facts["address"]), int(facts.get("port") or 0))
+            s.address, s.port = s.transport.peername  # (what @who shows)
         resized = facts.get("cols") != old.get("cols") or facts.get("rows") != old.get("rows")
         old.update(facts)
         if "gmcp_supports" in facts and isinstance(facts["gmcp_supports"], dict):
@@ -325,6 +329,8 @@ class GatewayPeer:
             s.line_refused(int(m[3]) if len(m) > 3 else 0)
         elif what == "throttled":
             s.throttled()
+        elif what == "resumed":
+            self.app.lifecycle.resumed(s)
         else:  # the client went away
             self.sessions.pop(sid, None)
             s.on_disconnect()

@@ -237,11 +237,13 @@ async def test_connections_not_logged_in_are_capped_logged_in_ones_are_not(make_
     app = await make_server(max_unauthenticated=2)
     player = await login(app.port, "Ada")  # logged in: no longer counts
     waiting = [await connect_from(app.port, f"127.0.8.{i + 1}") for i in range(2)]
-    for c in waiting:
+    for c, name in zip(waiting, ("Pell", "Orrin"), strict=True):
         await c.expect("Name: ")
+        await c.cmd(name, "Password:|new|create")  # typing: a silent socket would give way
     extra = await connect_from(app.port, "127.0.8.9")
     await extra.expect("Too many people are at the login screen right now")
     await extra.wait_closed()
+    await waiting[0].cmd("no", "Name: ")
     waiting[0].send("create Bea secretpass")  # one logs in: room for one more
     await waiting[0].expect("Exits:")
     late = await connect_from(app.port, "127.0.8.10")

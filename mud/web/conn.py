@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mud.gateway import Conn
 from mud.web.frames import TelnetToFrames
+from world.moderation import normalise_address
 
 if TYPE_CHECKING:
     from mud.gateway import Gateway
@@ -134,14 +135,15 @@ class WebConn(Conn):
     engine is away) with frames instead of telnet."""
 
     def __init__(self, gw: Gateway, web: WebListener, transport: Any, hello: dict[str, Any]):
+        self.web = web  # (first: Conn.__init__ sets `player`, whose setter uses these)
+        self.token: str | None = None
+        self._player: str | None = None
         super().__init__(gw, None, transport)  # type: ignore[arg-type]
-        self.web = web
         self.frames = TelnetToFrames()
         self.cols = 80
         self.screenreader = False
-        self.token: str | None = None
         self.expiry: asyncio.TimerHandle | None = None
-        self._player: str | None = None
+        self.resume_unreported = False  # resumed while no engine heard: the hello says so
         self._gmcp_bytes = float(gw.limits.subnegotiation_burst)
         self._gmcp_at = time.monotonic()
         self.client_facts(hello)
@@ -162,9 +164,18 @@ class WebConn(Conn):
 
     @player.setter
     def player(self, name: str | None) -> None:
+        """A new dreamer gets a new token; the same one again (a new engine, after a reload
+        or a crash, binds everyone it put back) keeps the token the page already holds,
+        even while the page is away. Back at the login screen, there is nothing to resume."""
+        same = name is not None and name == self._player and self.token is not None
         self._player = name
-        if name is not None and not self.closed:
+        if name is None:
+            self.web.forget(self)
+        elif not same and not self.closed:
             self.web.issue_token(self)
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "resumed": self.resume_unreported}
 
     def client_facts(self, hello: dict[str, Any]) -> None:
         cols = hello.get("cols")
@@ -243,6 +254,11 @@ class WebConn(Conn):
         self.expiry = loop.call_later(self.web.settings.resume_seconds, self._expire)
         log.info("%r detached; resumable for %.0f s", self, self.web.settings.resume_seconds)
 
+    def _came_from(self, peer: tuple[str, int]) -> None:
+        """Count and report the address it resumed from (the engine checks its bans)."""
+        self.port = int(peer[1])
+        self.gw.gate.moved(self, normalise_address(str(peer[0])))
+
     def _expire(self) -> None:
         log.info("%r: resume time is over; closing", self)
         self.close(tell=True)
@@ -253,6 +269,7 @@ class WebConn(Conn):
             self.expiry.cancel()
             self.expiry = None
         self.transport = transport
+        self._came_from(transport.peer)
         self.send_gmcp("Dreamwave.Session", {"resumed": True})
         if isinstance(old, Detached):
             if old.lost:
@@ -260,7 +277,9 @@ class WebConn(Conn):
             for frame in old.frames:
                 transport.send(frame)
         self.client_facts(hello)
-        self._facts_changed()
+        self._facts_pending = True
+        self._send_facts()  # (its address first: the engine checks the ban on "resumed")
+        self.resume_unreported = not self.gw.up(["ev", self.sid, "resumed"])
         self.send_gmcp("Dreamwave.Echo", {"hidden": self.echo_hidden})
         self.web.issue_token(self)
         log.info("%r resumed", self)

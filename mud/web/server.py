@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ipaddress
 import json
 import logging
 import secrets
 import ssl
+import time
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +28,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from mud.telnet import MudTelnet
 from mud.telnet import gmcp as gmcp_codec
@@ -54,6 +58,52 @@ CSP = (
 HELLO_WAIT = 5.0  # seconds the page has to send Dreamwave.Client (its width, resume token)
 MAX_QUEUE = 16  # frames read ahead of the gateway per connection
 REFUSED = f"unsupported subprotocol: offer {GMCP_PROTOCOL} or {TELNET_PROTOCOL}"
+
+
+class Handshake:
+    """A web socket before it is a Conn (its HTTP handshake, then the page's hello): the
+    gate counts it from the first byte, so half-open handshakes can't hold every file."""
+
+    def __init__(self, address: str, transport: asyncio.BaseTransport) -> None:
+        self.address = address
+        self.transport = transport
+
+    def evict(self) -> None:
+        self.transport.abort()  # type: ignore[attr-defined]
+
+
+class CountedConnection(ServerConnection):
+    """websockets' connection, counted by the gateway's gate while it is not a Conn yet."""
+
+    def __init__(self, *args: Any, listener: WebListener, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.listener = listener
+        self.held: Handshake | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.held = self.listener.hold(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.listener.let_go(self)
+        super().connection_lost(exc)
+
+
+class InputBudget:
+    """Every byte a page sends, against the telnet port's `bytes_per_second`: over it, the
+    next frame is read only once the budget has refilled (frames wait in the socket)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.left = rate
+        self.at = time.monotonic()
+
+    def charge(self, size: int) -> float:
+        """Seconds to wait before reading on (0: within the budget)."""
+        now = time.monotonic()
+        self.left = min(self.rate, self.left + (now - self.at) * self.rate) - size
+        self.at = now
+        return -self.left / self.rate if self.left < 0 else 0.0
 
 
 def pick_subprotocol(_conn: ServerConnection, offered: list[str]) -> str | None:
@@ -86,6 +136,7 @@ class WebListener:
                 self.handle, self.gw.settings.hosts, self.port, subprotocols=SUBPROTOCOLS,  # type: ignore[arg-type]
                 select_subprotocol=pick_subprotocol, process_request=self.http,
                 max_size=s.max_frame_bytes, max_queue=MAX_QUEUE, ssl=ctx,
+                create_connection=functools.partial(CountedConnection, listener=self),  # type: ignore[arg-type]
                 reuse_address=True, reuse_port=self.gw.reuse_port or None,
                 server_header="Dreamwave", compression=None,
             )  # fmt: skip
@@ -109,7 +160,8 @@ class WebListener:
             if path != "/ws":
                 return self._plain(HTTPStatus.NOT_FOUND, "Play at /ws.")
             if not self.origin_ok(request.headers):
-                log.info("refused a websocket from origin %r", request.headers.get("Origin"))
+                log.warning("refused a websocket from origin %r for host %r",
+                            request.headers.get("Origin"), request.headers.get("Host"))  # fmt: skip
                 return self._plain(HTTPStatus.FORBIDDEN, "That page may not connect here.")
             return None
         entry = FILES.get(path)
@@ -136,12 +188,31 @@ class WebListener:
         return Response(status.value, status.phrase, headers, body)
 
     def origin_ok(self, headers: Headers) -> bool:
+        """A page elsewhere may not play here as its visitor (Origin), and a name of the
+        attacker's that resolves to us (DNS rebinding: Host) is not ours either."""
+        host = urlsplit("//" + headers.get("Host", "")).hostname or ""
         origin = headers.get("Origin")
+        if not self.our_host(host):
+            return False
+        if self.settings.origins:
+            return origin is None or origin in self.settings.origins
         if origin is None:  # not a browser (a MUD client): nothing to forge
             return True
-        if self.settings.origins:
-            return origin in self.settings.origins
-        return urlsplit(origin).netloc == headers.get("Host", "")
+        parts = urlsplit(origin)
+        return self.our_host(parts.hostname or "") and parts.netloc == headers.get("Host", "")
+
+    def our_host(self, name: str) -> bool:
+        """localhost, an address we listen on, a configured origin's name, or any IP literal
+        (a name an attacker controls can rebind to us; a bare address can't)."""
+        if name == "localhost" or name in self.gw.settings.hosts:
+            return True
+        if any(urlsplit(o).hostname == name for o in self.settings.origins):
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
 
     def peer(self, ws: ServerConnection) -> tuple[str, int]:
         addr = ws.remote_address or ("?", 0)
@@ -150,6 +221,27 @@ class WebListener:
         if forwarded and normalise_address(host) in self.settings.trusted_proxies:
             host = forwarded.split(",")[-1].strip()  # the address our proxy saw
         return host, port
+
+    # -- counted from the first byte ----------------------------------------------------------
+    def hold(self, transport: asyncio.BaseTransport) -> Handshake | None:
+        """Count a new socket at the gate (per address, the login pool, open files); close
+        it at once if a cap refuses. A trusted proxy's sockets are counted per player later."""
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        address = normalise_address(str(peer[0]))
+        if address in self.settings.trusted_proxies:
+            return None
+        held = Handshake(address, transport)
+        if self.gw.gate.admit(held) is not None:  # (the gate logs it)
+            transport.abort()  # type: ignore[attr-defined]
+            return None
+        return held
+
+    def let_go(self, ws: ServerConnection) -> None:
+        """The socket became a Conn (counted as itself from now) or closed."""
+        held = getattr(ws, "held", None)
+        if held is not None:
+            ws.held = None  # type: ignore[attr-defined]
+            self.gw.gate.release(held)
 
     # -- WebSocket ----------------------------------------------------------------------------
     async def handle(self, ws: ServerConnection) -> None:
@@ -162,6 +254,7 @@ class WebListener:
 
     async def telnet(self, ws: ServerConnection) -> None:
         transport = WsTransport(ws, self.peer(ws))
+        self.let_go(ws)
         protocol = MudTelnet(self.gw)
         protocol.connection_made(transport)  # type: ignore[arg-type]
         try:
@@ -179,12 +272,16 @@ class WebListener:
 
     async def page(self, ws: ServerConnection) -> None:
         hello: dict[str, Any] = {}
+        first: bytes | str = ""
         with contextlib.suppress(Exception):
             first = await asyncio.wait_for(ws.recv(), HELLO_WAIT)
             if isinstance(first, str) and first.startswith("Dreamwave.Client "):
                 got = json.loads(first.split(" ", 1)[1])
                 hello = got if isinstance(got, dict) else {}
+        if ws.state is not State.OPEN:  # gone meanwhile (or its place went to a newcomer)
+            return
         transport = WsTransport(ws, self.peer(ws))
+        self.let_go(ws)
         conn = self.resume(str(hello.get("resume") or ""), transport, hello)
         if conn is None:
             conn = WebConn(self.gw, self, transport, hello)
@@ -194,11 +291,18 @@ class WebListener:
                 transport.close()
                 return
             conn.start()
+        budget = InputBudget(self.gw.limits.bytes_per_second)
+        if not conn.gmcp_budget(len(first)):  # (the hello is charged like any frame)
+            conn.on_flood()
+        budget.charge(len(first))
         try:
             async for message in ws:
                 if conn.transport is not transport:
                     break
                 self.from_page(conn, message)
+                wait = budget.charge(len(message))
+                if wait:  # the next frames stay unread (websockets stops reading the socket)
+                    await asyncio.sleep(wait)
         except Exception:
             pass
         finally:
@@ -214,16 +318,16 @@ class WebListener:
             for line in message.split(b"\n"):
                 conn.on_line(line.rstrip(b"\r"))
             return
+        if not conn.gmcp_budget(len(message)):  # the same budget as telnet's IAC SB ... SE
+            log.info("cutting off %r: GMCP over budget", conn)
+            conn.on_flood()
+            return
         if message.startswith("Dreamwave.Client "):
             with contextlib.suppress(ValueError):
                 got = json.loads(message.split(" ", 1)[1])
                 if isinstance(got, dict):
                     conn.client_facts(got)
                     conn._facts_changed()
-            return
-        if not conn.gmcp_budget(len(message)):  # the same budget as telnet's IAC SB ... SE
-            log.info("cutting off %r: GMCP over budget", conn)
-            conn.on_flood()
             return
         decoded = gmcp_codec.decode(message.encode())
         if decoded is not None:
