@@ -9,7 +9,7 @@ import commands  # noqa: F401  (registers every command)
 from commands.channels import CHANNEL_WORD
 from commands.socials import SOCIAL_WORD
 from mud.dispatch import REGISTRY, Command
-from tests.client import Client, login
+from tests.client import Client, login, said
 
 UNTHROTTLED = {"commands_per_second": 1000.0, "command_burst": 1000}  # the table is typed fast
 SAMPLE = "scribbled over"  # the words a muted dreamer tries to publish
@@ -86,7 +86,7 @@ async def test_a_muted_dreamer_is_refused_every_publishing_form(make_server):
     ash, pell = await muted_admin(server)
     before = snapshot(server.world)
     for line in mute_table():
-        out = await pell.cmd(line, r"\n> ")
+        out = await said(pell, line)
         assert "You have been muted by the admins" in out, (line, out)
         assert "(y/n)" not in out and "yes/no" not in out, (line, out)
     assert snapshot(server.world) == before
