@@ -90,6 +90,7 @@ class SessionLifecycle:
         player = self.app.world.players_by_key.get(str(key).lower()) if key else None
         banned = player is not None and self.app.world.moderation.bans.for_name(player.key)
         if player is None or player.session is not None or banned:
+            self.bind(session, None)  # (the gateway forgets the dreamer: a page empties its panels)
             flow = LoginFlow(self.app, session)
             session.set_handler(flow)
             session.send(LOGIN_AGAIN if why == "reload" else LOGIN_AGAIN_CRASH)

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -376,4 +377,33 @@ async def test_a_resume_while_the_engine_is_away_still_meets_the_ban(split: Any)
     await page_sees(ws, b"not accepted here")  # the new engine's hello says it resumed
     await root.expect("The dream steadies", timeout=15)
     assert "Wren" not in await said(root, "who")
+    await root.close()
+
+
+async def test_a_dreamer_the_new_engine_cannot_put_back_empties_the_page(
+    split: Any, tmp_path: Path
+) -> None:
+    """After a crash the new engine puts every dreamer back; one it can't (here: their account
+    is gone from the database) is at the login screen, and the page is told to start afresh
+    (Dreamwave.Session without "resumed": its panels empty) and holds no resume token."""
+    root = await login(split.port, "Root", create=False)
+    web = await web_port_of(split)
+    ws = await page(web)
+    await ws.send(b"create Wren secretpass\n")
+    await page_sees(ws, b"Exits:")
+    os.kill(split.proc.pid, signal.SIGSTOP)  # no new engine until the account is gone
+    try:
+        os.kill(engine_pids(split)[0], signal.SIGKILL)
+        await root.expect("The dream flickers")
+        db = sqlite3.connect(tmp_path / "split.db")
+        with db:
+            db.execute("DELETE FROM account WHERE name = 'Wren'")
+        db.close()
+    finally:
+        os.kill(split.proc.pid, signal.SIGCONT)
+    session = []
+    while b"Name:" not in b"".join(m for m in session if isinstance(m, bytes)):
+        session.append(await asyncio.wait_for(ws.recv(), 15))
+    assert 'Dreamwave.Session {"resumed": false}' in session, session
+    await ws.close()
     await root.close()

@@ -168,9 +168,12 @@ class WebConn(Conn):
         or a crash, binds everyone it put back) keeps the token the page already holds,
         even while the page is away. Back at the login screen, there is nothing to resume."""
         same = name is not None and name == self._player and self.token is not None
+        left = name is None and self._player is not None
         self._player = name
         if name is None:
             self.web.forget(self)
+            if left and not self.closed:  # back at the login screen: the old panels are stale
+                self.send_gmcp("Dreamwave.Session", {"resumed": False})
         elif not same and not self.closed:
             self.web.issue_token(self)
 
