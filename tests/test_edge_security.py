@@ -143,9 +143,9 @@ async def test_a_flooding_page_is_read_no_faster_than_its_byte_budget(make_serve
     conn = next(iter(server.gateway.conns.values()))
     for _ in range(40):  # 4,000 empty lines in 40 frames: eight seconds of this budget
         await ws.send(b"\n" * 100)
-    await until(lambda: conn.sent >= 500, poll=0.01)  # past the burst ...
-    assert conn.sent < 4000  # ... the rest waits unread in the socket, not in our memory
-    await until(lambda: conn.sent >= 1000)  # and is read as the budget refills
+    await until(lambda: conn.got >= 500, poll=0.01)  # past the burst ...
+    assert conn.got < 4000  # ... the rest waits unread in the socket, not in our memory
+    await until(lambda: conn.got >= 1000)  # and is read as the budget refills
     await ws.close()
 
 
