@@ -283,11 +283,7 @@ class Bench:
         ]
         sp, ep, _db = await self.server("paced", groups)
         idle = sp.memory()["rss"]
-        # Two logins at once make argon2's two threads allocate their 19 MiB each: a fixed
-        # cost, so RSS per player is also given over this "warm" idle.
-        warm = await login_many(ep, [bench_name("Warmup", i) for i in range(2)], Counters())
-        for conn in warm:
-            conn.close()
+        await warm_up(ep)  # (RSS per player is also given over this warm idle)
         await asyncio.sleep(IDLE_SETTLE_S)
         warm_rss = sp.memory()["rss"]
         names = [bench_name("Walker", i) for i in range(n)]
@@ -430,11 +426,7 @@ class Bench:
                            cwd=self.variant.root)  # fmt: skip
         await sp.start()
         ep = Endpoint("127.0.0.1", sp.port)
-        # argon2's two threads allocate their memory at the first logins: a fixed cost, so
-        # the memory per connection is counted over this warm idle
-        warm = await login_many(ep, [bench_name("Warmup", i) for i in range(2)], Counters())
-        for conn in warm:
-            conn.close()
+        await warm_up(ep)
         await asyncio.sleep(IDLE_SETTLE_S)
         idle = sp.memory()["rss"]
         names = [bench_name("Crowd", i) for i in range(n)]
@@ -517,6 +509,14 @@ class Bench:
         if name == "crowd":
             return await self.run_crowd(storm_mix)
         return await self.run_recovery(name)
+
+
+async def warm_up(ep: Endpoint) -> None:
+    """Two logins at once make argon2's two threads allocate their 19 MiB each: a fixed cost,
+    so memory per player is counted over the idle RSS after this."""
+    warm = await login_many(ep, [bench_name("Warmup", i) for i in range(2)], Counters())
+    for conn in warm:
+        conn.close()
 
 
 def compare(results: dict[str, Any]) -> None:
