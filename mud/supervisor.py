@@ -44,6 +44,8 @@ RESTART_BACKOFF_MAX = 10.0  # seconds between restarts of an engine that keeps d
 QUICK_DEATH = 10.0  # an engine that dies within this many seconds of starting backs off
 STOP_GRACE = 10.0  # seconds past shutdown_timeout an engine gets to stop before SIGKILL
 STARTUP_GRACE = 30.0  # seconds a new child may take (imports, loading) before its first beat
+WATCH_EVERY = 0.5  # seconds between the supervisor's looks at its children
+OWN_STALL = 2.0  # a look this late means the supervisor itself was stopped: hear them afresh
 RUN_PREFIX = "dreamwave-"  # our run folders in the temporary folder
 OWNER_FILE = "supervisor"  # in a run folder: "<pid> <start time>" of the supervisor that made it
 LEGACY_STALE_AGE = 60.0  # seconds an older run folder's socket must have been dead
@@ -128,6 +130,11 @@ class Pulse:
     def beat(self) -> None:
         self.at = time.monotonic()
         self.beaten = True
+
+    def rearm(self) -> None:
+        """The supervisor itself was stopped (SIGSTOP, a paused machine): what it could not
+        hear meanwhile is no child's silence."""
+        self.at = time.monotonic()
 
     def silent_for(self) -> float:
         return time.monotonic() - self.at
@@ -359,9 +366,19 @@ class Supervisor:
         gateway_deaths: dict[asyncio.Task[int], str],
     ) -> int:
         assert self.engine is not None
+        looked = time.monotonic()
         while True:
             waiting: set[asyncio.Task[object]] = {stop_wait, exited, *gateway_deaths}  # type: ignore[arg-type]
-            done, _ = await asyncio.wait(waiting, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                waiting, timeout=WATCH_EVERY, return_when=asyncio.FIRST_COMPLETED
+            )
+            looked, late = time.monotonic(), time.monotonic() - looked
+            if late > OWN_STALL:
+                log.warning("the supervisor was stopped for %.0fs; listening to its children "
+                            "afresh", late)  # fmt: skip
+                self.engine_pulse.rearm()
+                for _fd, pulse in self.gateway_pulses.values():
+                    pulse.rearm()
             if exited in done:
                 return exited.result()
             if stop_wait in done and not self.stopping:

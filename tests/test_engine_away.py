@@ -154,6 +154,25 @@ async def test_a_hung_gateway_is_killed_and_replaced(tmp_path):
         await stop(sp)
 
 
+async def test_a_supervisor_that_was_stopped_kills_nobody(tmp_path):
+    """The supervisor itself stopped (SIGSTOP, a paused machine) heard no heartbeats
+    meanwhile: that is its own silence, not its children's."""
+    sp = await spawn_server(tmp_path / "supstop.db", env=env_with(gateway_timeout="2",
+                                                                  engine_timeout="2"))  # fmt: skip
+    try:
+        ada = await login(sp.port, "Ada")
+        os.kill(sp.proc.pid, signal.SIGSTOP)
+        await asyncio.sleep(4)
+        os.kill(sp.proc.pid, signal.SIGCONT)
+        await wait_for(lambda: "the supervisor was stopped" in sp.log, 10, "its stall noticed")
+        await asyncio.sleep(3)  # two heartbeat timeouts: a wrongly killed child would show
+        assert "hung" not in sp.log, sp.log
+        await said(ada, "say still here")
+        await ada.close()
+    finally:
+        await stop(sp)
+
+
 async def test_mssp_while_the_engine_is_starting_waits_for_the_whole_table(tmp_path):
     argv = [sys.executable, str(ROOT / "server.py"), "run", "--port", "0",
             "--db", str(tmp_path / "start.db")]  # fmt: skip
