@@ -200,6 +200,9 @@ class Conn:
         self.unconfirmed.append(raw)
         self.gw.link.post(["in", self.sid, raw])  # type: ignore[union-attr]
 
+    def resume_allowed(self) -> None:
+        """Only a browser page resumes (mud/web/conn.py); a telnet connection never does."""
+
     def confirmed(self, got: int) -> None:
         """The engine has `got` of our lines (since it took this connection): those it
         may have run are never sent again; the rest stay kept for the next engine."""
@@ -638,6 +641,10 @@ class Gateway:
                         conn = conns.get(sid)
                         if conn is not None:
                             conn.confirmed(got)
+                elif kind == "resume_ok":
+                    conn = conns.get(m[1])
+                    if conn is not None:
+                        conn.resume_allowed()
                 elif kind == "bind":
                     conn = conns.get(m[1])
                     if conn is not None:

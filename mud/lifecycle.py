@@ -66,6 +66,7 @@ class SessionLifecycle:
         address ban refuses it as it refuses a new connection; the dreamer leaves."""
         ban = self.app.world.moderation.bans.for_address(session.address)
         if ban is None:
+            self.allow_resume(session)
             return
         log.info("refused a resume from %s: address banned (ban #%d)", session.address, ban.id)
         session.close("Connections from your address are not accepted here.")
@@ -76,9 +77,11 @@ class SessionLifecycle:
         asked again. True if a dreamer was put back."""
         self.app.sessions.add(session)
         banned_here = self.app.world.moderation.bans.for_address(session.address) is not None
-        if state.get("resumed") and banned_here:  # a page came back while we were away
-            session.close("Connections from your address are not accepted here.")
-            return False
+        if state.get("resumed"):  # a page came back while we were away
+            if banned_here:
+                session.close("Connections from your address are not accepted here.")
+                return False
+            self.allow_resume(session)
         if not state.get("started"):
             return False  # still negotiating: its "go" comes later
         session.started = True
@@ -108,6 +111,10 @@ class SessionLifecycle:
         session.handler.prompt()
         session.notify("login")
         return True
+
+    def allow_resume(self, session: Session) -> None:
+        """The gateway holds a resumed page's missed output until this (see resumed)."""
+        session.telnet.peer.post(["resume_ok", session.telnet.sid])
 
     def bind(self, session: Session, player: Player | None) -> None:
         session.telnet.peer.post(["bind", session.telnet.sid, player.key if player else None])

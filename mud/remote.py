@@ -30,6 +30,7 @@ down (engine -> gateway)
                                    blob sent once however many sessions get it, e.g. a room
                                    line for a crowd) and has finished dones[i] input lines
   ["echo", sid, off]               the password prompt's echo state
+  ["resume_ok", sid]               a resumed page may have what it missed (no address ban)
   ["bind", sid, player]            the dreamer this connection plays (None: login screen)
   ["close", sid] / ["abort", sid]  close after the output / drop at once
   ["mssp", table, sid]             the MSSP table, for that client

@@ -407,3 +407,43 @@ async def test_a_dreamer_the_new_engine_cannot_put_back_empties_the_page(
     assert 'Dreamwave.Session {"resumed": false}' in session, session
     await ws.close()
     await root.close()
+
+
+async def test_a_refused_resume_never_sees_what_it_missed(server: Any) -> None:
+    """What a page missed waits at the gateway until the engine has checked the bans on the
+    address it came back from: a banned address gets the refusal and nothing else."""
+    ash = await login(server.gateway.port, "Ash")
+    server.world.set_role(server.world.players_by_key["ash"], "admin")
+    web = server.gateway.web.port
+    ws = await page(web, "127.0.0.2")
+    await ws.send(b"create Wren secretpass\n")
+    token = await page_sees(ws, b"Exits:")
+    ws.transport.abort()
+    await said(ash, "say the secret is under the pillowstone")
+    await said(ash, "@ban 127.0.0.3")
+    ws = await page(web, "127.0.0.3", resume=token)
+    seen = b""
+    while b"not accepted here" not in seen:
+        m = await asyncio.wait_for(ws.recv(), 10)
+        seen += m if isinstance(m, bytes) else m.encode()
+    assert b"pillowstone" not in seen, seen
+    await ash.close()
+
+
+async def test_an_allowed_resume_gets_what_it_missed_in_order(server: Any) -> None:
+    ash = await login(server.gateway.port, "Ash")
+    ws = await page(server.gateway.web.port, "127.0.0.2")
+    await ws.send(b"create Wren secretpass\n")
+    token = await page_sees(ws, b"Exits:")
+    ws.transport.abort()
+    await said(ash, "say first while you were away")
+    await said(ash, "say second while you were away")
+    ws = await page(server.gateway.web.port, "127.0.0.5", resume=token)
+    await ws.send(b"look\n")
+    seen = b""
+    while b"Exits:" not in seen:
+        m = await asyncio.wait_for(ws.recv(), 10)
+        seen += m if isinstance(m, bytes) else b""
+    assert seen.index(b"first while") < seen.index(b"second while") < seen.index(b"Exits:")
+    await ws.close()
+    await ash.close()

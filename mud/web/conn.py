@@ -138,6 +138,11 @@ class WebConn(Conn):
         self.web = web  # (first: Conn.__init__ sets `player`, whose setter uses these)
         self.token: str | None = None
         self._player: str | None = None
+        # a resumed page's missed output, and what came after the resume, held until the
+        # engine says it may go on (an address ban refuses it: then the page is told why, and
+        # never sees what it missed)
+        self.held: Detached | None = None
+        self.meanwhile: Detached | None = None
         super().__init__(gw, None, transport)  # type: ignore[arg-type]
         self.frames = TelnetToFrames()
         self.cols = 80
@@ -205,7 +210,11 @@ class WebConn(Conn):
         }
 
     def send_gmcp(self, package: str, data: Any) -> None:
-        self.transport.send(f"{package} {json.dumps(data)}")
+        self._send(f"{package} {json.dumps(data)}")
+
+    def _send(self, frame: bytes | str) -> None:
+        """To the page, or behind what it missed while the engine decides on its resume."""
+        (self.meanwhile or self.transport).send(frame)
 
     def start(self) -> None:
         # a new session, not a resumed one: the page forgets what it showed of an old one
@@ -213,12 +222,34 @@ class WebConn(Conn):
             self.send_gmcp("Dreamwave.Session", {"resumed": False})
         super().start()
 
+    def resume_allowed(self) -> None:
+        """The engine let the resume go on (no ban on the page's new address): what it
+        missed, then what came meanwhile, in order."""
+        self._release(missed=True)
+
+    def _release(self, missed: bool) -> None:
+        held, meanwhile, self.held, self.meanwhile = self.held, self.meanwhile, None, None
+        for box in (held if missed else None, meanwhile):
+            if box is None:
+                continue
+            if box.lost:
+                self.transport.send(LOST_SOME.encode())
+            for frame in box.frames:
+                self.transport.send(frame)
+
+    def close(self, tell: bool = False) -> None:
+        """A resume the engine refused still gets the engine's last words (never what the
+        page missed while it was away)."""
+        if self.meanwhile is not None and not self.closed:
+            self._release(missed=False)
+        super().close(tell)
+
     # -- from the engine ----------------------------------------------------------------------
     def write(self, data: bytes) -> None:
         if self.closed:
             return
         for frame in self.frames.feed(data):
-            self.transport.send(frame)
+            self._send(frame)
         if self.transport.get_write_buffer_size() > self.gw.limits.max_output_bytes:
             log.info("dropping %r: output backlog over limit (page not reading)", self)
             self.abort()
@@ -274,15 +305,13 @@ class WebConn(Conn):
         self.transport = transport
         self._came_from(transport.peer)
         self.send_gmcp("Dreamwave.Session", {"resumed": True})
-        if isinstance(old, Detached):
-            if old.lost:
-                transport.send(LOST_SOME.encode())
-            for frame in old.frames:
-                transport.send(frame)
+        self.send_gmcp("Dreamwave.Echo", {"hidden": self.echo_hidden})
+        self.web.issue_token(self)
+        # from here the engine's output waits behind what the page missed (see resume_allowed)
+        self.held = old if isinstance(old, Detached) else None
+        self.meanwhile = Detached(transport.peer, self.web.settings.resume_buffer_bytes)
         self.client_facts(hello)
         self._facts_pending = True
         self._send_facts()  # (its address first: the engine checks the ban on "resumed")
         self.resume_unreported = not self.gw.up(["ev", self.sid, "resumed"])
-        self.send_gmcp("Dreamwave.Echo", {"hidden": self.echo_hidden})
-        self.web.issue_token(self)
         log.info("%r resumed", self)
