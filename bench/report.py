@@ -230,7 +230,8 @@ def variants_of(results: dict[str, Any]) -> list[str]:
         return []
 
     def order(v: str) -> tuple[int, int]:
-        if v == "@single":
+        """The older code first (the single process, or a commit of the split: `@<rev>`)."""
+        if v == "@single" or (v and not v.endswith("gw")):
             return (0, 0)
         return (1, int(v[1:].removesuffix("gw")) if v else 1)
 
@@ -244,15 +245,18 @@ def comparison(results: dict[str, Any]) -> tuple[tuple[tuple[str, int], ...], li
         return (), []
     names = [variant_name(v).strip(" ()") or "1 gw" for v in variants]
     columns = (("metric", 28), *((n, 9) for n in names))
-    ratios = [v for v in variants if v != "@single"] if "@single" in variants else []
-    columns += tuple((f"{variant_name(v).strip(' ()') or '1 gw'} / single", 13) for v in ratios)
+    older = variants[0] if variants[0] and not variants[0].endswith("gw") else None
+    ratios = [v for v in variants if v != older] if older else []
+    columns += tuple(
+        (f"{n} / {names[0]}", 17) for v, n in zip(variants, names, strict=True) if v in ratios
+    )
     rows = []
     for label, workload, metric, digits in COMPARED:
         values = [(results.get(workload + v) or {}).get(metric) for v in variants]
         if all(x is None for x in values):
             continue
         row = [label, *(_fmt(x, digits) for x in values)]
-        single = values[0] if "@single" in variants else None
+        single = values[0] if older else None
         for v in ratios:
             x = (results.get(workload + v) or {}).get(metric)
             row.append(f"{x / single:.2f}" if x is not None and single else "-")

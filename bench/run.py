@@ -673,14 +673,14 @@ def main(argv: list[str] | None = None) -> int:
         "targets": report.judge_all(results),
         "client_rss_peak_kib": memory_kib()["hwm"],
     }
-    text = report.render(out)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS.mkdir(parents=True, exist_ok=True)  # the numbers first: a report that fails to
+    stamp = time.strftime("%Y%m%d-%H%M%S")  # render must not lose a run's measurements
     (RESULTS / f"{stamp}-{out['mode']}.json").write_text(json.dumps(out, indent=2))
-    (RESULTS / f"{stamp}-{out['mode']}.txt").write_text(text + "\n")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
+    text = report.render(out)
+    print(text)
+    (RESULTS / f"{stamp}-{out['mode']}.txt").write_text(text + "\n")
     return 0
 
 
