@@ -167,8 +167,22 @@ async def _hold(host: str, port: int, source: str, payload: bytes, held: list[An
     held.append((reader, writer))
 
 
-def _still_open(held: list[Any]) -> int:
-    return sum(1 for r, _w in held if not r.at_eof())
+async def _still_open(held: list[Any]) -> int:
+    """How many the server still holds: a refused socket gets a line and EOF, which a look at
+    `at_eof()` alone misses while the line sits unread."""
+
+    async def closed(reader: asyncio.StreamReader) -> bool:
+        try:
+            async with asyncio.timeout(0.5):
+                while await reader.read(4096):
+                    pass
+            return True
+        except TimeoutError:  # (an OSError too: first)
+            return False
+        except OSError:  # reset: refused at once
+            return True
+
+    return sum(not c for c in await asyncio.gather(*(closed(r) for r, _w in held)))
 
 
 async def _probe_newcomers(endpoint: Endpoint, probes: int, page: bool) -> dict[str, Any]:
@@ -192,7 +206,7 @@ async def halfopen(endpoint: Endpoint, sockets: int, probes: int) -> dict[str, A
         *(_hold(endpoint.host, endpoint.web_port, "127.0.0.2", half, held) for _ in range(sockets))
     )
     await asyncio.sleep(1.0)  # let the server refuse what it refuses
-    out = {"players": sockets, "attack_held": _still_open(held)}
+    out = {"players": sockets, "attack_held": await _still_open(held)}
     out.update(await _probe_newcomers(endpoint, probes, page=True))
     for _r, w in held:
         w.close()
@@ -213,7 +227,7 @@ async def loginpool(
         )
     )
     await asyncio.sleep(1.0)
-    out = {"players": addresses * per_address, "attack_held": _still_open(held)}
+    out = {"players": addresses * per_address, "attack_held": await _still_open(held)}
     out.update(await _probe_newcomers(endpoint, probes, page=False))
     for _r, w in held:
         w.close()
