@@ -204,14 +204,22 @@ async def until(check: Any, timeout: float = 20.0, poll: float = 0.05) -> None:
 # -- 9. a resume goes through the address bans ---------------------------------------------------
 
 
-async def test_a_resume_checks_the_ban_and_records_the_new_address(server: Any) -> None:
+async def wren_away(server: Any) -> tuple[Client, str]:
+    """Ash, an admin, is in the Nexus; Wren played from a page at 127.0.0.2 whose socket just
+    dropped. Returns Ash and Wren's resume token."""
     ash = await login(server.gateway.port, "Ash")
     server.world.set_role(server.world.players_by_key["ash"], "admin")
-    web = server.gateway.web.port
-    ws = await page(web, "127.0.0.2")
+    ws = await page(server.gateway.web.port, "127.0.0.2")
     await ws.send(b"create Wren secretpass\n")
     token = await page_sees(ws, b"Exits:")
+    assert token is not None
     ws.transport.abort()
+    return ash, token
+
+
+async def test_a_resume_checks_the_ban_and_records_the_new_address(server: Any) -> None:
+    web = server.gateway.web.port
+    ash, token = await wren_away(server)
     await said(ash, "@ban 127.0.0.3")
     ws = await page(web, "127.0.0.3", resume=token)  # from a banned address: refused
     await page_sees(ws, b"not accepted here")
@@ -412,16 +420,10 @@ async def test_a_dreamer_the_new_engine_cannot_put_back_empties_the_page(
 async def test_a_refused_resume_never_sees_what_it_missed(server: Any) -> None:
     """What a page missed waits at the gateway until the engine has checked the bans on the
     address it came back from: a banned address gets the refusal and nothing else."""
-    ash = await login(server.gateway.port, "Ash")
-    server.world.set_role(server.world.players_by_key["ash"], "admin")
-    web = server.gateway.web.port
-    ws = await page(web, "127.0.0.2")
-    await ws.send(b"create Wren secretpass\n")
-    token = await page_sees(ws, b"Exits:")
-    ws.transport.abort()
+    ash, token = await wren_away(server)
     await said(ash, "say the secret is under the pillowstone")
     await said(ash, "@ban 127.0.0.3")
-    ws = await page(web, "127.0.0.3", resume=token)
+    ws = await page(server.gateway.web.port, "127.0.0.3", resume=token)
     seen = b""
     while b"not accepted here" not in seen:
         m = await asyncio.wait_for(ws.recv(), 10)
@@ -431,11 +433,7 @@ async def test_a_refused_resume_never_sees_what_it_missed(server: Any) -> None:
 
 
 async def test_an_allowed_resume_gets_what_it_missed_in_order(server: Any) -> None:
-    ash = await login(server.gateway.port, "Ash")
-    ws = await page(server.gateway.web.port, "127.0.0.2")
-    await ws.send(b"create Wren secretpass\n")
-    token = await page_sees(ws, b"Exits:")
-    ws.transport.abort()
+    ash, token = await wren_away(server)
     await said(ash, "say first while you were away")
     await said(ash, "say second while you were away")
     ws = await page(server.gateway.web.port, "127.0.0.5", resume=token)
