@@ -389,8 +389,8 @@ class Session:
         self._out.append(shown)
         self._at_prompt = not own_line
         self._redraw = False
-        if shown != self._prompt_bytes:
-            self._prompt_bytes = shown
+        if shown != self._prompt_bytes:  # (the same object kept: its hash is cached, and it
+            self._prompt_bytes = shown  # keys the crowd's shared variants, see _redraw_prompt)
         self._schedule_flush()
 
     def prompt_text(self) -> str:
