@@ -354,22 +354,27 @@ class App:
             self.reloading = True
             log.info("reload requested: saving, then a new engine takes over")
             self.reload_begins()  # (the supervisor starts the next engine meanwhile)
-            for session in list(self.sessions):
+            self._ask_gateways_to_keep_input()  # (before the notice: what is typed after
+            for session in list(self.sessions):  # seeing it runs on the next engine)
                 if session.started and not session.closed:
                     session.send(RELOAD_BEFORE)
             self.stop_requested.set()
         return []
 
+    def _ask_gateways_to_keep_input(self) -> None:
+        """The gateways keep input from now on; what they sent before their answer arrives
+        before it (the link keeps order), so every line sent is run here. Posted before the
+        players' notice, so it reaches each gateway first."""
+        for peer in self.gateways:
+            if peer.greeted and not peer.link.closed:
+                peer.reload_acked = self.loop.create_future()
+                peer.post(["reload"])
+
     async def _stop_for_reload(self) -> int:
         """Finish what was typed, save everything, hand over: no connection is closed and
         nobody leaves the game (the new engine puts each dreamer back where they are)."""
         deadline = time.monotonic() + self.settings.shutdown_timeout
-        # The gateways keep input from now on; what they sent before their answer arrives
-        # before it (the link keeps order), so every line sent is run here.
-        waiting = [p for p in self.gateways if p.greeted and not p.link.closed]
-        for peer in waiting:
-            peer.reload_acked = self.loop.create_future()
-            peer.post(["reload"])
+        waiting = [p for p in self.gateways if p.reload_acked is not None]
         if waiting:
             await asyncio.wait(
                 [p.reload_acked for p in waiting if p.reload_acked is not None],
