@@ -44,6 +44,7 @@ LISTEN_BACKLOG = 4096
 MAX_OPEN_FILES = 1 << 20  # what we count on with no open-file limit at all
 RECONNECT_EVERY = 0.05  # seconds between tries to reach a restarting engine (local link)
 REFUSED_WAIT = 2.0  # seconds before trying again after the engine refused our link secret
+PROOF_WAIT = 3.0  # seconds an engine that took our connection has to finish the proof
 HELLO_EVERY = 1.0  # seconds between hellos over NATS until the engine answers
 FLICKER = "The dream flickers and goes dark for a moment; hold still, it is reforming."
 MAYBE_NOT_DONE = "Your last command may not have happened; look before you try it again."
@@ -514,10 +515,24 @@ class Gateway:
                         await asyncio.wait_for(asyncio.shield(lost), HELLO_EVERY)
                     if not self.attached and not lost.done() and link.proven:
                         self._hello(link)  # (an unproven link holds the first one still)
-            reason = await lost
+            reason = await self._until_lost(link, lost)
             self._engine_lost(reason)
             if not link.proven:  # refused (another link secret?): don't knock at full speed
                 await asyncio.sleep(REFUSED_WAIT)
+
+    async def _until_lost(self, link: Link, lost: asyncio.Future[str]) -> str:
+        """Why the link closed. One the engine took but never finished proving within
+        PROOF_WAIT (an engine killed as it accepted us, a lost handshake message) is closed
+        here, so the next try reaches the engine that replaces it. (Over NATS the gateway
+        knocks again each heartbeat until an engine is there to answer.)"""
+        if self.nats_url:
+            return await lost
+        try:
+            return await asyncio.wait_for(asyncio.shield(lost), PROOF_WAIT)
+        except TimeoutError:
+            if not link.proven and not link.closed:
+                link.close("the engine took our connection but never answered its proof")
+            return await lost
 
     async def _connect(self) -> Link:
         if self.nats_url:
