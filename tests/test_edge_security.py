@@ -445,3 +445,39 @@ async def test_an_allowed_resume_gets_what_it_missed_in_order(server: Any) -> No
     assert seen.index(b"first while") < seen.index(b"second while") < seen.index(b"Exits:")
     await ws.close()
     await ash.close()
+
+
+async def test_a_page_that_drops_again_before_the_engine_answers_keeps_what_it_missed(
+    split: Any,
+) -> None:
+    """Resumed while no engine was there (its missed lines wait for the engine's word), the
+    page drops again; what waited waits on, and the next resume gets it."""
+    root = await login(split.port, "Root", create=False)
+    web = await web_port_of(split)
+    ws = await page(web, "127.0.0.2")
+    await ws.send(b"create Wren secretpass\n")
+    token = await page_sees(ws, b"Exits:")
+    ws.transport.abort()
+    await said(root, "say the lanterns are lit")
+    os.kill(split.proc.pid, signal.SIGSTOP)  # no new engine until we say so
+    try:
+        os.kill(engine_pids(split)[0], signal.SIGKILL)
+        await root.expect("The dream flickers")
+        ws = await page(web, "127.0.0.2", resume=token)  # only the gateway hears it
+        token = await token_of(ws)
+        ws.transport.abort()  # ... and gone again before any engine answered
+    finally:
+        os.kill(split.proc.pid, signal.SIGCONT)
+    await root.expect("The dream steadies", timeout=15)
+    ws = await page(web, "127.0.0.2", resume=token)
+    assert b"lanterns are lit" in (await page_text_until(ws, b"lanterns are lit"))
+    await ws.close()
+    await root.close()
+
+
+async def page_text_until(ws: Any, what: bytes) -> bytes:
+    seen = b""
+    while what not in seen:
+        m = await asyncio.wait_for(ws.recv(), 10)
+        seen += m if isinstance(m, bytes) else b""
+    return seen
