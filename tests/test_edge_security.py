@@ -7,6 +7,7 @@ Real servers on port 0, real sockets; different client addresses are loopback's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import re
 import signal
 import sqlite3
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +194,18 @@ async def test_a_dropped_page_resumes_after_an_engine_crash_and_a_reload(split: 
 
 def engine_pids(sp: Any) -> list[int]:
     return [int(p) for p in re.findall(r"listening on .*engine pid (\d+)", sp.log)]
+
+
+@contextlib.asynccontextmanager
+async def no_engine(split: Any, root: Client) -> AsyncIterator[None]:
+    """The engine killed, and no new one until the block ends (the supervisor is stopped)."""
+    os.kill(split.proc.pid, signal.SIGSTOP)
+    try:
+        os.kill(engine_pids(split)[0], signal.SIGKILL)
+        await root.expect("The dream flickers")
+        yield
+    finally:
+        os.kill(split.proc.pid, signal.SIGCONT)
 
 
 async def until(check: Any, timeout: float = 20.0, poll: float = 0.05) -> None:
@@ -374,14 +388,9 @@ async def test_a_resume_while_the_engine_is_away_still_meets_the_ban(split: Any)
     token = await page_sees(ws, b"Exits:")
     ws.transport.abort()
     await said(root, "@ban 127.0.0.2")
-    os.kill(split.proc.pid, signal.SIGSTOP)  # no new engine until we say so
-    try:
-        os.kill(engine_pids(split)[0], signal.SIGKILL)
-        await root.expect("The dream flickers")
+    async with no_engine(split, root):
         ws = await page(web, "127.0.0.2", resume=token)  # only the gateway hears it
         await token_of(ws)
-    finally:
-        os.kill(split.proc.pid, signal.SIGCONT)
     await page_sees(ws, b"not accepted here")  # the new engine's hello says it resumed
     await root.expect("The dream steadies", timeout=15)
     assert "Wren" not in await said(root, "who")
@@ -399,16 +408,11 @@ async def test_a_dreamer_the_new_engine_cannot_put_back_empties_the_page(
     ws = await page(web)
     await ws.send(b"create Wren secretpass\n")
     await page_sees(ws, b"Exits:")
-    os.kill(split.proc.pid, signal.SIGSTOP)  # no new engine until the account is gone
-    try:
-        os.kill(engine_pids(split)[0], signal.SIGKILL)
-        await root.expect("The dream flickers")
+    async with no_engine(split, root):  # the account goes before the next engine loads
         db = sqlite3.connect(tmp_path / "split.db")
         with db:
             db.execute("DELETE FROM account WHERE name = 'Wren'")
         db.close()
-    finally:
-        os.kill(split.proc.pid, signal.SIGCONT)
     session = []
     while b"Name:" not in b"".join(m for m in session if isinstance(m, bytes)):
         session.append(await asyncio.wait_for(ws.recv(), 15))
@@ -459,15 +463,10 @@ async def test_a_page_that_drops_again_before_the_engine_answers_keeps_what_it_m
     token = await page_sees(ws, b"Exits:")
     ws.transport.abort()
     await said(root, "say the lanterns are lit")
-    os.kill(split.proc.pid, signal.SIGSTOP)  # no new engine until we say so
-    try:
-        os.kill(engine_pids(split)[0], signal.SIGKILL)
-        await root.expect("The dream flickers")
+    async with no_engine(split, root):
         ws = await page(web, "127.0.0.2", resume=token)  # only the gateway hears it
         token = await token_of(ws)
         ws.transport.abort()  # ... and gone again before any engine answered
-    finally:
-        os.kill(split.proc.pid, signal.SIGCONT)
     await root.expect("The dream steadies", timeout=15)
     ws = await page(web, "127.0.0.2", resume=token)
     assert b"lanterns are lit" in (await page_text_until(ws, b"lanterns are lit"))
