@@ -493,32 +493,43 @@ class Gateway:
         return ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in names)
 
     async def _connect_forever(self) -> None:
-        """Reach the engine, say hello, and do it again whenever the link drops."""
+        """Reach the engine, say hello, and do it again whenever the link drops. Whatever
+        goes wrong in one try is logged and the next try comes: a gateway that stopped
+        trying would leave its players frozen, with nothing said anywhere."""
         while not self._stopping:
             try:
-                link = await self._connect()
-            except (TimeoutError, OSError):
-                await asyncio.sleep(RECONNECT_EVERY)
-                continue
-            except LinkRefused as err:  # the socket folder's key is not private
-                log.error("gateway %s: %s", self.name, err)
+                await self._connect_once()
+            except Exception as err:  # (said, not raised: the next try may well succeed)
+                log.warning("gateway %s: reaching the engine failed (%r); trying again",
+                            self.name, err)  # fmt: skip
                 await asyncio.sleep(REFUSED_WAIT)
-                continue
-            self._use(link)
-            lost = asyncio.get_running_loop().create_future()
-            link.on_close = lambda reason, f=lost: f.done() or f.set_result(reason)
-            self._hello(link)
-            if self.nats_url:
-                # NATS keeps nothing for an engine that isn't there: say it again until heard
-                while not self.attached and not lost.done():
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(lost), HELLO_EVERY)
-                    if not self.attached and not lost.done() and link.proven:
-                        self._hello(link)  # (an unproven link holds the first one still)
-            reason = await self._until_lost(link, lost)
-            self._engine_lost(reason)
-            if not link.proven:  # refused (another link secret?): don't knock at full speed
-                await asyncio.sleep(REFUSED_WAIT)
+
+    async def _connect_once(self) -> None:
+        """One link to the engine, from connecting until it is lost."""
+        try:
+            link = await self._connect()
+        except (TimeoutError, OSError):
+            await asyncio.sleep(RECONNECT_EVERY)
+            return
+        except LinkRefused as err:  # the socket folder's key is not private
+            log.error("gateway %s: %s", self.name, err)
+            await asyncio.sleep(REFUSED_WAIT)
+            return
+        self._use(link)
+        lost = asyncio.get_running_loop().create_future()
+        link.on_close = lambda reason, f=lost: f.done() or f.set_result(reason)
+        self._hello(link)
+        if self.nats_url:
+            # NATS keeps nothing for an engine that isn't there: say it again until heard
+            while not self.attached and not lost.done():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(lost), HELLO_EVERY)
+                if not self.attached and not lost.done() and link.proven:
+                    self._hello(link)  # (an unproven link holds the first one still)
+        reason = await self._until_lost(link, lost)
+        self._engine_lost(reason)
+        if not link.proven:  # refused (another link secret?): don't knock at full speed
+            await asyncio.sleep(REFUSED_WAIT)
 
     async def _until_lost(self, link: Link, lost: asyncio.Future[str]) -> str:
         """Why the link closed. One the engine took but never finished proving within
