@@ -380,13 +380,21 @@ async def test_a_page_that_gave_way_takes_no_other_place(make_server: Any) -> No
     await newcomer.close()
 
 
-async def test_a_resume_while_the_engine_is_away_still_meets_the_ban(split: Any) -> None:
+async def wren_away_from(split: Any) -> tuple[Client, int, str]:
+    """Root in the Nexus; Wren played from a page at 127.0.0.2 whose socket just dropped.
+    Returns Root, the web port and Wren's resume token."""
     root = await login(split.port, "Root", create=False)
     web = await web_port_of(split)
     ws = await page(web, "127.0.0.2")
     await ws.send(b"create Wren secretpass\n")
     token = await page_sees(ws, b"Exits:")
+    assert token is not None
     ws.transport.abort()
+    return root, web, token
+
+
+async def test_a_resume_while_the_engine_is_away_still_meets_the_ban(split: Any) -> None:
+    root, web, token = await wren_away_from(split)
     await said(root, "@ban 127.0.0.2")
     async with no_engine(split, root):
         ws = await page(web, "127.0.0.2", resume=token)  # only the gateway hears it
@@ -456,12 +464,7 @@ async def test_a_page_that_drops_again_before_the_engine_answers_keeps_what_it_m
 ) -> None:
     """Resumed while no engine was there (its missed lines wait for the engine's word), the
     page drops again; what waited waits on, and the next resume gets it."""
-    root = await login(split.port, "Root", create=False)
-    web = await web_port_of(split)
-    ws = await page(web, "127.0.0.2")
-    await ws.send(b"create Wren secretpass\n")
-    token = await page_sees(ws, b"Exits:")
-    ws.transport.abort()
+    root, web, token = await wren_away_from(split)
     await said(root, "say the lanterns are lit")
     async with no_engine(split, root):
         ws = await page(web, "127.0.0.2", resume=token)  # only the gateway hears it
