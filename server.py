@@ -48,8 +48,8 @@ async def serve_engine(settings: Settings) -> int:
     """The engine process: run the world until SIGINT/SIGTERM, @shutdown or a reload
     (SIGHUP or @reload). The exit status: 0, 1 if changes could not be saved, or 75 after
     a reload (the supervisor then starts a new engine)."""
-    from mud.app import App
-    from mud.procs import RELOAD_EXIT, Heartbeat
+    from mud.core.app import App
+    from mud.supervisor.procs import RELOAD_EXIT, Heartbeat
 
     loop = asyncio.get_running_loop()
     heartbeat = Heartbeat(loop)
@@ -87,9 +87,9 @@ async def serve_engine(settings: Settings) -> int:
 
 async def serve_gateway(settings: Settings, args: argparse.Namespace) -> int:
     """A gateway process: every socket, until SIGINT/SIGTERM or the engine's "stop"."""
-    from mud.gateway import Gateway
+    from mud.edge.gateway import Gateway
     from mud.link.nats import connect_options
-    from mud.procs import Heartbeat
+    from mud.supervisor.procs import Heartbeat
 
     Heartbeat(asyncio.get_running_loop())  # (supervised: a hung gateway is replaced)
     link = settings.link
@@ -201,7 +201,7 @@ def run_loop(main: Any) -> int:
         loop_factory = None
     from mud.link.auth import LinkRefused
     from mud.link.nats import NatsUnavailable
-    from mud.procs import ListenError
+    from mud.supervisor.procs import ListenError
 
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
@@ -220,7 +220,7 @@ def run_loop(main: Any) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The supervisor: one engine and `--gateways N` gateways (mud/supervisor.py)."""
+    """The supervisor: one engine and `--gateways N` gateways (mud/supervisor/supervisor.py)."""
     settings = settings_from(args, **run_flags(args))
     setup_logging(settings)
     from mud.link.auth import LinkRefused, configured_secret
@@ -231,7 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except LinkRefused as err:
         print(err, file=sys.stderr)
         return 1
-    from mud.supervisor import Supervisor
+    from mud.supervisor.supervisor import Supervisor
 
     return run_loop(Supervisor(settings, passed_flags(args), passed_env(args)).run())
 
@@ -240,11 +240,11 @@ def cmd_engine(args: argparse.Namespace) -> int:
     settings = settings_from(args, **run_flags(args))
     setup_logging(settings)
     tune_process()
-    from mud.procs import die_with_parent, wait_to_go
+    from mud.supervisor.procs import die_with_parent, wait_to_go
 
     die_with_parent()
     import commands  # noqa: F401  (the code, loaded before a standby waits)
-    import mud.app  # noqa: F401
+    import mud.core.app  # noqa: F401
 
     if not wait_to_go():
         return 0
@@ -259,7 +259,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     if args.supervised:
-        from mud.procs import die_with_parent
+        from mud.supervisor.procs import die_with_parent
 
         die_with_parent()
     return run_loop(serve_gateway(settings, args))
@@ -295,8 +295,8 @@ def remove_sqlite_file(path: Path | None) -> None:
 def ask_new_password() -> str | None:
     """A password typed twice alike, hidden; asked again (up to PASSWORD_TRIES) when the two
     differ or it is too short. None if every try failed."""
-    from mud import auth
-    from mud.text import sanitize  # the same cleaning a password typed in game gets
+    from mud.core import auth
+    from mud.core.text import sanitize  # the same cleaning a password typed in game gets
 
     for _ in range(PASSWORD_TRIES):
         password = sanitize(getpass.getpass("Password: ")).strip()
@@ -327,9 +327,9 @@ def promote_admin(world: Any, player: Any, password_hash: str) -> tuple[str, str
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from mud import auth
-    from mud.app import open_world
-    from mud.text import sanitize  # the same cleaning a password typed in game gets
+    from mud.core import auth
+    from mud.core.app import open_world
+    from mud.core.text import sanitize  # the same cleaning a password typed in game gets
 
     settings = settings_from(args)
     setup_logging(settings)
@@ -383,7 +383,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 def open_store(args: argparse.Namespace, lock: bool = False) -> tuple[Any, Any]:
     """The database, migrated and loaded, without seeding a default world. `lock`: as its
     one writer (refused while a server runs on it)."""
-    from mud.app import load_world
+    from mud.core.app import load_world
 
     store, world, _rows = load_world(settings_from(args).db, lock=lock)
     return store, world
@@ -465,7 +465,7 @@ def cmd_check_scripts(args: argparse.Namespace) -> int:
 
     facts = shipped_facts()
     if args.db:  # also accept rooms builders made in that database
-        from mud.events import live_facts
+        from mud.core.events import live_facts
 
         store, world = open_store(args)
         store.engine.dispose()

@@ -2,7 +2,7 @@
 
     python -m bench.echo_server [--host H] [--port P]
 
-Same telnetlib3 options as `mud/telnet/protocol.py` (line mode, forced BINARY with
+Same telnetlib3 options as `mud/edge/telnet/protocol.py` (line mode, forced BINARY with
 replacement of bad bytes, 0.5 s negotiation wait, listen backlog 4096) and the same event
 loop choice as server.py (uvloop when importable, unless BENCH_NO_UVLOOP=1). It greets with
 "Name: " and answers every line with the line, a "> " prompt and IAC GA, so the benchmark's

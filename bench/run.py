@@ -63,7 +63,8 @@ DEFAULT_CAPS = {"max_connections_per_address": 10, "max_unauthenticated": 500, "
 USUAL_NOFILE = 1024  # the soft open-file limit of a login shell, which a server starts with
 BASELINE_REV = "1462030"  # the last commit before the gateway/engine split (one process)
 # The supervisor backs off before restarting an engine that dies within this many seconds
-# of its start (mud/supervisor.py QUICK_DEATH): the crash workload kills one older than that.
+# of its start (mud/supervisor/supervisor.py QUICK_DEATH): the crash workload kills one
+# older than that.
 ENGINE_AGE_S = 11.0
 # What the crash workload makes the server log at ERROR on purpose.
 EXPECTED_ERRORS = {"crash": ("the engine died",)}
@@ -153,7 +154,7 @@ def export_tree(rev: str, into: Path) -> Variant:
 def available_commands() -> set[str]:
     """The command words the server registers (asked in a subprocess, like the server)."""
     code = (
-        "import json, commands; from mud.dispatch import REGISTRY; "
+        "import json, commands; from mud.core.dispatch import REGISTRY; "
         "print(json.dumps(sorted(REGISTRY.words())))"
     )
     out = subprocess.run(

@@ -68,8 +68,8 @@ def build_grid(world: object, size: int) -> int:
 
 def seed(db: Path, spec: dict[str, object]) -> dict[str, object]:
     sys.path.insert(0, str(ROOT))
-    from mud import auth
-    from mud.app import open_world
+    from mud.core import auth
+    from mud.core.app import open_world
 
     t0 = time.perf_counter()
     store, world = open_world(str(db))

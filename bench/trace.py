@@ -10,7 +10,7 @@ the first dreamer's line is sent until both dreamers have received the result. I
 
 - **hops**: how many times the recorded call sequence moves from one source file to another;
 - **crossings**: the hops between the top-level packages `world/`, `commands/` and `mud/`
-  (and, inside `mud/`, between its sub-packages: `mud.link`, `mud.telnet`, ...);
+  (and, inside `mud/`, between its sub-packages: `mud.link`, `mud.edge.telnet`, ...);
 - **doubling back**: hops into a file the path had already visited and left;
 - **commits waited on**: how many times the path waited for the store to commit.
 
@@ -57,7 +57,7 @@ class Recorder:
 
 
 def project_file(path: str) -> str:
-    """`mud/session.py` for a file of the project's packages; "" for anything else."""
+    """`mud/core/session.py` for a file of the project's packages; "" for anything else."""
     if not path.startswith(str(ROOT)):
         return ""
     rel = Path(path).relative_to(ROOT).as_posix()

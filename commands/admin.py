@@ -9,8 +9,8 @@ from __future__ import annotations
 import secrets
 import time
 
-from mud import auth
-from mud.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
+from mud.core import auth
+from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
 from world.model import Player
 from world.moderation import (
     IpNetwork,

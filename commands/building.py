@@ -11,7 +11,7 @@ import re
 from commands import modal
 from commands.items import MAX_CARRIED
 from commands.targets import ALL_KINDS, destination, label, ref, resolve
-from mud.dispatch import NOTHING, TEXT, CommandError, Ctx, command
+from mud.core.dispatch import NOTHING, TEXT, CommandError, Ctx, command
 from world.model import ABBREVIATION_OF, DIRECTIONS, Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World

@@ -11,8 +11,8 @@ from commands.items import MAX_CARRIED
 from commands.npcs import send_npc
 from commands.targets import ALL_KINDS, destination_object, kind_name, label, ref, resolve
 from commands.util import a_or_an, render_room
-from mud.dispatch import NOTHING, TEXT, CommandError, Ctx, command
-from mud.text import capitalise_first
+from mud.core.dispatch import NOTHING, TEXT, CommandError, Ctx, command
+from mud.core.text import capitalise_first
 from world import locks
 from world.attrs import ATTRIBUTES, parse_value
 from world.dreams import plural

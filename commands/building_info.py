@@ -7,7 +7,7 @@ import time
 
 from commands.building import CATEGORY
 from commands.targets import ALL_KINDS, hidden, label, ref, resolve
-from mud.dispatch import NOTHING, CommandError, Ctx, command
+from mud.core.dispatch import NOTHING, CommandError, Ctx, command
 from world.model import Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 
 from commands import modal
 from commands.building import audit, split_assign
-from mud.dispatch import NOTHING, REGISTRY, SPEECH, Command, CommandError, Ctx, command, text_after
+from mud.core.dispatch import (
+    NOTHING,
+    REGISTRY,
+    SPEECH,
+    Command,
+    CommandError,
+    Ctx,
+    command,
+    text_after,
+)
 from world import locks
 from world.channels import (
     HISTORY_MAX,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands.util import match_player_here
-from mud.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
+from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
 from world.comms import MAX_IGNORED, SHOUT_INTERVAL, CommsError, ignores
 from world.model import Player
 

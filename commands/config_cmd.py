@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mud.dispatch import NOTHING, CommandError, Ctx, command
-from mud.pager import MAX_PAGE_LINES, MIN_PAGE_LINES, page_lines
-from mud.session import MAX_PROMPT_CHARS, Session
+from mud.core.dispatch import NOTHING, CommandError, Ctx, command
+from mud.core.pager import MAX_PAGE_LINES, MIN_PAGE_LINES, page_lines
+from mud.core.session import MAX_PROMPT_CHARS, Session
 
 CLEAR = object()  # "forget my choice, use the default"
 ON_OFF = {"on": True, "off": False, "yes": True, "no": False}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from commands.util import room_view
-from mud.dispatch import NOTHING, SPEECH, CommandError, Ctx, command, text_after
-from mud.text import list_words
+from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command, text_after
+from mud.core.text import list_words
 from world.dreams import DreamError, Dreamscape, Loop, plural
 from world.model import ABBREVIATION_OF, DIRECTIONS, Player
 

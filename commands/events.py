@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from commands.building import CATEGORY
-from mud.dispatch import NOTHING, CommandError, Ctx, command
-from mud.text import list_words
+from mud.core.dispatch import NOTHING, CommandError, Ctx, command
+from mud.core.text import list_words
 from world.scripting import schema as S
 from world.scripting.runtime import EventRuntime, Instance, ScriptError
 

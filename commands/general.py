@@ -14,8 +14,8 @@ from commands.util import (
     require,
     room_view,
 )
-from mud.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
-from mud.text import render
+from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
+from mud.core.text import render
 from world.comms import CommsError
 from world.model import Exit, Item, Player
 from world.npcs import Npc

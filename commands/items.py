@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from commands.targets import match
 from commands.util import require
-from mud.dispatch import NOTHING, CommandError, Ctx, command
-from mud.text import list_words
+from mud.core.dispatch import NOTHING, CommandError, Ctx, command
+from mud.core.text import list_words
 from world.model import Item, Player
 
 MAX_CARRIED = 100  # items one dreamer may hold

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mud.dispatch import LANDINGS, NOTHING, CommandError, Ctx, command
+from mud.core.dispatch import LANDINGS, NOTHING, CommandError, Ctx, command
 
 MAX_EDITOR_LINES = 200
 MAX_DESCRIPTION_CHARS = 4000

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from commands.building import audit
-from mud.auth import FailureThrottle
-from mud.dispatch import NOTHING, CommandError, Ctx, command
+from mud.core.auth import FailureThrottle
+from mud.core.dispatch import NOTHING, CommandError, Ctx, command
 
 CATEGORY = "Moderation"
 MAX_SHOWN = 50  # lockout lines one @lockouts shows

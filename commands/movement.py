@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands.util import room_view
-from mud.dispatch import NOTHING, CommandError, Ctx, command
+from mud.core.dispatch import NOTHING, CommandError, Ctx, command
 from world.dreams import DreamError
 
 

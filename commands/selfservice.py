@@ -7,9 +7,9 @@ import time
 from typing import Any, ClassVar
 
 from commands import modal
-from mud import auth
-from mud.dispatch import NOTHING, TEXT, CommandError, Ctx, Publishes, command, text_after
-from mud.text import strip_markup
+from mud.core import auth
+from mud.core.dispatch import NOTHING, TEXT, CommandError, Ctx, Publishes, command, text_after
+from mud.core.text import strip_markup
 from world.mail import escape
 from world.model import Player
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from commands.util import match_player_here
-from mud.dispatch import NOTHING, REGISTRY, SPEECH, Command, CommandError, Ctx, command
+from mud.core.dispatch import NOTHING, REGISTRY, SPEECH, Command, CommandError, Ctx, command
 from world.comms import ignores
 from world.socials import Social, fill
 

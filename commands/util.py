@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mud.dispatch import LANDINGS, CommandError, Ctx
-from mud.text import capitalise_first, list_words
+from mud.core.dispatch import LANDINGS, CommandError, Ctx
+from mud.core.text import capitalise_first, list_words
 from world.dreams import plural
 from world.model import Item, Player, Room
 

@@ -51,7 +51,7 @@ class Limits(BaseModel):
     command_burst: int = 40  # commands taken at once before the sustained rate applies
     throttle_notice_interval: float = 2.0  # seconds between "slow down" notices
     bytes_per_second: int = 64 * 1024  # raw input rate before input is paused
-    # telnet negotiation costs ~100x what text does to parse (mud/telnet/budget.py); over
+    # telnet negotiation costs ~100x what text does to parse (mud/edge/telnet/budget.py); over
     # any of these the connection is cut
     telnet_commands_per_second: float = 50.0  # IAC bytes a second, sustained ...
     telnet_command_burst: int = 400  # ... and at once

@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from mud.app import App
 from mud.config import ENV_NESTED, ENV_PREFIX, Settings, env_name
-from mud.gateway import Gateway
+from mud.core.app import App
+from mud.edge.gateway import Gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 INVOKED_FROM = Path.cwd()  # where pytest was started: maybe an admin's own folder
@@ -69,7 +69,7 @@ async def start_in_process(settings: Settings) -> tuple[App, Gateway]:
 
 
 def conn_of(app: App, session: Any) -> Any:
-    """The gateway's side (mud.gateway.Conn: the socket, the telnet layer) of a session."""
+    """The gateway's side (mud.edge.gateway.Conn: the socket, the telnet layer) of a session."""
     return app.gateway.conns[session.telnet.sid]  # type: ignore[attr-defined]
 
 

@@ -4,7 +4,7 @@ testing the event interpreter without a server (tests/test_event_*.py)."""
 import textwrap
 from pathlib import Path
 
-from mud.text import strip_markup
+from mud.core.text import strip_markup
 from world.clock import SECONDS_PER_HOUR, WorldClock
 from world.content import load_world_spec, seed
 from world.model import Player

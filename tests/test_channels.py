@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-import mud.output
+import mud.core.output
 from tests.client import BINARY, EOR, GMCP, WILL, Client, login, said
 from world import channels as channels_mod
 from world.channels import load_channel_specs
@@ -23,8 +23,8 @@ UNTHROTTLED = {"commands_per_second": 1000.0, "command_burst": 1000}
 @pytest.fixture(params=["quiet", "busy"])
 async def chan_server(request, make_server, monkeypatch):
     if request.param == "busy":
-        monkeypatch.setattr(mud.output, "BUSY_PUMP_SESSIONS", 0)
-        monkeypatch.setattr(mud.output, "PUMP_SLICE", 1)
+        monkeypatch.setattr(mud.core.output, "BUSY_PUMP_SESSIONS", 0)
+        monkeypatch.setattr(mud.core.output, "PUMP_SLICE", 1)
     return await make_server(**UNTHROTTLED)
 
 

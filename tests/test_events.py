@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mud.app import App
+from mud.core.app import App
 from tests.client import login
 from tests.conftest import spawn_server
 from world.scripting import loader

@@ -12,8 +12,8 @@ import ast
 import re
 from pathlib import Path
 
-from mud.dispatch import REGISTRY
-from mud.text import ANSI
+from mud.core.dispatch import REGISTRY
+from mud.core.text import ANSI
 from tests.client import login, said
 
 COMMANDS_DIR = Path(__file__).resolve().parent.parent / "commands"
@@ -84,7 +84,7 @@ def _usage_strings() -> list[tuple[str, str]]:
 
 
 def test_no_usage_string_in_the_commands_eats_a_letter():
-    from mud.text import strip_markup
+    from mud.core.text import strip_markup
 
     checked = _usage_strings()
     assert len(checked) > 20

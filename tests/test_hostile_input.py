@@ -158,7 +158,7 @@ async def test_option_commands_have_a_lifetime_budget(make_server):
 
 
 def test_the_budget_counts_commands_and_subnegotiation_bytes_across_chunks():
-    from mud.telnet.budget import NegotiationBudget
+    from mud.edge.telnet.budget import NegotiationBudget
 
     b = NegotiationBudget(10, 20, 100, 1000, now=0.0)
     assert b.charge(b"plain text costs nothing\r\n" * 100, 0.0)

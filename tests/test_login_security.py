@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from mud import auth
-from mud.auth import FailureThrottle
+from mud.core import auth
+from mud.core.auth import FailureThrottle
 from tests.client import Client, login
 
 WRONG = "That name and password don't match"

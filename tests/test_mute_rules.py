@@ -8,7 +8,7 @@ from __future__ import annotations
 import commands  # noqa: F401  (registers every command)
 from commands.channels import CHANNEL_WORD
 from commands.socials import SOCIAL_WORD
-from mud.dispatch import REGISTRY, Command
+from mud.core.dispatch import REGISTRY, Command
 from tests.client import Client, login, said
 
 UNTHROTTLED = {"commands_per_second": 1000.0, "command_burst": 1000}  # the table is typed fast

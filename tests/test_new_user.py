@@ -301,7 +301,7 @@ async def test_many_echoes_are_summed_up(server):
 def test_words_and_numbers():
     from commands.targets import numbered
     from commands.util import a_or_an, presence
-    from mud.dispatch import REGISTRY
+    from mud.core.dispatch import REGISTRY
     from world.dreams import plural
     from world.model import Player
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from mud.app import App, open_world
 from mud.config import Settings
+from mud.core.app import App, open_world
 from mud.store import Store
 from tests.client import ANSI_RE, login
 from world import npc_scripts

@@ -205,7 +205,7 @@ async def mssp_of(port: int) -> dict[str, list[str]]:
 
 async def test_mssp_tells_the_truth_about_every_field(server):
     """Each field against what the server does: no empty or guessed values, colour depth
-    as mud.text renders it (16-colour SGR, also for a client that could show truecolor)."""
+    as mud.core.text renders it (16-colour SGR, also for a client that could show truecolor)."""
     import re
 
     rich = await login(server.port, "Rich", ttype="MTTS 269")  # ANSI, UTF-8, 256, truecolor

@@ -1,4 +1,4 @@
-"""Room feeds (mud.feed) through real sockets: who hears what, in which order, rendered how.
+"""Room feeds (mud.core.feed) through real sockets: who hears what, in which order, rendered how.
 
 A room's lines are written once to its feed and read by each dreamer at the output pump or
 when something private is written to them. These tests run each case both quiet (the pump
@@ -12,15 +12,15 @@ import re
 
 import pytest
 
-import mud.output
+import mud.core.output
 from tests.client import ANSI_RE, login
 
 
 @pytest.fixture(params=["quiet", "busy"])
 async def room_server(request, make_server, monkeypatch):
     if request.param == "busy":
-        monkeypatch.setattr(mud.output, "BUSY_PUMP_SESSIONS", 0)  # every pump gathers first
-        monkeypatch.setattr(mud.output, "PUMP_SLICE", 1)  # and writes one socket per slice
+        monkeypatch.setattr(mud.core.output, "BUSY_PUMP_SESSIONS", 0)  # every pump gathers first
+        monkeypatch.setattr(mud.core.output, "PUMP_SLICE", 1)  # and writes one socket per slice
     return await make_server(commands_per_second=1000, command_burst=1000)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-import mud.pager
+import mud.core.pager
 from tests.client import login
 
 ESC = "\x1b"
@@ -177,11 +177,11 @@ class FakeSession:
 
 def test_the_pager_holds_a_bounded_number_of_lines():
     s = FakeSession()
-    mud.pager.page(s, "\n".join(f"line {i}" for i in range(10_000)))
+    mud.core.pager.page(s, "\n".join(f"line {i}" for i in range(10_000)))
     pager = s.handler
-    assert isinstance(pager, mud.pager.Pager)
-    assert len(pager.lines) == mud.pager.MAX_PAGED_LINES
+    assert isinstance(pager, mud.core.pager.Pager)
+    assert len(pager.lines) == mud.core.pager.MAX_PAGED_LINES
     assert "more lines not shown" in pager.lines[-1]
-    mud.pager.page(s, "\n".join("again" for _ in range(50)))  # a full pager takes no more
-    assert len(pager.lines) == mud.pager.MAX_PAGED_LINES
+    mud.core.pager.page(s, "\n".join("again" for _ in range(50)))  # a full pager takes no more
+    assert len(pager.lines) == mud.core.pager.MAX_PAGED_LINES
     assert s.written[0].count("\r\n") == 8  # nine lines: the height less one for --More--

@@ -1,10 +1,10 @@
-"""Pure text handling: markup, wrapping and rendering (mud/text.py)."""
+"""Pure text handling: markup, wrapping and rendering (mud/core/text.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mud.text import RESET, render, strip_markup, wrap
+from mud.core.text import RESET, render, strip_markup, wrap
 
 
 @pytest.mark.parametrize(
@@ -60,13 +60,13 @@ INVISIBLE = {
 
 @pytest.mark.parametrize("char", INVISIBLE.values(), ids=INVISIBLE.keys())
 def test_sanitize_removes_invisible_and_layout_characters(char):
-    from mud.text import sanitize
+    from mud.core.text import sanitize
 
     assert sanitize(f"he{char}llo{char}") == "hello"
 
 
 def test_sanitize_caps_combining_marks_and_keeps_ordinary_text():
-    from mud.text import MAX_COMBINING, sanitize
+    from mud.core.text import MAX_COMBINING, sanitize
 
     zalgo = "a" + "\u0301" * 1800 + "b" + "\u0300\u0301\u0302\u0303\u0304" + "\u00e9"
     assert sanitize(zalgo) == "a" + "\u0301" * MAX_COMBINING + "b\u0300\u0301\u0302\u00e9"

@@ -20,7 +20,7 @@ from tests.client import login
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-STATIC = Path(__file__).resolve().parent.parent / "mud" / "web" / "static"
+STATIC = Path(__file__).resolve().parent.parent / "mud" / "edge" / "web" / "static"
 # the README's screenshots are refreshed only when asked: DREAMWAVE_SCREENSHOTS=1 pytest ...
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

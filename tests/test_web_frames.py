@@ -1,6 +1,6 @@
-"""The engine's telnet stream as gmcp.mudstandards.org frames (mud/web/frames.py): pure."""
+"""The engine's telnet stream as gmcp.mudstandards.org frames (mud/edge/web/frames.py): pure."""
 
-from mud.web.frames import TelnetToFrames
+from mud.edge.web.frames import TelnetToFrames
 
 
 def test_text_gmcp_and_dropped_commands() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mud.app import open_world
+from mud.core.app import open_world
 from tests.client import login
 from tests.test_world_files import run
 

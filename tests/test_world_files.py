@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mud.app import open_world
+from mud.core.app import open_world
 from tests.conftest import ROOT, server_env
 from world.content import read_world_file
 from world.world import World

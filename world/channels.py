@@ -9,7 +9,7 @@ without that key they have the channels marked `default` (public and newbie).
 What was said is kept, HISTORY_MAX lines per channel, in memory and in the `channel_line`
 table. Every change goes through `Channels` (the World's), which stages the rows; a line is
 handed to the engine for delivery (`cast`) only once its history row is durable, so nobody
-hears what a crash could take back. The engine's delivery (mud/channel_feed.py) costs one
+hears what a crash could take back. The engine's delivery (mud/core/channel_feed.py) costs one
 append per line whatever the audience, like a room's feed.
 """
 
@@ -138,7 +138,7 @@ class Channel:
         self.history: deque[HistoryLine] = deque()
         # Connected dreamers who hear it (subscribed, not muted, allowed to read).
         self.listeners: dict[int, Player] = {}
-        self.feed: Any = None  # the engine's delivery window (mud.channel_feed.ChannelFeed)
+        self.feed: Any = None  # the engine's delivery window (mud.core.channel_feed.ChannelFeed)
 
     def to_row(self) -> dict[str, Any]:
         return {

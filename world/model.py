@@ -64,7 +64,7 @@ class Room:
         # Connected dreamers here, in arrival order (dict: O(1) removal).
         self.players: dict[int, Player] = {}
         self.npcs: dict[int, Any] = {}  # world.npcs.Npc by id
-        self.feed: Any = None  # the engine's output log for this room (mud.feed.RoomFeed)
+        self.feed: Any = None  # the engine's output log for this room (mud.core.feed.RoomFeed)
 
     def to_row(self) -> dict[str, Any]:
         return {

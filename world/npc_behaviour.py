@@ -2,7 +2,7 @@
 
 A Brain holds one NPC's script and the little it remembers (whom it greeted and when, which
 line it said last, which way it is walking). Its methods answer "what now?" for one input
-and return a Line, or None for silence; the runtime (mud/npc_runtime.py) owns the clock and
+and return a Line, or None for silence; the runtime (mud/core/npc_runtime.py) owns the clock and
 the world and acts on the answer. Everything here is pure apart from the injected `rng`.
 """
 

@@ -7,7 +7,7 @@ Each social has the lines for its three uses, with `{actor}` and `{target}` for 
     actor / target / room   aimed at someone: what the actor, the target and the others see
                             (optional as a set: without them the social takes no target)
 
-A social's name is a command word only where no command or exit uses it (mud/dispatch.py
+A social's name is a command word only where no command or exit uses it (mud/core/dispatch.py
 asks for socials after both), so a new command never breaks, and is never broken by, one.
 """
 

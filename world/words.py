@@ -1,6 +1,6 @@
-"""Words and markup as the world writes them: no rendering here (that is mud.text's).
+"""Words and markup as the world writes them: no rendering here (that is mud.core.text's).
 
-Markup is `|` and one letter (see mud/text.py for what each means to a client); `||` is a
+Markup is `|` and one letter (see mud/core/text.py for what each means to a client); `||` is a
 literal pipe. The world needs only to read through it and to put words together.
 """
 

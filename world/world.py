@@ -78,7 +78,7 @@ class World(BuildingMixin, NpcMixin):
         # Replaced by the engine with a renderer that formats once per kind of client.
         self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
         # How a line reaches everyone in a room, and what to do when a dreamer comes or
-        # goes; the engine replaces these with its room feeds (mud.feed).
+        # goes; the engine replaces these with its room feeds (mud.core.feed).
         self.room_cast: Callable[
             [Room, str, tuple[Player, ...] | None, dict[str, Any] | None], None
         ] = self._cast_direct
@@ -86,7 +86,7 @@ class World(BuildingMixin, NpcMixin):
         self.room_left: Callable[[Player, Room], None] = _no_op
         # Told of every move of a connected dreamer, with the staging sequence that makes it
         # durable; the engine shows whoever was moved by someone else where they landed
-        # (mud.dispatch.Landings), so no mover has to remember to.
+        # (mud.core.dispatch.Landings), so no mover has to remember to.
         self.landed: Callable[[Player, int], None] = _no_op
 
     # -- ids and staging ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The output path: room feeds, one line fanned out to many, and the output pump.
 
-What happens in a room is one append to its feed (mud/feed.py), what a channel carries one
-append to the channel's (mud/channel_feed.py); the pump writes every session with waiting
+What happens in a room is one append to its feed (mud/core/feed.py), what a channel carries one
+append to the channel's (mud/core/channel_feed.py); the pump writes every session with waiting
 output, a slice of sockets per loop iteration. What a typed command shows others waits for
 that command's changes to be durable, as its own reply does (`command_began`/`command_done`).
 """
@@ -13,10 +13,10 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from mud.channel_feed import ChannelPump
-from mud.feed import PENDING, RoomFeed
-from mud.session import Session
-from mud.text import render
+from mud.core.channel_feed import ChannelPump
+from mud.core.feed import PENDING, RoomFeed
+from mud.core.session import Session
+from mud.core.text import render
 
 if TYPE_CHECKING:
     from mud.store import Store
@@ -51,7 +51,7 @@ class OutputPump:
         self._cmd_feeds: list[RoomFeed] = []
         self.cmd_others: set[Session] = set()
 
-    # -- rooms: one feed per room that everyone there reads (mud.feed) -----------------------
+    # -- rooms: one feed per room that everyone there reads (mud.core.feed) -----------------------
     def room_cast(
         self,
         room: Room,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from mud import auth
-from mud.auth import Refusal
+from mud.core import auth
+from mud.core.auth import Refusal
 
 if TYPE_CHECKING:
-    from mud.app import App
-    from mud.session import Session
+    from mud.core.app import App
+    from mud.core.session import Session
 
 log = logging.getLogger("dreamwave.login")
 

@@ -12,13 +12,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mud.scheduler import GameJob, Scheduler
+from mud.core.scheduler import GameJob, Scheduler
 from world.scripting.loader import WorldFacts, event_paths, read_events, shipped_facts
 from world.scripting.runtime import EventRuntime
 from world.world import World
 
 if TYPE_CHECKING:
-    from mud.npc_runtime import NpcDirector
+    from mud.core.npc_runtime import NpcDirector
     from world.dreams import Loop
 
 log = logging.getLogger("dreamwave.events")

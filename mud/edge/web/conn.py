@@ -17,13 +17,13 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from mud.gateway import Conn
-from mud.web.frames import TelnetToFrames
+from mud.edge.gateway import Conn
+from mud.edge.web.frames import TelnetToFrames
 from world.moderation import normalise_address
 
 if TYPE_CHECKING:
-    from mud.gateway import Gateway
-    from mud.web.server import WebListener
+    from mud.edge.gateway import Gateway
+    from mud.edge.web.server import WebListener
 
 log = logging.getLogger("dreamwave.web")
 

@@ -35,11 +35,11 @@ import time
 from pathlib import Path
 
 from mud.config import Settings
-from mud.procs import GO_ENV, HEARTBEAT_ENV, RELOAD_EXIT, ListenError
+from mud.supervisor.procs import GO_ENV, HEARTBEAT_ENV, RELOAD_EXIT, ListenError
 
 log = logging.getLogger("dreamwave.supervisor")
 
-SERVER = str(Path(__file__).resolve().parent.parent / "server.py")
+SERVER = str(Path(__file__).resolve().parents[2] / "server.py")
 RESTART_BACKOFF_MAX = 10.0  # seconds between restarts of an engine that keeps dying at once
 QUICK_DEATH = 10.0  # an engine that dies within this many seconds of starting backs off
 STOP_GRACE = 10.0  # seconds past shutdown_timeout an engine gets to stop before SIGKILL

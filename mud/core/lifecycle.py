@@ -2,8 +2,8 @@
 after a reload or a crash, idling out, and leaving.
 
 The App builds and starts things; this is what happens to each connection a gateway brings
-(mud/remote.py makes the Session, mud/login.py runs the login screen, mud/dispatch.py the
-commands).
+(mud/core/peer.py makes the Session, mud/core/login.py runs the login screen,
+mud/core/dispatch.py the commands).
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from mud.dispatch import Dispatcher
-from mud.login import LoginFlow
-from mud.session import Session
+from mud.core.dispatch import Dispatcher
+from mud.core.login import LoginFlow
+from mud.core.session import Session
 from world.mail import login_notices
 from world.model import Player
 
 if TYPE_CHECKING:
-    from mud.app import App
+    from mud.core.app import App
 
 log = logging.getLogger("dreamwave")
 

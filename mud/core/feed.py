@@ -35,7 +35,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from mud.text import render
+from mud.core.text import render
 
 log = logging.getLogger("dreamwave.feed")
 
@@ -45,7 +45,7 @@ PENDING = -1  # a gate whose command is still running: its sequence isn't known 
 MAX_HELD_LINES = 5000
 
 if TYPE_CHECKING:
-    from mud.session import Session
+    from mud.core.session import Session
     from world.model import Room
 
 
@@ -78,7 +78,7 @@ class RoomFeed:
         self.lines: dict[int, list[bytes]] = {}  # out_key -> encoded lines so far
         # out_key -> [end, all lines joined, the same after a line break (or None), and that
         # with each prompt shown again after it]: one bytes object for everyone of that kind
-        # (and prompt), which the Link then sends once (mud/remote.py)
+        # (and prompt), which the Link then sends once (mud/core/peer.py)
         self.blobs: dict[int, list[Any]] = {}
         self.queued = False  # waiting in the App's list for the output pump
         # sessions here whose client takes Room GMCP: told who comes and goes (Room.AddPlayer

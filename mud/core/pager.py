@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mud.text import render
+from mud.core.text import render
 
 MORE_PROMPT = "|w--More--|n (Enter, q) page {page} of {pages} "
 MIN_PAGE_LINES = 5  # the smallest page `config pager` accepts

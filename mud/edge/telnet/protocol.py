@@ -46,11 +46,11 @@ from telnetlib3.telopt import (
     WONT,
 )
 
-from mud.telnet import gmcp
-from mud.telnet.budget import NegotiationBudget
-from mud.telnet.charset import usable_charset
-from mud.telnet.lines import LineReader
-from mud.telnet.mccp import CompressingTransport
+from mud.edge.telnet import gmcp
+from mud.edge.telnet.budget import NegotiationBudget
+from mud.edge.telnet.charset import usable_charset
+from mud.edge.telnet.lines import LineReader
+from mud.edge.telnet.mccp import CompressingTransport
 
 if TYPE_CHECKING:
     from mud.config import Limits
@@ -146,7 +146,7 @@ class MudWriter(TelnetWriterUnicode):
 
 
 class MudTelnet(TelnetServer):
-    """One telnet connection, in a gateway (mud/gateway.py): creates its Conn and feeds it
+    """One telnet connection, in a gateway (mud/edge/gateway.py): creates its Conn and feeds it
     lines and client facts."""
 
     TTYPE_LOOPMAX = TTYPE_ROUNDS - 1

@@ -9,7 +9,7 @@
 - mssp.py      the MSSP table as telnet bytes and as plain text
 """
 
-from mud.telnet.lines import LineReader
-from mud.telnet.protocol import MudTelnet
+from mud.edge.telnet.lines import LineReader
+from mud.edge.telnet.protocol import MudTelnet
 
 __all__ = ["LineReader", "MudTelnet"]

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from mud.scheduler import Scheduler
+from mud.core.scheduler import Scheduler
 from world.moderation import describe_duration
 
 WARN_AT = (300.0, 60.0, 10.0)  # seconds before the end at which everyone is warned again

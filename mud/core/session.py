@@ -15,16 +15,16 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mud.telnet import gmcp
-from mud.telnet.charset import usable_charset
-from mud.telnet.mtts import ClientInfo, parse_ttypes
-from mud.text import render, sanitize, strip_markup
+from mud.core.text import render, sanitize, strip_markup
+from mud.edge.telnet import gmcp
+from mud.edge.telnet.charset import usable_charset
+from mud.edge.telnet.mtts import ClientInfo, parse_ttypes
 from world.moderation import normalise_address
 
 if TYPE_CHECKING:
-    from mud.app import App
-    from mud.feed import RoomFeed
-    from mud.remote import RemoteTelnet, RemoteTransport
+    from mud.core.app import App
+    from mud.core.feed import RoomFeed
+    from mud.core.peer import RemoteTelnet, RemoteTransport
     from world.model import Player
 
 log = logging.getLogger("dreamwave.session")
@@ -79,7 +79,7 @@ class Session:
         self._escape_iac = False
         self.gmcp = gmcp.GmcpState()
         self.wants_oob = False  # the client enabled GMCP packages
-        # the arguments of mud.text.render after the text: colour, width, ascii, screen reader
+        # the arguments of mud.core.text.render after the text: colour, width, ascii, screen reader
         self.render_key: tuple[bool, int, bool, bool] = (False, DEFAULT_WIDTH, False, False)
         self.out_key = 0
         # output
@@ -97,7 +97,7 @@ class Session:
         # (position in _out, shared bytes, their variants with a prompt): see add_shared
         self._shared_tail: tuple[int, bytes, dict[bytes, bytes]] | None = None
         self._output_broken = False  # see output_failed
-        # the room feed this dreamer reads (mud.feed) and how far they have read it
+        # the room feed this dreamer reads (mud.core.feed) and how far they have read it
         self.feed: RoomFeed | None = None
         self.feed_pos = 0
         self.feed_all = False  # read held room lines too (output held with them: App)
@@ -178,7 +178,7 @@ class Session:
 
     def set_encoding(self, name: str) -> bool:
         """Use charset `name` for this connection; False (nothing changed) unless it is a
-        text encoding that keeps ASCII as it is (mud.telnet.charset)."""
+        text encoding that keeps ASCII as it is (mud.edge.telnet.charset)."""
         codec = usable_charset(name)
         if codec is None:
             return False
@@ -437,10 +437,10 @@ class Session:
         if self._redraw:
             self._redraw_prompt()
         self._shared_tail = None
-        data = b"".join(self._out)  # (one bytes object: shared by a crowd, see mud/feed.py)
+        data = b"".join(self._out)  # (one bytes object: shared by a crowd, see mud/core/feed.py)
         self._out.clear()
         # To the gateway's output group; the gateway writes the socket and drops a client
-        # that doesn't read once max_output_bytes wait (mud/gateway.py, Conn.write).
+        # that doesn't read once max_output_bytes wait (mud/edge/gateway.py, Conn.write).
         self.transport.write(data)
 
     def _redraw_prompt(self) -> None:
@@ -479,7 +479,7 @@ class Session:
         """Out-of-band news from the world (room changed, a channel line...) for GMCP."""
         if not self.gmcp.supports or self.closed or not self.telnet.gmcp_enabled():
             return
-        from mud import gmcp_packages
+        from mud.core import gmcp_packages
 
         for package, payload in gmcp_packages.for_event(self, kind, data or {}):
             self.send_gmcp(package, payload)

@@ -1,7 +1,7 @@
 """Who may reach the login screen, counted by the gateway from a connection's first byte.
 
 Every socket is counted when it is accepted, on every port: a telnet connection, and a web
-socket still in its HTTP handshake (mud/web/server.py holds a place for it until it becomes
+socket still in its HTTP handshake (mud/edge/web/server.py holds a place for it until it becomes
 a Conn). Caps, each a named limit in mud/config.py `Limits`:
 
 - connections from one address (`max_connections_per_address`);

@@ -1,6 +1,6 @@
 """The engine's side of the gateways: sessions whose connection lives in another process.
 
-A gateway (mud/gateway.py) owns the socket and the telnet layer; here each of its connections
+A gateway (mud/edge/gateway.py) owns the socket and the telnet layer; here each of its connections
 is an ordinary `Session` whose `telnet` answers from the facts the gateway reported (terminal
 type, size, charset, options) and whose `transport` posts its output to the gateway's Link.
 So everything above the Session (login, commands, the output pump, the commit gates) is the
@@ -52,9 +52,9 @@ from typing import TYPE_CHECKING, Any
 from telnetlib3.telopt import ECHO, IAC, WILL, WONT
 
 if TYPE_CHECKING:
-    from mud.app import App
+    from mud.core.app import App
+    from mud.core.session import Session
     from mud.link.base import Link
-    from mud.session import Session
 
 log = logging.getLogger("dreamwave.remote")
 
@@ -279,7 +279,7 @@ class GatewayPeer:
         self.app.gateway_ready(self)
 
     def _new_session(self, sid: int, facts: dict[str, Any]) -> Session:
-        from mud.session import Session
+        from mud.core.session import Session
 
         transport = RemoteTransport(self, sid, str(facts.get("address", "?")), facts.get("port", 0))
         session = Session(self.app, RemoteTelnet(self, sid, facts), transport)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """Channel feeds: a channel line written once and read by every listener at the output pump.
 
-Like a room's feed (mud/feed.py), a line on a channel is one append, whatever the audience;
+Like a room's feed (mud/core/feed.py), a line on a channel is one append, whatever the audience;
 the work per listener happens when output goes out, and is then one list append of bytes
 shared by everyone with the same kind of client (`Session.out_key`). Per pump window a feed
 keeps each line's markup, who is left out of it (those ignoring the talker), and per kind of
@@ -22,10 +22,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mud.feed import encoded_lines
+from mud.core.feed import encoded_lines
 
 if TYPE_CHECKING:
-    from mud.session import Session
+    from mud.core.session import Session
     from world.channels import Channel
     from world.model import Player
 

@@ -4,7 +4,7 @@ One `websockets` server: its `process_request` hook answers plain HTTP (the page
 strict Content-Security-Policy) and checks the Origin of upgrades; a WebSocket must choose
 a subprotocol from the mudstandards.org proposal:
 
-- `gmcp.mudstandards.org`: our page (mud/web/conn.py `WebConn`).
+- `gmcp.mudstandards.org`: our page (mud/edge/web/conn.py `WebConn`).
 - `telnet.mudstandards.org`: BINARY frames carry the raw telnet stream, through the same
   MudTelnet as the telnet port, so it is exactly a telnet connection.
 """
@@ -30,13 +30,13 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from mud.telnet import MudTelnet
-from mud.telnet import gmcp as gmcp_codec
-from mud.web.conn import WebConn, WsTransport
+from mud.edge.telnet import MudTelnet
+from mud.edge.telnet import gmcp as gmcp_codec
+from mud.edge.web.conn import WebConn, WsTransport
 from world.moderation import normalise_address
 
 if TYPE_CHECKING:
-    from mud.gateway import Gateway
+    from mud.edge.gateway import Gateway
 
 log = logging.getLogger("dreamwave.web")
 
@@ -141,7 +141,7 @@ class WebListener:
                 server_header="Dreamwave", compression=None,
             )  # fmt: skip
         except OSError as err:
-            from mud.gateway import ListenError
+            from mud.edge.gateway import ListenError
 
             raise ListenError(self.gw.settings.hosts[0], self.port, err) from err
         self.port = next(iter(self.server.sockets)).getsockname()[1]

@@ -18,18 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mud.text import escape_stray_pipes
+from mud.core.text import escape_stray_pipes
 from world.dreams import DreamError
 from world.model import ABBREVIATION_OF, DIRECTIONS
 from world.moderation import MUTE_KEY, muted_message
 
 if TYPE_CHECKING:
-    from mud.auth import FailureThrottle
-    from mud.events import EventService
-    from mud.lifecycle import SessionLifecycle
-    from mud.npc_runtime import NpcDirector
-    from mud.session import Session
-    from mud.shutdown import ShutdownTimer
+    from mud.core.auth import FailureThrottle
+    from mud.core.events import EventService
+    from mud.core.lifecycle import SessionLifecycle
+    from mud.core.npc_runtime import NpcDirector
+    from mud.core.session import Session
+    from mud.core.shutdown import ShutdownTimer
     from mud.store import Store
     from world.model import Player, Room
     from world.world import World
@@ -87,8 +87,8 @@ class Ctx:
         self.session.send(text)
 
     def page(self, text: str) -> None:
-        """Like send, but a screen at a time when it is longer (mud.pager)."""
-        from mud.pager import page
+        """Like send, but a screen at a time when it is longer (mud.core.pager)."""
+        from mud.core.pager import page
 
         page(self.session, text)
 

@@ -12,19 +12,19 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from mud.auth import AccountQuota, FailureThrottle
 from mud.config import Settings, normalise_db_url
-from mud.dispatch import LANDINGS, REGISTRY, Registry
-from mud.events import EventService
-from mud.lifecycle import SessionLifecycle
-from mud.npc_runtime import NpcDirector
-from mud.output import BUSY_FLUSH_DELAY_MAX, OutputPump
-from mud.procs import RELOAD_EXIT
-from mud.remote import GatewayPeer
-from mud.scheduler import Scheduler
-from mud.session import Session
-from mud.shutdown import ShutdownTimer
+from mud.core.auth import AccountQuota, FailureThrottle
+from mud.core.dispatch import LANDINGS, REGISTRY, Registry
+from mud.core.events import EventService
+from mud.core.lifecycle import SessionLifecycle
+from mud.core.npc_runtime import NpcDirector
+from mud.core.output import BUSY_FLUSH_DELAY_MAX, OutputPump
+from mud.core.peer import GatewayPeer
+from mud.core.scheduler import Scheduler
+from mud.core.session import Session
+from mud.core.shutdown import ShutdownTimer
 from mud.store import Store
+from mud.supervisor.procs import RELOAD_EXIT
 from world.channels import load_channel_specs
 from world.content import load_world_spec, seed
 from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
@@ -134,7 +134,7 @@ class App:
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
         """Load the world, then take gateways on the link (the engine never listens for
-        players itself: gateways own every socket, mud/gateway.py)."""
+        players itself: gateways own every socket, mud/edge/gateway.py)."""
         import commands  # noqa: F401  (registers every command)
 
         self.loop = asyncio.get_running_loop()
@@ -441,7 +441,7 @@ class App:
             "OBJECTS": str(len(world.items)),
             "MOBILES": str(len(getattr(world, "npcs", {}))),
             "HELPFILES": str(len(self.registry.commands)),
-            # What the telnet layer and mud.text really do: 16-colour ANSI SGR only (no
+            # What the telnet layer and mud.core.text really do: 16-colour ANSI SGR only (no
             # 256-colour or truecolor codes, whatever the client could show), UTF-8 by
             # default and by CHARSET, MCCP2 when compression is on, GMCP; no VT100 cursor
             # control, MSDP, MSP, MXP, Pueblo or TLS.
@@ -468,7 +468,7 @@ class App:
         return table
 
     def mssp_text(self) -> str:
-        from mud.telnet import mssp
+        from mud.edge.telnet import mssp
 
         return mssp.plain(self.mssp_table())
 

@@ -2,7 +2,7 @@
 
 Char.Name, Char.Status, Room.Info (the shape Mudlet's mapper reads), Room.Players (who is
 here; then Room.AddPlayer / Room.RemovePlayer as dreamers come and go, from the room's feed:
-mud/output.py), Comm.Channel.Text and our own Dreamwave.Status. The session sends each only if
+mud/core/output.py), Comm.Channel.Text and our own Dreamwave.Status. The session sends each only if
 the client enabled it.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from mud.text import strip_markup
+from mud.core.text import strip_markup
 from world.clock import PHASE_STARTS
 from world.dreams import DREAM_AREA, DREAM_ZONE
 
 if TYPE_CHECKING:
-    from mud.session import Session
+    from mud.core.session import Session
     from world.clock import WorldClock
     from world.model import Player
 

@@ -3,7 +3,7 @@
 The gateway accepts telnet connections and runs everything about them (telnetlib3 and our
 option policy, MTTS/NAWS/CHARSET, GMCP framing, the MCCP2 stream, line splitting, the byte
 and negotiation budgets, connection caps, the bounded output buffer) and holds no world
-state. Each connection is a `Conn`; the engine sees it as a Session (mud/remote.py) over the
+state. Each connection is a `Conn`; the engine sees it as a Session (mud/core/peer.py) over the
 Link. Lines, GMCP and client facts go up; output bytes, echo and close come down.
 
 When the engine goes away (a reload, a crash, a hang the heartbeat catches), no connection
@@ -29,13 +29,13 @@ from collections import deque
 from typing import Any
 
 from mud.config import Settings
-from mud.gate import ConnectionGate
+from mud.core.text import render
+from mud.edge.gate import ConnectionGate
+from mud.edge.telnet import MudTelnet, mssp
+from mud.edge.telnet.gmcp import GmcpState
 from mud.link.auth import LinkRefused
 from mud.link.base import Link
-from mud.procs import ListenError
-from mud.telnet import MudTelnet, mssp
-from mud.telnet.gmcp import GmcpState
-from mud.text import render
+from mud.supervisor.procs import ListenError
 from world.moderation import normalise_address
 
 log = logging.getLogger("dreamwave.gateway")
@@ -202,7 +202,7 @@ class Conn:
         self.gw.link.post(["in", self.sid, raw])  # type: ignore[union-attr]
 
     def resume_allowed(self) -> None:
-        """Only a browser page resumes (mud/web/conn.py); a telnet connection never does."""
+        """Only a browser page resumes (mud/edge/web/conn.py); a telnet connection never does."""
 
     def confirmed(self, got: int) -> None:
         """The engine has `got` of our lines (since it took this connection): those it
@@ -227,7 +227,7 @@ class Conn:
 
     def evict(self) -> None:
         """The login screen was full and this connection never typed: a new arrival gets
-        its place (mud/gate.py)."""
+        its place (mud/edge/gate.py)."""
         self.write(plain(EVICTED))
         self.close(tell=True)
 
@@ -479,7 +479,7 @@ class Gateway:
                     dup.close()
         log.info("gateway %s accepting on %s (pid %d)", self.name, self.listening_on(), os.getpid())
         if self.settings.web.enabled:  # the browser client, on its own port
-            from mud.web import WebListener
+            from mud.edge.web import WebListener
 
             self.web = WebListener(self)
             await self.web.start()

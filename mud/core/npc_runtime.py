@@ -20,7 +20,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mud.scheduler import Scheduler
+from mud.core.scheduler import Scheduler
 from world import npc_behaviour
 from world.model import Player, Room
 from world.npc_behaviour import EMOTE, Brain, EventState, Line, NpcTimings

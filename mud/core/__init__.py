@@ -1,0 +1,2 @@
+"""The engine process: sessions, the output pump and feeds, login, dispatch, scheduler,
+events, the NPC runtime."""

@@ -1,0 +1,1 @@
+"""The gateway process: sockets, telnet, the browser, every protocol, per-connection limits."""
