@@ -5,11 +5,17 @@ everyone spread over it); `active` of them then send a command a second at a ran
 (the paced mix, without loops) while the rest idle. Reported: the active players' round
 trips, and the server's memory per connection (RSS of the whole process tree once everyone
 is in, less its idle RSS, over the number connected).
+
+The idle ones are held by a process of their own (bench/crowd_idle.py), so reading their room
+lines doesn't slow the load generator's loop that times the active players; the rates are
+the active players' (the idle ones' totals are reported as `idle_*`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import time
 
 from bench.client import Counters, watchdog
@@ -31,12 +37,22 @@ async def crowd(
     counters = Counters(count_speech=True)
     rec = Recorder()
     t_login = time.perf_counter()
-    conns = await login_many(endpoint, names, counters)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.crowd_idle", endpoint.host, str(endpoint.port),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("".join(f"{n}\n" for n in names[active:]).encode() + b"\n")
+    await holder.stdin.drain()
+    conns = await login_many(endpoint, names[:active], counters)
+    ready = (await holder.stdout.readline()).decode().split()
+    if ready[:1] != ["ready"]:
+        raise RuntimeError(f"the idle crowd's process failed: {ready}")
     login_s = time.perf_counter() - t_login
     await asyncio.sleep(1.0)  # arrivals' lines settle before memory is read
     rss_loaded = probe_memory(probe)
-    playing = [Dreamer(c, endpoint, rec, names) for c in conns[:active]]
-    dog = asyncio.create_task(watchdog(conns[:active], COMMAND_TIMEOUT))
+    playing = [Dreamer(c, endpoint, rec, names) for c in conns]
+    dog = asyncio.create_task(watchdog(conns, COMMAND_TIMEOUT))
     start = time.perf_counter()
     w0, w1 = start + warmup, start + warmup + duration
 
@@ -54,7 +70,10 @@ async def crowd(
     await asyncio.gather(*(_paced_loop(d, mix, start, w1, 1.0, done) for d in playing))
     snap = await measure
     dog.cancel()
-    connected = sum(1 for c in conns if not c.closed)
+    holder.stdin.close()
+    idle = json.loads((await holder.stdout.readline()).decode() or "{}")
+    await holder.wait()
+    connected = sum(1 for c in conns if not c.closed) + int(idle.get("connected", 0))
     for c in conns:
         c.close()
     out: dict[str, object] = {"players": len(names), "active": active, "duration_s": duration}
@@ -63,6 +82,7 @@ async def crowd(
     out.update(snap["rates"])  # type: ignore[arg-type]
     out.update(snap["usage"])  # type: ignore[arg-type]
     out["still_connected"] = connected
+    out["idle_lines_total"] = int(idle.get("lines", 0))
     out["login_all_s"] = round(login_s, 1)
     out["rss_loaded_kib"] = rss_loaded
     out["kib_per_connection"] = round((rss_loaded - rss_idle) / max(1, len(names)), 1)
