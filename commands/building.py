@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 from commands import modal
+from commands.api import NOTHING, TEXT, CommandError, Ctx, command
 from commands.items import MAX_CARRIED
 from commands.targets import ALL_KINDS, destination, label, ref, resolve
-from mud.core.dispatch import NOTHING, TEXT, CommandError, Ctx, command
 from world.model import ABBREVIATION_OF, DIRECTIONS, Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import time
 
+from commands.api import NOTHING, CommandError, Ctx, command
 from commands.building import CATEGORY
 from commands.targets import ALL_KINDS, hidden, label, ref, resolve
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
 from world.model import Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from commands import modal
+from commands.api import SPEECH, CommandError, Ctx, command, text_after
 from commands.building import CATEGORY, audit, check_name, split_assign
 from commands.targets import destination, label, ref, resolve
-from mud.core.dispatch import SPEECH, CommandError, Ctx, command, text_after
 from world.model import Room
 from world.npc_scripts import MAX_NAME
 from world.npcs import Npc

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mud.core.dispatch import CommandError
+from commands.api import CommandError
 from world.model import Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World
