@@ -7,6 +7,7 @@ can't do that.") and records what it changed in the audit log.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from commands import modal
 from commands.api import NOTHING, TEXT, CommandError, Ctx, command
@@ -279,7 +280,7 @@ def cmd_desc(ctx: Ctx) -> None:
 def still_there(ctx: Ctx, obj: Room | Exit | Item | Player | Npc) -> bool:
     """Is the object still part of the world (another builder may have destroyed it)?"""
     w = ctx.world
-    table: dict[int, object] = (
+    table: Mapping[int, object] = (
         w.rooms if isinstance(obj, Room) else w.exits if isinstance(obj, Exit)
         else w.items if isinstance(obj, Item) else w.npcs if isinstance(obj, Npc)
         else w.players

@@ -106,7 +106,7 @@ def cmd_tel(ctx: Ctx) -> None:
         if room is None:
             raise CommandError("That dreamer is nowhere at all right now.")
         send_npc(ctx, target, room)
-        where_to = room
+        where_to: Room | Player = room
     elif isinstance(target, Player):
         room = dest if isinstance(dest, Room) else dest.room
         if room is None:
@@ -153,6 +153,7 @@ def cmd_set(ctx: Ctx) -> None:
     if not slash:
         which, name = left, ""
     target = resolve(ctx.world, ctx.player, which, (Room, Exit, Item))
+    assert isinstance(target, (Room, Exit, Item))  # (the kinds asked for)
     kind = kind_name(target)
     specs = ATTRIBUTES[kind]
     name = name.strip().lower()
@@ -189,7 +190,6 @@ def cmd_set(ctx: Ctx) -> None:
         assert isinstance(target, Item)
         w.set_keywords(target, tuple(str(parsed or "").lower().split()))
     else:
-        assert not isinstance(target, Player)
         w.set_attr(target, name, parsed)
     shown = show_value(current(target, name))
     audit(ctx, "set", f"{ref(target)}/{name} = {shown}")

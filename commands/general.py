@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from commands.api import NOTHING, SPEECH, CommandError, Ctx, command
 from commands.selfservice import away_message, presence_version, title_of
-from commands.targets import match
+from commands.targets import Thing, match
 from commands.util import (
     item_view,
     npc_view,
@@ -49,7 +50,7 @@ def describe_target(ctx: Ctx, target: str) -> str:
     if target.lower() in ("me", "self", p.key):
         return player_view(ctx, p)
     others = [q for q in room.players.values() if q is not p]
-    places = [
+    places: list[tuple[str, Iterable[Thing]]] = [
         ("in your hands", p.inventory), ("here", room.items), ("here", others),
         ("here", room.npcs.values()), ("a way out", room.exits),
     ]  # fmt: skip

@@ -69,6 +69,7 @@ def cmd_ask(ctx: Ctx) -> None:
                  f"{npc.first_name} might talk about: {hint}.")  # fmt: skip
         return
     topic = topic[:MAX_TOPIC]
+    assert room is not None  # (the NPC was found in it)
     ctx.send(f"You ask |y{npc.name}|n about {topic}.")
     w.broadcast(room, f"|c{ctx.player.name}|n asks |y{npc.name}|n about {topic}.",
                 exclude=ctx.player)  # fmt: skip

@@ -139,7 +139,7 @@ class SessionLifecycle:
         old = player.session
         session.player = player
         arriving = not (isinstance(old, Session) and old is not session)
-        if not arriving:
+        if isinstance(old, Session) and old is not session:
             log.info("%s taken over by a new connection from %s", player.name, session.address)
             old.set_base_mode(None)  # the dreamer stays; only the old connection goes
             old.player = None
