@@ -112,8 +112,6 @@ class CommandSession(Protocol):
     @property
     def closed(self) -> bool: ...
     @property
-    def busy(self) -> bool: ...  # a background task (run_task) is running
-    @property
     def address(self) -> str: ...
     @property
     def connected_at(self) -> float: ...  # time.monotonic()
