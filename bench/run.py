@@ -154,7 +154,7 @@ def export_tree(rev: str, into: Path) -> Variant:
 def available_commands() -> set[str]:
     """The command words the server registers (asked in a subprocess, like the server)."""
     code = (
-        "import json, commands; from mud.core.dispatch import REGISTRY; "
+        "import json, commands; from commands.api import REGISTRY; "
         "print(json.dumps(sorted(REGISTRY.words())))"
     )
     out = subprocess.run(

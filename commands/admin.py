@@ -9,8 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from mud.core import auth
-from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
+from commands.api import NOTHING, SPEECH, CommandError, Ctx, command
 from world.model import Player
 from world.moderation import (
     IpNetwork,
@@ -73,11 +72,12 @@ def cmd_boot(ctx: Ctx) -> None:
         raise CommandError("Usage: @boot <dreamer> [reason]")
     target = _dreamer(ctx, name)
     _not_yourself(ctx, target, "boot")
-    if target.session is None:
+    session = ctx.app.session_of(target)
+    if session is None:
         raise CommandError(f"{target.name} isn't connected.")
     reason = reason.strip()
     ctx.world.audit(ctx.player, "boot", f"{target.name}{_because(reason)}")
-    target.session.close(f"|rAn admin has disconnected you{_because(reason)}|n")
+    session.close(f"|rAn admin has disconnected you{_because(reason)}|n")
     ctx.send(f"You boot {target.name}{_because(reason)}")
 
 
@@ -114,8 +114,9 @@ def cmd_ban(ctx: Ctx) -> None:
         raise CommandError(f"{player.name} is an admin; change their role with @role first.")
     ban, _seq = moderation.ban("name", player.key, ctx.player.name, reason, seconds)
     ctx.world.audit(ctx.player, "ban", f"{player.name} {how_long}{_because(reason)}")
-    if player.session is not None:
-        player.session.close(f"|rAn admin has banned you {how_long}{_because(reason)}|n")
+    session = ctx.app.session_of(player)
+    if session is not None:
+        session.close(f"|rAn admin has banned you {how_long}{_because(reason)}|n")
     ctx.send(f"{player.name} is banned {how_long} (ban #{ban.id}).")
 
 
@@ -288,8 +289,9 @@ def cmd_reload(ctx: Ctx) -> None:
         world.audit(who, "reload", "the engine reloads")
 
     def prompt() -> None:  # (when it goes ahead, the new engine shows the prompt)
-        if session.handler is not None and not session.closed and not app.reloading:
-            session.handler.prompt()
+        mode = session.mode
+        if mode is not None and not session.closed and not app.reloading:
+            mode.prompt()
 
     session.run_task(reload(), then=prompt)
 
@@ -309,7 +311,7 @@ def cmd_newpassword(ctx: Ctx) -> None:
     session, world, store = ctx.session, ctx.world, ctx.app.store
 
     async def reset() -> None:
-        hashed = await auth.hash_password(password)
+        hashed = await ctx.app.passwords.hash_password(password)
         world.set_password_hash(target, hashed)
         world.audit(ctx.player, "newpassword", target.name)
         await store.durable()
@@ -317,8 +319,9 @@ def cmd_newpassword(ctx: Ctx) -> None:
         target.send("|yAn admin has given you a new password.|n")
 
     def prompt() -> None:
-        if session.handler is not None and not session.closed:
-            session.handler.prompt()
+        mode = session.mode
+        if mode is not None and not session.closed:
+            mode.prompt()
 
     session.run_task(reset(), then=prompt)
 

@@ -7,11 +7,12 @@ can't do that.") and records what it changed in the audit log.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from commands import modal
+from commands.api import NOTHING, TEXT, CommandError, Ctx, command
 from commands.items import MAX_CARRIED
 from commands.targets import ALL_KINDS, destination, label, ref, resolve
-from mud.core.dispatch import NOTHING, TEXT, CommandError, Ctx, command
 from world.model import ABBREVIATION_OF, DIRECTIONS, Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World
@@ -279,7 +280,7 @@ def cmd_desc(ctx: Ctx) -> None:
 def still_there(ctx: Ctx, obj: Room | Exit | Item | Player | Npc) -> bool:
     """Is the object still part of the world (another builder may have destroyed it)?"""
     w = ctx.world
-    table: dict[int, object] = (
+    table: Mapping[int, object] = (
         w.rooms if isinstance(obj, Room) else w.exits if isinstance(obj, Exit)
         else w.items if isinstance(obj, Item) else w.npcs if isinstance(obj, Npc)
         else w.players

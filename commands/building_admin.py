@@ -6,18 +6,18 @@ import re
 import time
 
 from commands import modal
+from commands.api import NOTHING, TEXT, CommandError, Ctx, command
 from commands.building import CATEGORY, audit, split_assign, still_there
 from commands.items import MAX_CARRIED
 from commands.npcs import send_npc
 from commands.targets import ALL_KINDS, destination_object, kind_name, label, ref, resolve
 from commands.util import a_or_an, render_room
-from mud.core.dispatch import NOTHING, TEXT, CommandError, Ctx, command
-from mud.core.text import capitalise_first
 from world import locks
 from world.attrs import ATTRIBUTES, parse_value
 from world.dreams import plural
 from world.model import ROLES, Exit, Item, Player, Room
 from world.npcs import Npc
+from world.words import capitalise_first
 
 AUDIT_DEFAULT = 20  # entries @audit shows without a number
 AUDIT_MAX = 200  # most entries one @audit shows
@@ -106,7 +106,7 @@ def cmd_tel(ctx: Ctx) -> None:
         if room is None:
             raise CommandError("That dreamer is nowhere at all right now.")
         send_npc(ctx, target, room)
-        where_to = room
+        where_to: Room | Player = room
     elif isinstance(target, Player):
         room = dest if isinstance(dest, Room) else dest.room
         if room is None:
@@ -117,7 +117,7 @@ def cmd_tel(ctx: Ctx) -> None:
             target.send(f"|y{ctx.player.name} pulls you through the dreamscape.|n")
         w.teleport(target, room, actor=ctx.player)
         if target is ctx.player:
-            ctx.send(render_room(w, target, room))
+            ctx.send(render_room(ctx, target, room))
         where_to = room
     else:
         assert isinstance(target, Item)
@@ -153,6 +153,7 @@ def cmd_set(ctx: Ctx) -> None:
     if not slash:
         which, name = left, ""
     target = resolve(ctx.world, ctx.player, which, (Room, Exit, Item))
+    assert isinstance(target, (Room, Exit, Item))  # (the kinds asked for)
     kind = kind_name(target)
     specs = ATTRIBUTES[kind]
     name = name.strip().lower()
@@ -189,7 +190,6 @@ def cmd_set(ctx: Ctx) -> None:
         assert isinstance(target, Item)
         w.set_keywords(target, tuple(str(parsed or "").lower().split()))
     else:
-        assert not isinstance(target, Player)
         w.set_attr(target, name, parsed)
     shown = show_value(current(target, name))
     audit(ctx, "set", f"{ref(target)}/{name} = {shown}")

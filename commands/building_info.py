@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import time
 
+from commands.api import NOTHING, CommandError, Ctx, command
 from commands.building import CATEGORY
 from commands.targets import ALL_KINDS, hidden, label, ref, resolve
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
 from world.model import Exit, Item, Player, Room
+from world.npc_behaviour import Brain
 from world.npcs import Npc
 from world.world import World
 
@@ -97,7 +98,7 @@ def examine_item(world: World, item: Item) -> list[str]:
     ]
 
 
-def examine_npc(world: World, npc: Npc, brain: object | None) -> list[str]:
+def examine_npc(world: World, npc: Npc, brain: Brain | None) -> list[str]:
     lines = [
         f"|wCharacter|n {ref(npc)}  key: {npc.key}",
         f"|wName:|n {_raw(npc.name)}  |wanswers to:|n {' '.join(sorted(npc.keywords))}",
@@ -106,7 +107,7 @@ def examine_npc(world: World, npc: Npc, brain: object | None) -> list[str]:
         f"|wFlags:|n {_attrs(npc.flags)}",
         "|wDescription:|n " + (_raw(npc.description) or "(none)"),
     ]
-    script = getattr(brain, "script", None)
+    script = brain.script if brain is not None else None
     if script is None:
         lines.append("|wScript:|n none (they stand and say nothing)")
         return lines

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from commands import modal
-from commands.building import audit, split_assign
-from mud.core.dispatch import (
+from commands.api import (
     NOTHING,
     REGISTRY,
     SPEECH,
@@ -23,6 +22,7 @@ from mud.core.dispatch import (
     command,
     text_after,
 )
+from commands.building import audit, split_assign
 from world import locks
 from world.channels import (
     HISTORY_MAX,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
+from commands.api import NOTHING, CommandError, Ctx, command
 
 
 @command("client", category="Settings", publishes=NOTHING)

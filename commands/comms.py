@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from commands.api import NOTHING, SPEECH, CommandError, Ctx, command
 from commands.util import match_player_here
-from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
 from world.comms import MAX_IGNORED, SHOUT_INTERVAL, CommsError, ignores
 from world.model import Player
 

@@ -9,10 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
-from mud.core.pager import MAX_PAGE_LINES, MIN_PAGE_LINES, page_lines
-from mud.core.session import MAX_PROMPT_CHARS, Session
+from commands.api import (
+    MAX_PAGE_LINES,
+    MIN_PAGE_LINES,
+    NOTHING,
+    CommandError,
+    CommandSession,
+    Ctx,
+    command,
+)
 
+MAX_PROMPT_CHARS = 60  # a dreamer's own prompt (config prompt), before its tokens expand
 CLEAR = object()  # "forget my choice, use the default"
 ON_OFF = {"on": True, "off": False, "yes": True, "no": False}
 
@@ -23,7 +30,7 @@ class Setting:
     summary: str
     values: str  # what may be typed, for the usage line
     parse: Callable[[str], Any]  # typed text -> stored value, CLEAR, or CommandError
-    show: Callable[[Session, bool], str]  # the value in effect, in words (bool: at length)
+    show: Callable[[CommandSession, bool], str]  # the value in effect, in words (bool: at length)
 
 
 def _on_off(name: str) -> Callable[[str], Any]:
@@ -36,7 +43,7 @@ def _on_off(name: str) -> Callable[[str], Any]:
     return parse
 
 
-def _flag(session: Session, key: str, default: bool) -> bool:
+def _flag(session: CommandSession, key: str, default: bool) -> bool:
     player = session.player
     return bool(player.settings.get(key, default)) if player is not None else default
 
@@ -55,8 +62,8 @@ def _parse_pager(text: str) -> Any:
     return int(word)
 
 
-def _show_pager(session: Session, long: bool) -> str:
-    lines = page_lines(session)
+def _show_pager(session: CommandSession, long: bool) -> str:
+    lines = session.page_lines()
     chosen = session.player is not None and "pager" in session.player.settings
     value = f"{lines} lines" if lines else "off"
     if chosen:
@@ -76,7 +83,7 @@ def _parse_screenreader(text: str) -> Any:
     return word
 
 
-def _show_screenreader(session: Session, long: bool) -> str:
+def _show_screenreader(session: CommandSession, long: bool) -> str:
     player = session.player
     choice = player.settings.get("screenreader") if player is not None else None
     if choice in ("on", "off"):
@@ -102,7 +109,7 @@ def _parse_prompt(text: str) -> Any:
     return escape_markup(raw)
 
 
-def _show_prompt(session: Session, long: bool) -> str:
+def _show_prompt(session: CommandSession, long: bool) -> str:
     player = session.player
     own = player.settings.get("prompt") if player is not None else None
     return f'"{own}"' if own else '"> " (the default)'

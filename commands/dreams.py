@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+from commands.api import NOTHING, SPEECH, CommandError, Ctx, command, text_after
 from commands.util import room_view
-from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command, text_after
-from mud.core.text import list_words
 from world.dreams import DreamError, Dreamscape, Loop, plural
 from world.model import ABBREVIATION_OF, DIRECTIONS, Player
+from world.words import list_words
 
 
 def _dreams(ctx: Ctx) -> Dreamscape:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+from commands.api import NOTHING, CommandError, Ctx, command
 from commands.building import CATEGORY
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
-from mud.core.text import list_words
 from world.scripting import schema as S
 from world.scripting.runtime import EventRuntime, Instance, ScriptError
+from world.words import list_words
 
 STATUS_FLAGS_MAX = 20  # flags one status line lists before "..."
 
@@ -215,8 +215,9 @@ async def _reload(ctx: Ctx, rt: EventRuntime) -> None:
     try:
         await _reload_files(ctx, rt)
     finally:
-        if ctx.session.handler is not None and not ctx.session.closed:
-            ctx.session.handler.prompt()
+        mode = ctx.session.mode
+        if mode is not None and not ctx.session.closed:
+            mode.prompt()
 
 
 async def _reload_files(ctx: Ctx, rt: EventRuntime) -> None:

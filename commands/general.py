@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
+from commands.api import NOTHING, SPEECH, CommandError, Ctx, command
 from commands.selfservice import away_message, presence_version, title_of
-from commands.targets import match
+from commands.targets import Thing, match
 from commands.util import (
     item_view,
     npc_view,
@@ -14,8 +16,6 @@ from commands.util import (
     require,
     room_view,
 )
-from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
-from mud.core.text import render
 from world.comms import CommsError
 from world.model import Exit, Item, Player
 from world.npcs import Npc
@@ -50,7 +50,7 @@ def describe_target(ctx: Ctx, target: str) -> str:
     if target.lower() in ("me", "self", p.key):
         return player_view(ctx, p)
     others = [q for q in room.players.values() if q is not p]
-    places = [
+    places: list[tuple[str, Iterable[Thing]]] = [
         ("in your hands", p.inventory), ("here", room.items), ("here", others),
         ("here", room.npcs.values()), ("a way out", room.exits),
     ]  # fmt: skip
@@ -132,7 +132,7 @@ def cmd_tell(ctx: Ctx) -> None:
         ctx.world.comms.tell(ctx.player, target, text)
     except CommsError as err:
         raise CommandError(str(err)) from None
-    away = away_message(target)
+    away = away_message(ctx, target)
     if away is not None:  # an away dreamer's message answers for them
         ctx.send(f"{target.name} is away" + (f": {away.replace('|', '||')}" if away else "."))
 
@@ -166,7 +166,7 @@ def cmd_who(ctx: Ctx) -> None:
     key = (ctx.session.out_key, one_column)
     rendered = _WHO_CACHE.get(key)
     if rendered is None:
-        rendered = _WHO_CACHE[key] = render(markup, *ctx.session.render_key)
+        rendered = _WHO_CACHE[key] = ctx.session.render(markup)
     ctx.session.write_rendered(rendered)
 
 
@@ -178,10 +178,11 @@ def _who_markup(ctx: Ctx, now: float, one_column: bool = False) -> str:
     online = sorted(ctx.world.online.values(), key=lambda q: q.key)
     lines = [f"|wDreamers in the Dreamwave ({len(online)}):|n"]
     for q in online:
-        idle = _idle(now - q.session.last_input) if q.session is not None else "-"
+        session = ctx.app.session_of(q)
+        idle = _idle(now - session.last_input) if session is not None else "-"
         state = ctx.world.dream_state(q)  # never where: a dream is private
         title = title_of(q)
-        away = away_message(q)
+        away = away_message(ctx, q)
         if one_column:  # a screen reader: words in order, no padding to line things up
             parts = [f"|c{q.name}|n" + (f" {title}" if title else ""), state, f"idle {idle}"]
             if q.role != "player":

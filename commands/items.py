@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from commands.api import NOTHING, CommandError, Ctx, command
 from commands.targets import match
 from commands.util import require
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
-from mud.core.text import list_words
 from world.model import Item, Player
+from world.words import list_words
 
 MAX_CARRIED = 100  # items one dreamer may hold
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from commands import modal
-from mud.core.dispatch import CommandError, Ctx, command, text_after
+from commands.api import CommandError, Ctx, command, text_after
 from world.mail import MAX_BODY_CHARS, MAX_SUBJECT_CHARS, Letter, MailError, escape
 from world.model import Player
 

@@ -1,16 +1,16 @@
-"""Handlers that borrow a dreamer's input for a moment: a yes/no question and a line editor.
+"""Modes that borrow a dreamer's input for a moment: a yes/no question and a line editor.
 
-A command starts one with `begin(ctx, handler)`; it takes over `session.handler` and gives
-it back to the dispatcher when done. If the connection drops meanwhile, the dispatcher still
-hears about it, so the dreamer leaves the world as usual.
+A command starts one with `begin(ctx, modal)`; it is pushed on the session's mode stack and
+gives the input back to the dispatcher when done. If the connection drops meanwhile, the
+dispatcher (under it on the stack) still hears about it, so the dreamer leaves the world as
+usual.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from mud.core.dispatch import LANDINGS, NOTHING, CommandError, Ctx, command
+from commands.api import NOTHING, CommandError, CommandSession, Ctx, Engine, Mode, command
 
 MAX_EDITOR_LINES = 200
 MAX_DESCRIPTION_CHARS = 4000
@@ -24,49 +24,41 @@ EDITOR_HELP = (
 DRAFT_KEY = "draft"  # Player.settings: {"title": ..., "text": ...}, kept over a reload
 
 
-class Modal:
-    def __init__(self) -> None:
-        self.session: Any = None
-        self.parent: Any = None  # the handler to give input back to
+class Modal(Mode):
+    """A mode a command starts (`begin`); `session` and `app` are the command's."""
+
+    session: CommandSession
+    app: Engine
 
     def start(self) -> None:
         self.prompt()
 
-    def prompt(self) -> None:
-        raise NotImplementedError
-
-    def on_line(self, line: str) -> None:
-        raise NotImplementedError
-
-    def on_close(self) -> None:
-        if self.parent is not None and hasattr(self.parent, "on_close"):
-            self.parent.on_close()
-
     def done(self) -> None:
         """Give input back to the dispatcher and show its prompt."""
-        self.session.pop_handler(self)
+        self.session.pop_mode(self)
 
     def run(self, action: Callable[[], None]) -> None:
-        LANDINGS.begin(self.session.player)  # like a command: whoever it moves sees where
+        landings = self.app.landings
+        landings.begin(self.session.player)  # like a command: whoever it moves sees where
         try:
             action()
         except CommandError as err:
             self.session.send(str(err))
         finally:
-            LANDINGS.end()
+            landings.end()
 
 
-def begin(ctx: Ctx, handler: Modal) -> None:
-    handler.session = ctx.session
-    ctx.session.push_handler(handler)
-    handler.start()
+def begin(ctx: Ctx, modal: Modal) -> None:
+    modal.session = ctx.session
+    modal.app = ctx.app
+    ctx.session.push_mode(modal)
+    modal.start()
 
 
 class Confirm(Modal):
     """Ask once; only `yes` goes ahead."""
 
     def __init__(self, question: str, action: Callable[[], None]) -> None:
-        super().__init__()
         self.question = question
         self.action = action
 
@@ -93,7 +85,6 @@ class Editor(Modal):
     max_chars = MAX_DESCRIPTION_CHARS  # a subclass may hold more (a letter)
 
     def __init__(self, title: str, current: str, save: Callable[[str], None]) -> None:
-        super().__init__()
         self.title = title
         self.current = current
         self.save = save
@@ -182,7 +173,7 @@ class Editor(Modal):
             new = lines[len(base) :] if lines[: len(base)] == base else lines
             self.lines.extend(new[: MAX_EDITOR_LINES - len(self.lines)])
             told = "Your draft is added"
-        self.session.app.world.clear_setting(p, DRAFT_KEY)
+        self.app.world.clear_setting(p, DRAFT_KEY)
         self.session.send(f"{told}; |w.p|n shows it.")
 
     def draft(self) -> tuple[str, str] | None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from commands.api import NOTHING, CommandError, Ctx, Lockouts, command
 from commands.building import audit
-from mud.core.auth import FailureThrottle
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
 
 CATEGORY = "Moderation"
 MAX_SHOWN = 50  # lockout lines one @lockouts shows
 
 
-def _throttle(ctx: Ctx) -> FailureThrottle:
-    throttle = ctx.app.throttle
-    assert isinstance(throttle, FailureThrottle)
-    return throttle
+def _throttle(ctx: Ctx) -> Lockouts:
+    return ctx.app.throttle
 
 
 def _left(seconds: float) -> str:

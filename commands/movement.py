@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from commands.api import NOTHING, CommandError, Ctx, command
 from commands.util import room_view
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
 from world.dreams import DreamError
 
 

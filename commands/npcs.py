@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from commands import modal
+from commands.api import SPEECH, CommandError, Ctx, command, text_after
 from commands.building import CATEGORY, audit, check_name, split_assign
 from commands.targets import destination, label, ref, resolve
-from mud.core.dispatch import SPEECH, CommandError, Ctx, command, text_after
 from world.model import Room
 from world.npc_scripts import MAX_NAME
 from world.npcs import Npc
@@ -69,6 +69,7 @@ def cmd_ask(ctx: Ctx) -> None:
                  f"{npc.first_name} might talk about: {hint}.")  # fmt: skip
         return
     topic = topic[:MAX_TOPIC]
+    assert room is not None  # (the NPC was found in it)
     ctx.send(f"You ask |y{npc.name}|n about {topic}.")
     w.broadcast(room, f"|c{ctx.player.name}|n asks |y{npc.name}|n about {topic}.",
                 exclude=ctx.player)  # fmt: skip

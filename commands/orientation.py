@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
+from commands.api import NOTHING, CommandError, Ctx, command
 from world.clock import PHASE_NAMES
 from world.mapview import describe_map, render_map
 from world.model import Room

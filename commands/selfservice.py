@@ -4,14 +4,23 @@ someone up, the ways out of a room, and the message of the day."""
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from commands import modal
-from mud.core import auth
-from mud.core.dispatch import NOTHING, TEXT, CommandError, Ctx, Publishes, command, text_after
-from mud.core.text import strip_markup
+from commands.api import (
+    NOTHING,
+    TEXT,
+    CommandError,
+    CommandSession,
+    Ctx,
+    Mode,
+    Publishes,
+    command,
+    text_after,
+)
 from world.mail import escape
 from world.model import Player
+from world.words import strip_markup
 
 MAX_TITLE_CHARS = 40
 MAX_AWAY_CHARS = 120
@@ -30,7 +39,7 @@ def presence_version() -> int:
 
 
 # -- password -------------------------------------------------------------------------------
-class PasswordChange:
+class PasswordChange(Mode):
     """Old password, new one, new one again: each typed hidden (WILL ECHO), as at login."""
 
     PROMPTS: ClassVar[dict[str, str]] = {
@@ -42,13 +51,13 @@ class PasswordChange:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.session = ctx.session
-        self.parent = ctx.session.handler
+        self.passwords = ctx.app.passwords
         self.state = "old"
         self.new = ""
         self.hidden = False
 
     def start(self) -> None:
-        self.session.push_handler(self)
+        self.session.push_mode(self)
         self.prompt()
 
     def prompt(self) -> None:
@@ -67,14 +76,14 @@ class PasswordChange:
         self._show_input()
         self.new = ""
         self.session.send(text)
-        self.session.pop_handler(self)
+        self.session.pop_mode(self)
 
     def on_line(self, line: str) -> None:
         self._show_input()  # echo back on between answers, so each prompt starts a new line
         if self.state == "old":
             self._check_old(line)
         elif self.state == "new":
-            problem = auth.check_password(line)
+            problem = self.passwords.check_password(line)
             if problem:
                 self._done(f"{problem} Your password is unchanged.")
                 return
@@ -90,7 +99,7 @@ class PasswordChange:
         player = self.ctx.player
 
         async def check() -> None:
-            ok = await auth.verify_password(player.password_hash, password)
+            ok = await self.passwords.verify_password(player.password_hash, password)
             if self.session.closed:
                 return
             if not ok:
@@ -105,7 +114,7 @@ class PasswordChange:
         player, app = self.ctx.player, self.ctx.app
 
         async def change() -> None:
-            hashed = await auth.hash_password(password)
+            hashed = await self.passwords.hash_password(password)
             seq = self.ctx.world.set_password_hash(player, hashed)
             await app.store.durable(seq)  # "changed" only once it would survive a crash
             if not self.session.closed:
@@ -115,10 +124,6 @@ class PasswordChange:
 
     def on_closing(self) -> None:
         self._show_input()
-
-    def on_close(self) -> None:
-        if self.parent is not None:
-            self.parent.on_close()
 
 
 @command("password", category="Settings", publishes=NOTHING)
@@ -197,40 +202,33 @@ def cmd_title(ctx: Ctx) -> None:
 
 
 # -- away -----------------------------------------------------------------------------------
-class Away:
+class Away(Mode):
     """While away, the dreamer's input passes through here: the first command they type
-    brings them back (and still runs)."""
+    brings them back (and still runs, in the mode under this one: the dispatcher)."""
 
-    def __init__(self, session: Any, message: str) -> None:
+    def __init__(self, session: CommandSession, under: Mode, message: str) -> None:
         self.session = session
-        self.parent = session.handler
+        self.under = under  # the mode the input goes back to (afk is a command: a dispatcher)
         self.message = message
         self.since = time.time()
 
     def prompt(self) -> None:
-        self.parent.prompt()
+        self.under.prompt()
 
     def on_line(self, line: str) -> None:
-        if not line.strip():
-            self.parent.on_line(line)
-            return
-        self.session.pop_handler(self, prompt=False)
-        forget_who()
-        if line.split()[0].lower() != "afk":
-            self.session.send("You are back; your away message is cleared.")
-        self.parent.on_line(line)
-
-    def on_closing(self) -> None:
-        pass
-
-    def on_close(self) -> None:
-        self.parent.on_close()
+        if line.strip():
+            self.session.pop_mode(self, prompt=False)
+            forget_who()
+            if line.split()[0].lower() != "afk":
+                self.session.send("You are back; your away message is cleared.")
+        self.under.on_line(line)
 
 
-def away_message(p: Player) -> str | None:
+def away_message(ctx: Ctx, p: Player) -> str | None:
     """What a dreamer who is away left to say ('' if nothing); None if they aren't away."""
-    handler = getattr(p.session, "handler", None)
-    return handler.message if isinstance(handler, Away) else None
+    session = ctx.app.session_of(p)
+    mode = session.mode if session is not None else None
+    return mode.message if isinstance(mode, Away) else None
 
 
 # any message is shown to whoever tells them, even one that reads "clear"
@@ -250,12 +248,15 @@ def cmd_afk(ctx: Ctx) -> None:
     text = " ".join(strip_markup(ctx.args).split())
     if len(text) > MAX_AWAY_CHARS:
         raise CommandError(f"An away message is at most {MAX_AWAY_CHARS} characters.")
-    away = Away(ctx.session, text)
-    ctx.session.push_handler(away)
+    under = ctx.session.mode
+    if under is None:  # (the connection is going: nobody to be away from)
+        return
+    away = Away(ctx.session, under, text)
+    ctx.session.push_mode(away)
     forget_who()
     said = f": {escape(text)}" if text else ""
     ctx.send(f"You are away{said}. The next command you type brings you back.")
-    away.prompt()  # the dispatcher leaves prompting to the handler it no longer is
+    away.prompt()  # the dispatcher leaves prompting to the mode it no longer is
 
 
 # -- finger -----------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ def cmd_finger(ctx: Ctx) -> None:
     title = title_of(p)
     lines = [f"|c{p.name}|n {title}".rstrip(), f"Role: {p.role}."]
     if p.online:
-        away = away_message(p)
+        away = away_message(ctx, p)
         # awake, dreaming or in a loop: never where (a dream is private)
         lines.append(f"Online now, {w.dream_state(p)}.")
         if away is not None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from commands.api import NOTHING, REGISTRY, SPEECH, Command, CommandError, Ctx, command
 from commands.util import match_player_here
-from mud.core.dispatch import NOTHING, REGISTRY, SPEECH, Command, CommandError, Ctx, command
 from world.comms import ignores
 from world.socials import Social, fill
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mud.core.dispatch import NOTHING, CommandError, Ctx, command
+from commands.api import NOTHING, CommandError, Ctx, command
 
 CATEGORY_ORDER = ["General", "Movement", "Communication", "Items", "Settings", "System"]
 

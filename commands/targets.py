@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mud.core.dispatch import CommandError
+from commands.api import CommandError
 from world.model import Exit, Item, Player, Room
 from world.npcs import Npc
 from world.world import World
@@ -125,7 +125,7 @@ def _by_id(
             return near
         # Nothing by that id is near: mean the room, since rooms are what builders
         # address from afar (look shows their #id); other kinds need item#12 and so on.
-        rooms = [o for o in found if isinstance(o, Room)]
+        rooms: list[Thing] = [o for o in found if isinstance(o, Room)]
         if rooms:
             return rooms
     return found

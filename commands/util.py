@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mud.core.dispatch import LANDINGS, CommandError, Ctx
-from mud.core.text import capitalise_first, list_words
+from commands.api import CommandError, Ctx
 from world.dreams import plural
 from world.model import Item, Player, Room
+from world.words import capitalise_first, list_words
 
 if TYPE_CHECKING:
     from world.npcs import Npc
-    from world.world import World
 
 MAX_NAMES_SHOWN = 12  # dreamers named in a room before the rest are counted
 MAX_ECHOES_SHOWN = 3  # a loop's motif echoes named before the rest are counted
@@ -42,12 +41,13 @@ def require(args: str, usage: str) -> str:
 def room_view(ctx: Ctx, room: Room, walking: bool = False) -> str:
     """`walking`: arriving on foot, where `config brief` leaves the description out."""
     brief = walking and bool(ctx.player.settings.get("brief"))
-    return render_room(ctx.world, ctx.player, room, brief)
+    return render_room(ctx, ctx.player, room, brief)
 
 
-def render_room(world: World, p: Player, room: Room, brief: bool = False) -> str:
+def render_room(ctx: Ctx, p: Player, room: Room, brief: bool = False) -> str:
     """What `p` sees on looking around `room` (also sent after a teleport)."""
-    LANDINGS.viewed(p, room)  # a mover who shows the room needn't have it shown again
+    ctx.app.landings.viewed(p, room)  # a mover who shows the room needn't have it shown again
+    world = ctx.world
     dreams = world.dreams
     notes = dreams.take_admin_visits(p)
     title = "".join(f"|y[{note}]|n\n" for note in notes) + f"|h|c{room.name}|n"

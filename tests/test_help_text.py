@@ -12,7 +12,7 @@ import ast
 import re
 from pathlib import Path
 
-from mud.core.dispatch import REGISTRY
+from commands.api import REGISTRY
 from mud.core.text import ANSI
 from tests.client import login, said
 

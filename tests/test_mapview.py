@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from commands.api import CommandError
 from commands.targets import destination, ref, resolve
-from mud.core.dispatch import CommandError
 from world.mapview import MAP_RADIUS, describe_map, layout, render_map
 from world.model import Player
 from world.world import World

@@ -6,9 +6,9 @@ publishes nothing (reading, clearing a title) still works."""
 from __future__ import annotations
 
 import commands  # noqa: F401  (registers every command)
+from commands.api import REGISTRY, Command
 from commands.channels import CHANNEL_WORD
 from commands.socials import SOCIAL_WORD
-from mud.core.dispatch import REGISTRY, Command
 from tests.client import Client, login, said
 
 UNTHROTTLED = {"commands_per_second": 1000.0, "command_burst": 1000}  # the table is typed fast

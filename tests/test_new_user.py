@@ -299,9 +299,9 @@ async def test_many_echoes_are_summed_up(server):
 
 
 def test_words_and_numbers():
+    from commands.api import REGISTRY
     from commands.targets import numbered
     from commands.util import a_or_an, presence
-    from mud.core.dispatch import REGISTRY
     from world.dreams import plural
     from world.model import Player
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import commands  # noqa: F401  (registers every command)
-from mud.core.dispatch import REGISTRY, Command
+from commands.api import REGISTRY, Command
 from tests.client import Client, login
 
 UNTHROTTLED = {"commands_per_second": 1000.0, "command_burst": 1000}  # the table is typed fast

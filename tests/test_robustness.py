@@ -6,7 +6,7 @@ import asyncio
 import random
 import socket
 
-from mud.core.dispatch import NOTHING, Command
+from commands.api import NOTHING, Command
 from tests.client import IAC, SB, SE, Client, login
 from tests.conftest import conn_of
 

@@ -143,7 +143,7 @@ async def test_no_window_size_no_paging(server):
 class FakeSession:
     def __init__(self) -> None:
         self.player = None
-        self.handler = "dispatcher"
+        self.modes: list[object] = ["dispatcher"]
         self.render_key = (False, 80, False)
         self.height = 10
         self.written: list[str] = []
@@ -164,21 +164,24 @@ class FakeSession:
     def send_prompt(self, text: str) -> None:
         self.prompts.append(text)
 
-    def push_handler(self, handler: object) -> None:
-        handler.parent = self.handler  # type: ignore[attr-defined]
-        self.handler = handler
+    @property
+    def mode(self) -> object:
+        return self.modes[-1]
 
-    def pop_handler(self, handler: object, prompt: bool = True) -> bool:
-        if self.handler is not handler:
+    def push_mode(self, mode: object) -> None:
+        self.modes.append(mode)
+
+    def pop_mode(self, mode: object, prompt: bool = True) -> bool:
+        if self.modes[-1] is not mode:
             return False
-        self.handler = handler.parent  # type: ignore[attr-defined]
+        self.modes.pop()
         return True
 
 
 def test_the_pager_holds_a_bounded_number_of_lines():
     s = FakeSession()
     mud.core.pager.page(s, "\n".join(f"line {i}" for i in range(10_000)))
-    pager = s.handler
+    pager = s.mode
     assert isinstance(pager, mud.core.pager.Pager)
     assert len(pager.lines) == mud.core.pager.MAX_PAGED_LINES
     assert "more lines not shown" in pager.lines[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import commands  # noqa: F401  (registers every command)
-from mud.core.dispatch import REGISTRY
+from commands.api import REGISTRY
 from tests.client import login, said
 from world.socials import load_socials, read_socials
 from world.yamlsrc import ContentError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from mud.core.dispatch import REGISTRY, edits
+from commands.api import REGISTRY, edits
 from tests.client import login, said
 from world.model import Player
 

@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
+from commands.api import REGISTRY, Registry
 from mud.config import Settings, normalise_db_url
+from mud.core import auth
 from mud.core.auth import AccountQuota, FailureThrottle
-from mud.core.dispatch import LANDINGS, REGISTRY, Registry
+from mud.core.dispatch import LANDINGS
 from mud.core.events import EventService
 from mud.core.lifecycle import SessionLifecycle
 from mud.core.npc_runtime import NpcDirector
@@ -27,6 +29,7 @@ from mud.store import Store
 from mud.supervisor.procs import RELOAD_EXIT
 from world.channels import load_channel_specs
 from world.content import load_world_spec, seed
+from world.model import Player
 from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
 from world.socials import load_socials
 from world.world import World
@@ -399,6 +402,15 @@ class App:
         await self._close_links(None)
         log.info("reload: handed over (%s)", "everything saved" if saved else "NOT all saved")
         return RELOAD_EXIT if saved else 1
+
+    # -- for commands (commands/api.py Engine) ----------------------------------------------
+    passwords = auth  # password rules and hashing
+    landings = LANDINGS  # who is shown where they landed
+
+    def session_of(self, p: Player) -> Session | None:
+        """The dreamer's connection to this engine, if they have one."""
+        session = p.session
+        return session if isinstance(session, Session) else None
 
     def wall(self, text: str) -> None:
         """A line to everyone in the game, whatever they ignore (admins' announcements)."""

@@ -1,255 +1,35 @@
-"""Command registry and dispatch: parse a line, find the command, check the role, call it.
+"""Running commands: parse a line, find the command, check the role, call it.
 
-A command is a plain function registered with `@command(...)`; its docstring is the in-game
-help (first line: the summary shown in the list). Lookup order for the first word:
+The commands themselves, their registry and what they may use (`Ctx`) are in
+commands/api.py; this is the engine's side. Lookup order for the first word:
 an exact command name or alias, then an exit of the current room (alone: words after it
 are speech, for a channel of that name, never a walk that drops them), then a word that
 is the world's data rather than code (a channel or a social: see `Registry.add_late`),
 then a unique command prefix (`inv` -> inventory). Prefix answers are cached, so dispatch
 is a couple of dict hits. A word that matches nothing gets the nearest commands as a hint (by
-one edit-distance rule, `edits`), worked out only then.
+one edit-distance rule, `commands.api.edits`), worked out only then.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
+from commands.api import Command, CommandError, Ctx, Mode, Registry
+from mud.core.session import Session
 from mud.core.text import escape_stray_pipes
 from world.dreams import DreamError
 from world.model import ABBREVIATION_OF, DIRECTIONS
 from world.moderation import MUTE_KEY, muted_message
 
 if TYPE_CHECKING:
-    from mud.core.auth import FailureThrottle
-    from mud.core.events import EventService
-    from mud.core.lifecycle import SessionLifecycle
-    from mud.core.npc_runtime import NpcDirector
-    from mud.core.session import Session
-    from mud.core.shutdown import ShutdownTimer
-    from mud.store import Store
+    from mud.core.app import App
     from world.model import Player, Room
-    from world.world import World
 
 log = logging.getLogger("dreamwave.dispatch")
 
 # Single-character shortcuts that need no space: 'hello  :waves
 SHORTCUTS = {"'": "say", '"': "say", ":": "emote", ";": "emote"}
-SUGGESTIONS = 3  # commands suggested for a word that matches none
-# A typo's hint: command words within this many edits of the word typed (an edit is a letter
-# added, dropped, changed, or two side by side swapped: `sya` is one from `say`) ...
-TYPO_EDITS = 1
-TYPO_EDITS_LONG = 2  # ... or this many, for a word of at least TYPO_LONG_WORD letters
-TYPO_LONG_WORD = 6
-TYPO_MIN_WORD = 3  # shorter words get no hint: one edit away from them is half the commands
-
-
-class CommandError(Exception):
-    """Raised by a command to tell the player, in one sentence, what to do instead."""
-
-
-class Engine(Protocol):
-    """The engine's services a command may use besides the world (`Ctx.app`; the App is
-    the one implementation). Written down so the boundary is checked, not `Any`."""
-
-    world: World
-    registry: Registry  # the commands (help, @privileges)
-    store: Store  # durability: `await store.durable()` before saying a change is saved
-    events: EventService  # event scripts (@event)
-    npc_director: NpcDirector  # NPC scripts (@npc)
-    shutdown: ShutdownTimer  # @shutdown
-    throttle: FailureThrottle  # login lockouts (@lockout)
-    sessions: set[Session]  # every connection (@who)
-    reloading: bool  # a reload is under way (@reload)
-
-    def wall(self, text: str) -> None: ...
-    async def request_reload(self) -> list[str]: ...
-    @property
-    def lifecycle(self) -> SessionLifecycle: ...  # (the dispatcher's: a dreamer leaves)
-
-
-@dataclass
-class Ctx:
-    """Everything a command may use. Commands change the world only through `world`."""
-
-    player: Player
-    session: Session
-    world: World
-    app: Engine
-    cmd: Command
-    args: str
-    word: str
-
-    def send(self, text: str) -> None:
-        self.session.send(text)
-
-    def page(self, text: str) -> None:
-        """Like send, but a screen at a time when it is longer (mud.core.pager)."""
-        from mud.core.pager import page
-
-        page(self.session, text)
-
-
-@dataclass(frozen=True)
-class Publishes:
-    """Which of a command's forms put words its typer wrote where another dreamer can read
-    them: said or shouted, mailed, shown in `who`, stored on a room, an item or a dream that
-    others look at. A muted dreamer is refused those forms (and only those) before the
-    command runs. Every command declares one (tests/test_mute_rules.py walks the registry),
-    so a new command can't forget the mute."""
-
-    always: bool = False  # every use: the line itself is heard (say, a social)
-    text: bool = False  # the words typed after the command, or after a subcommand in `after`
-    after: tuple[str, ...] = ()  # the subcommands that publish what follows (mail send ...)
-    keeps: tuple[str, ...] = ("clear",)  # what removes the text instead: allowed
-
-    def covers(self, args: str) -> bool:
-        """Whether typing the command with `args` publishes something its typer wrote."""
-        if self.always:
-            return True
-        if not self.text:
-            return False
-        written = args.strip()
-        if self.after:
-            sub, _, written = written.partition(" ")
-            if sub.lower() not in self.after:
-                return False
-        written = written.strip().lower()
-        return bool(written) and written not in self.keeps
-
-    def forms(self, key: str, sample: str) -> list[str]:
-        """Lines that publish `sample` with this command (the mute table types them)."""
-        if not (self.always or self.text):
-            return []
-        return [f"{key} {sub} {sample}" for sub in self.after] or [f"{key} {sample}"]
-
-
-NOTHING = Publishes()  # reads, moves, settings only its owner sees
-SPEECH = Publishes(always=True)
-TEXT = Publishes(text=True)
-
-
-def text_after(*subcommands: str) -> Publishes:
-    """The words typed after one of `subcommands` are published (`mail send`, `dream name`)."""
-    return Publishes(text=True, after=subcommands)
-
-
-@dataclass
-class Command:
-    key: str
-    func: Callable[[Ctx], None]
-    aliases: tuple[str, ...] = ()
-    category: str = "General"
-    role: str = "player"
-    hidden: bool = False
-    help_text: str = ""
-    publishes: Publishes | None = None  # what others read of its typer's words (None: undeclared)
-    summary: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        doc = inspect.cleandoc(self.help_text or self.func.__doc__ or "")
-        self.help_text = doc
-        self.summary = doc.splitlines()[0] if doc else ""
-
-
-class Registry:
-    def __init__(self) -> None:
-        self.commands: dict[str, Command] = {}  # key -> command
-        self._exact: dict[str, Command] = {}  # key or alias -> command
-        self._prefix_cache: dict[str, Command | None] = {}
-        self._late: list[Callable[[Any, str], Command | None]] = []
-
-    def add(self, cmd: Command) -> Command:
-        self.commands[cmd.key] = cmd
-        for word in (cmd.key, *cmd.aliases):
-            self._exact[word] = cmd
-        self._prefix_cache.clear()
-        return cmd
-
-    def add_late(self, lookup: Callable[[Any, str], Command | None]) -> None:
-        """`lookup(world, word)` names a command for a word no command or exit took (channel
-        names, socials): asked only on that path, so ordinary commands never pay for it."""
-        if lookup not in self._late:
-            self._late.append(lookup)
-
-    def late(self, world: Any, word: str) -> Command | None:
-        for lookup in self._late:
-            cmd = lookup(world, word)
-            if cmd is not None:
-                return cmd
-        return None
-
-    def words(self) -> set[str]:
-        return set(self._exact)
-
-    def exact(self, word: str) -> Command | None:
-        return self._exact.get(word)
-
-    def by_prefix(self, word: str) -> Command | None:
-        try:
-            return self._prefix_cache[word]
-        except KeyError:
-            pass
-        found = {
-            cmd.key: cmd for name, cmd in self._exact.items()
-            if name.startswith(word) and not cmd.hidden
-        }  # fmt: skip
-        result = next(iter(found.values())) if len(found) == 1 else None
-        if len(self._prefix_cache) < 10_000:
-            self._prefix_cache[word] = result
-        return result
-
-    def nearest(self, word: str, player: Player) -> list[str]:
-        """Commands this player may use whose names are close to `word` (a typo's hint).
-        Only on the miss path: it compares against every command word."""
-        usable = {
-            name: cmd for name, cmd in self._exact.items()
-            if not cmd.hidden and player.has_role(cmd.role)
-        }  # fmt: skip
-        if len(word) < TYPO_MIN_WORD:
-            return []
-        most = TYPO_EDITS_LONG if len(word) >= TYPO_LONG_WORD else TYPO_EDITS
-        near = [(edits(word, name, most), name) for name in usable]
-        out: dict[str, str] = {}  # command key -> the word to suggest (what was typed nearest)
-        for n, name in sorted(near):
-            if n <= most:
-                out.setdefault(usable[name].key, name)
-        return list(out.values())[:SUGGESTIONS]
-
-    def candidates(self, word: str, player: Player) -> list[str]:
-        return sorted(
-            {
-                c.key
-                for n, c in self._exact.items()
-                if n.startswith(word) and player.has_role(c.role)
-            }
-        )
-
-
-def edits(a: str, b: str, most: int) -> int:
-    """The edits that turn `a` into `b`: letters added, dropped or changed, and two letters
-    side by side swapped (the optimal string alignment distance); any answer above `most`
-    is `most + 1`, found without comparing the rest."""
-    if abs(len(a) - len(b)) > most:
-        return most + 1
-    before: list[int] = []
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, before, row = before, row, [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            row[j] = min(before[j] + 1, row[j - 1] + 1, before[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                row[j] = min(row[j], prev[j - 2] + 1)
-        if min(row) > most:
-            return most + 1
-    return min(row[-1], most + 1)
-
-
-REGISTRY = Registry()
 
 
 class Landings:
@@ -305,12 +85,11 @@ LANDINGS = Landings()
 def show_landing(p: Player, seq: int, prompt: bool) -> None:
     """Show `p` the room they are in, as `look` does, then (if `prompt`) the prompt of
     whatever has their input (the dispatcher, or an editor or question they are in)."""
-    session: Any = p.session
-    handler = getattr(session, "handler", None)
-    dispatcher = handler
-    while dispatcher is not None and not isinstance(dispatcher, Dispatcher):
-        dispatcher = getattr(dispatcher, "parent", None)
-    if dispatcher is None or session.closed:
+    session = p.session
+    if not isinstance(session, Session) or session.closed:
+        return
+    dispatcher = session.base_mode
+    if not isinstance(dispatcher, Dispatcher):
         return
     look = dispatcher.registry.exact("look")
     if look is None:
@@ -322,30 +101,16 @@ def show_landing(p: Player, seq: int, prompt: bool) -> None:
         look.func(ctx)
     except CommandError as err:
         session.send(str(err))
-    if prompt:
-        handler.prompt()
+    mode = session.mode
+    if prompt and mode is not None:
+        mode.prompt()
 
 
-def command(
-    key: str,
-    aliases: tuple[str, ...] | list[str] = (),
-    category: str = "General",
-    role: str = "player",
-    hidden: bool = False,
-    publishes: Publishes | None = None,
-) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
-    def deco(func: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
-        cmd = Command(key, func, tuple(aliases), category, role, hidden, publishes=publishes)
-        REGISTRY.add(cmd)
-        return func
+class Dispatcher(Mode):
+    """The base mode of a logged-in player: every line they type comes here (unless a mode
+    pushed over it borrows the input)."""
 
-    return deco
-
-
-class Dispatcher:
-    """The handler for a logged-in player: every line they type comes here."""
-
-    def __init__(self, app: Engine, session: Session, player: Player) -> None:
+    def __init__(self, app: App, session: Session, player: Player) -> None:
         self.app = app
         self.session = session
         self.player = player
@@ -363,7 +128,7 @@ class Dispatcher:
             return
         self.run(escape_stray_pipes(line))
         # A command that went on in the background (session.run_task) prompts when done.
-        if self.session.handler is self and not self.session.busy:
+        if self.session.mode is self and not self.session.busy:
             self.prompt()
 
     def run(self, line: str) -> None:

@@ -42,14 +42,14 @@ class SessionLifecycle:
         engine says so; `.r` in the editor brings it back)."""
         from commands.modal import DRAFT_KEY
 
-        handler, p = session.handler, session.player
-        while handler is not None and p is not None:
-            draft = getattr(handler, "draft", None)
-            got = draft() if callable(draft) else None
+        p = session.player
+        if p is None:
+            return
+        for mode in reversed(session.modes):  # the top one first
+            got = mode.draft()
             if got is not None:
                 self.app.world.set_setting(p, DRAFT_KEY, {"title": got[0], "text": got[1]})
                 return
-            handler = getattr(handler, "parent", None)
 
     def new_session(self, session: Session) -> None:
         """A gateway has a new connection: refuse a banned address before any banner."""
@@ -95,20 +95,21 @@ class SessionLifecycle:
         if player is None or player.session is not None or banned:
             self.bind(session, None)  # (the gateway forgets the dreamer: a page empties its panels)
             flow = LoginFlow(self.app, session)
-            session.set_handler(flow)
+            session.set_base_mode(flow)
             session.send(LOGIN_AGAIN if why == "reload" else LOGIN_AGAIN_CRASH)
             flow.prompt()
             return False
         session.player = player
         self.app.world.enter_game(player, session, announce=False)
-        session.set_handler(Dispatcher(self.app, session, player))
+        dispatcher = Dispatcher(self.app, session, player)
+        session.set_base_mode(dispatcher)
         session.decide_capabilities()
         self.bind(session, player)
         session.send(RELOAD_AFTER if why == "reload" else CRASH_AFTER)
         draft = player.settings.get("draft")  # (commands.modal.DRAFT_KEY)
         if why == "reload" and isinstance(draft, dict):
             session.send(DRAFT_KEPT.format(title=draft.get("title", "your text")))
-        session.handler.prompt()
+        dispatcher.prompt()
         session.notify("login")
         return True
 
@@ -125,7 +126,7 @@ class SessionLifecycle:
 
     def begin_login(self, session: Session) -> None:
         flow = LoginFlow(self.app, session)
-        session.set_handler(flow)
+        session.set_base_mode(flow)
         flow.greet()
 
     def enter_game(self, session: Session, player: Player) -> None:
@@ -138,9 +139,9 @@ class SessionLifecycle:
         old = player.session
         session.player = player
         arriving = not (isinstance(old, Session) and old is not session)
-        if not arriving:
+        if isinstance(old, Session) and old is not session:
             log.info("%s taken over by a new connection from %s", player.name, session.address)
-            old.set_handler(None)  # the dreamer stays; only the old connection goes
+            old.set_base_mode(None)  # the dreamer stays; only the old connection goes
             old.player = None
             if old.feed is not None:
                 old.feed.watchers.discard(old)
@@ -152,16 +153,19 @@ class SessionLifecycle:
             session.send("|yYou take over your dreamer from another connection.|n")
         else:
             self.app.world.enter_game(player, session)
-        session.set_handler(Dispatcher(self.app, session, player))
+        dispatcher = Dispatcher(self.app, session, player)
+        session.set_base_mode(dispatcher)
         session.decide_capabilities()
         self.bind(session, player)
         session.send(f"|cYou drift into the Dreamwave, {player.name}.|n")
         for notice in login_notices(self.app.world, player):  # the message of the day, letters
             session.send(notice)
-        session.handler.run("look")
+        dispatcher.run("look")
         if arriving:  # hooks (NPC greetings, event triggers) see the dreamer once in the room
             self.app.world.emit("login", player=player, room=player.room)
-        session.handler.prompt()
+        mode = session.mode  # (the dispatcher, unless `look` paged)
+        if mode is not None:
+            mode.prompt()
         session.notify("login")
 
     def player_left(self, player: Player, session: Session) -> None:

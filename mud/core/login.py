@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from commands.api import Mode
 from mud.core import auth
 from mud.core.auth import Refusal
 
@@ -45,8 +46,9 @@ LOCKED_NOW = {
 }
 
 
-class LoginFlow:
-    """States: name -> password (existing) | confirm -> new_password -> new_password_again."""
+class LoginFlow(Mode):
+    """The base mode before a dreamer is in the game. States: name -> password (existing)
+    | confirm -> new_password -> new_password_again."""
 
     def __init__(self, app: App, session: Session) -> None:
         self.app = app
@@ -88,9 +90,6 @@ class LoginFlow:
     def on_closing(self) -> None:
         self._show_input()
 
-    def on_close(self) -> None:
-        pass
-
     # -- input ----------------------------------------------------------------------------
     def on_line(self, line: str) -> None:
         if self.state in PASSWORD_STATES:
@@ -102,8 +101,14 @@ class LoginFlow:
                 self.prompt()
                 return
             self._show_input()
-        handler = getattr(self, f"_on_{self.state}")
-        handler(line)
+        step = {
+            "name": self._on_name,
+            "password": self._on_password,
+            "confirm": self._on_confirm,
+            "new_password": self._on_new_password,
+            "new_password_again": self._on_new_password_again,
+        }[self.state]
+        step(line)
 
     def _on_name(self, line: str) -> None:
         words = line.split()
@@ -122,7 +127,7 @@ class LoginFlow:
         elif verb in ("connect", "create"):
             self.session.send(f"Usage: {verb} <name> <password>")
             self.prompt()
-        elif verb == "mssp-request" and hasattr(self.app, "mssp_text"):
+        elif verb == "mssp-request":
             self.session.send(self.app.mssp_text())
             self.prompt()
         elif len(words) == 1:

@@ -3,23 +3,25 @@
 A command calls `page(session, text)` (or `ctx.page(text)`) instead of `send`. Text that fits
 the screen goes out as usual. Longer text is rendered once, cut into pages of the dreamer's
 height (`config pager`, else the client's NAWS height; no NAWS and no setting: no paging),
-and a small handler borrows the input: Enter shows the next page, `q` stops. Anything else
+and a small mode borrows the input: Enter shows the next page, `q` stops. Anything else
 typed stops the pager and runs as a command, so nobody is ever stuck in it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from commands.api import MAX_PAGE_LINES, MIN_PAGE_LINES, Mode
 from mud.core.text import render
 
+if TYPE_CHECKING:
+    from mud.core.session import Session
+
 MORE_PROMPT = "|w--More--|n (Enter, q) page {page} of {pages} "
-MIN_PAGE_LINES = 5  # the smallest page `config pager` accepts
-MAX_PAGE_LINES = 200  # ... and the largest
 MAX_PAGED_LINES = 2000  # lines one paged text may hold; the rest is cut with a note
 
 
-def page_lines(session: Any) -> int:
+def page_lines(session: Session) -> int:
     """Lines per page for this session; 0 means "don't page"."""
     player = session.player
     chosen = player.settings.get("pager") if player is not None else None
@@ -30,7 +32,7 @@ def page_lines(session: Any) -> int:
     return max(MIN_PAGE_LINES, min(MAX_PAGE_LINES, session.height - 1))
 
 
-def page(session: Any, text: str) -> None:
+def page(session: Session, text: str) -> None:
     """Send markup `text` to `session`, paused a screen at a time when it is longer."""
     size = page_lines(session)
     if size <= 0 or text.count("\n") + 1 <= size:
@@ -40,21 +42,20 @@ def page(session: Any, text: str) -> None:
     if len(lines) <= size:
         session.write_rendered("\r\n".join(lines))
         return
-    handler = session.handler
-    if isinstance(handler, Pager):  # a second long text from one command: after the first
-        handler.extend(lines)
+    mode = session.mode
+    if isinstance(mode, Pager):  # a second long text from one command: after the first
+        mode.extend(lines)
         return
     pager = Pager(session, [], size)
     pager.extend(lines)
     pager.start()
 
 
-class Pager:
+class Pager(Mode):
     """Borrows the session's input while there are pages left; then gives it back."""
 
-    def __init__(self, session: Any, lines: list[str], size: int) -> None:
+    def __init__(self, session: Session, lines: list[str], size: int) -> None:
         self.session = session
-        self.parent = session.handler
         self.lines = lines
         self.size = size
         self.pos = 0
@@ -74,7 +75,7 @@ class Pager:
         return -(-len(self.lines) // self.size)
 
     def start(self) -> None:
-        self.session.push_handler(self)
+        self.session.push_mode(self)
         self._show()
 
     def _show(self) -> None:
@@ -92,26 +93,19 @@ class Pager:
 
     def _finish(self, prompt: bool = False) -> None:
         self.lines = []
-        self.session.pop_handler(self, prompt=prompt)
+        self.session.pop_mode(self, prompt=prompt)
 
     def on_line(self, line: str) -> None:
         word = line.strip().lower()
         if not word:
             self._show()
-            if self.session.handler is not self and self.parent is not None:
-                self.parent.prompt()  # the last page went out: back to the usual prompt
+            under = self.session.mode
+            if under is not self and under is not None:
+                under.prompt()  # the last page went out: back to the usual prompt
         elif word == "q":
             self._finish(prompt=True)
         else:  # something else typed: the pager steps aside and it runs as a command
             self._finish()
-            if self.parent is not None:
-                self.parent.on_line(line)
-
-    def on_close(self) -> None:
-        if self.parent is not None and hasattr(self.parent, "on_close"):
-            self.parent.on_close()
-
-    def on_closing(self) -> None:
-        closing = getattr(self.parent, "on_closing", None)
-        if closing is not None:
-            closing()
+            under = self.session.mode
+            if under is not None:
+                under.on_line(line)

@@ -1,9 +1,10 @@
 """One connection: input limits, ordered command processing, and a bounded output queue.
 
 Lines arrive from the LineReader already split. Each is decoded, sanitised and handed to the
-current handler (login flow, editor, or the dispatcher). While a command's changes are being
-committed, the session holds its output and queues further input, so a player is told "done"
-only once it is durable and their commands always run in order.
+current mode (login flow, editor, or the dispatcher: see commands/api.py Mode). While a
+command's changes are being committed, the session holds its output and queues further
+input, so a player is told "done" only once it is durable and their commands always run in
+order.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from mud.core import pager
 from mud.core.text import render, sanitize, strip_markup
 from mud.edge.telnet import gmcp
 from mud.edge.telnet.charset import usable_charset
@@ -22,6 +24,7 @@ from mud.edge.telnet.mtts import ClientInfo, parse_ttypes
 from world.moderation import normalise_address
 
 if TYPE_CHECKING:
+    from commands.api import Mode
     from mud.core.app import App
     from mud.core.feed import RoomFeed
     from mud.core.peer import RemoteTelnet, RemoteTransport
@@ -33,22 +36,10 @@ DEFAULT_WIDTH = 80
 MIN_WIDTH = 20
 MAX_WIDTH = 250
 PROMPT = "> "
-MAX_PROMPT_CHARS = 60  # a dreamer's own prompt (config prompt), before its tokens expand
 PROMPT_TOKEN = re.compile(r"%(.)")
 # Clients that keep their own input line, where a prompt shown again after other people's
 # lines would be a line of its own (the browser page): they get no redrawn prompt.
 NO_REDRAW_CLIENTS = frozenset({"dreamwave-web"})
-
-
-class InputHandler(Protocol):
-    """Whatever has a session's input. The base one is the login flow, then the dispatcher
-    (`Session.set_handler`); a question, an editor, the pager or `afk` borrows the input
-    with `push_handler` and gives it back with `pop_handler`, so nothing else assigns it.
-    It may also have `on_closing()` (the connection is about to close: restore echo...) and
-    `on_close()` (it closed)."""
-
-    def on_line(self, line: str) -> None: ...
-    def prompt(self) -> None: ...
 
 
 # Every distinct (colour, width, ascii, screen reader, encoding) seen, numbered. Bounded in
@@ -66,7 +57,9 @@ class Session:
         self.address: str = normalise_address(str(peer[0]))  # ::ffff:1.2.3.4 as 1.2.3.4
         self.port: int = int(peer[1]) if len(peer) > 1 else 0
         self.player: Player | None = None
-        self.handler: Any = None  # an InputHandler (see set/push/pop_handler)
+        # who has the input: the base mode (login flow, then dispatcher) and the modes that
+        # borrow it over that (see set_base_mode / push_mode / pop_mode)
+        self._modes: list[Mode] = []
         self.started = False
         self.closed = False
         # rendering capabilities (decided after negotiation; see decide_capabilities)
@@ -114,24 +107,41 @@ class Session:
         return f"<Session {self.address}:{self.port} {who}>"
 
     # -- who has the input ----------------------------------------------------------------
-    def set_handler(self, handler: InputHandler | None) -> None:
-        """The base handler: the login flow, then the dreamer's dispatcher (None: no more
-        input, the dreamer was taken over by another connection)."""
-        self.handler = handler
+    @property
+    def mode(self) -> Mode | None:
+        """Whatever has the input now: the top of the stack (None: no more input)."""
+        modes = self._modes
+        return modes[-1] if modes else None
 
-    def push_handler(self, handler: Any) -> None:
-        """`handler` borrows the input; it goes back to the one before (its `parent`)."""
-        handler.parent = self.handler
-        self.handler = handler
+    @property
+    def base_mode(self) -> Mode | None:
+        """The bottom of the stack: the login flow, then the dreamer's dispatcher."""
+        return self._modes[0] if self._modes else None
 
-    def pop_handler(self, handler: Any, prompt: bool = True) -> bool:
-        """`handler` gives the input back to its parent (and shows the parent's prompt);
+    @property
+    def modes(self) -> tuple[Mode, ...]:
+        """The stack, the base first."""
+        return tuple(self._modes)
+
+    def set_base_mode(self, mode: Mode | None) -> None:
+        """The base mode: the login flow, then the dreamer's dispatcher (None: no more
+        input, the dreamer was taken over by another connection). Modes over the old one
+        go with it."""
+        self._modes = [mode] if mode is not None else []
+
+    def push_mode(self, mode: Mode) -> None:
+        """`mode` borrows the input; it goes back to the one before when popped."""
+        self._modes.append(mode)
+
+    def pop_mode(self, mode: Mode, prompt: bool = True) -> bool:
+        """`mode` gives the input back to the one under it (and shows that one's prompt);
         False if it didn't have the input any more."""
-        if self.handler is not handler:
+        modes = self._modes
+        if not modes or modes[-1] is not mode:
             return False
-        self.handler = handler.parent
-        if prompt and self.handler is not None:
-            self.handler.prompt()
+        modes.pop()
+        if prompt and modes:
+            modes[-1].prompt()
         return True
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -216,9 +226,8 @@ class Session:
         """Say goodbye (if anything) and close once the output has gone out."""
         if self.closed:
             return
-        closing = getattr(self.handler, "on_closing", None)
-        if closing is not None:
-            closing()
+        for mode in reversed(self._modes):
+            mode.on_closing()
         if self._held:
             # A reply waits for its commit: it goes out once it is durable (never before),
             # then the farewell, and then the connection closes (see _release).
@@ -252,10 +261,10 @@ class Session:
     def _detach(self) -> None:
         self.telnet.reader.sink = None
         self._queue.clear()
-        if self.handler is not None and hasattr(self.handler, "on_close"):
-            handler, self.handler = self.handler, None
+        modes, self._modes = self._modes, []
+        for mode in reversed(modes):  # the top one first, the dispatcher (leaving) last
             try:
-                handler.on_close()
+                mode.on_close()
             except Exception:
                 log.exception("error while closing %r", self)
         self.app.lifecycle.session_closed(self)
@@ -266,6 +275,18 @@ class Session:
         if self.closed:
             return
         self.write_rendered(render(text, *self.render_key))
+
+    def page(self, text: str) -> None:
+        """Like send, but a screen at a time when it is longer (mud/core/pager.py)."""
+        pager.page(self, text)
+
+    def page_lines(self) -> int:
+        """Lines per page for this dreamer; 0 means "don't page"."""
+        return pager.page_lines(self)
+
+    def render(self, text: str) -> str:
+        """Markup as this client is shown it (not yet encoded)."""
+        return render(text, *self.render_key)
 
     def write_rendered(self, text: str) -> None:
         self.write_line_bytes(self.encode_line(text))
@@ -589,19 +610,19 @@ class Session:
     def _process(self, raw: bytes) -> None:
         codec = "utf-8" if self.encoding == "ascii" else self.encoding
         text = sanitize(raw.decode(codec, "replace")).strip()
-        handler = self.handler
-        if handler is None:
+        mode = self.mode
+        if mode is None:
             return
         store = self.app.store
         before = store.staged_seq
         outer = self.app.output.command_began(self)
         try:
-            handler.on_line(text)
+            mode.on_line(text)
         except Exception:
             log.exception("error handling %r from %r", text[:80], self)
             self.send("|rSomething went wrong with that command; it has been logged.|n")
-            if self.handler is handler and hasattr(handler, "prompt"):
-                handler.prompt()
+            if self.mode is mode:
+                mode.prompt()
         finally:
             self.app.output.command_done(self, store.staged_seq != before, outer)
         if store.staged_seq != before and not self.closed:
