@@ -139,7 +139,7 @@ class Comms:
         ]  # fmt: skip
         line = f'|y{p.name} shouts, "{text}|y"|n'
         if heard:
-            self.world.fanout(heard, line)
+            self.world.observer.fanout(heard, line)
             for listener in heard:
                 if listener.wants_oob:
                     listener.notify("channel", {"channel": "shout", "talker": p.name, "text": line})

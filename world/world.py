@@ -22,6 +22,7 @@ from world.mail import PostOffice
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 from world.moderation import Moderation
 from world.npcs import Npc, NpcMixin
+from world.ports import DirectDelivery, WorldObserver
 from world.socials import Social
 
 log = logging.getLogger("dreamwave.world")
@@ -33,22 +34,20 @@ FROM_WHERE = {"up": "from above", "down": "from below"}
 AUDIT_MEMORY = 1000
 
 
-def _default_fanout(listeners: Iterable[Listener], text: str) -> None:
-    for listener in listeners:
-        listener.send(text)
-
-
-def _no_op(*_args: Any) -> None:
-    pass
-
-
 Hook = Callable[..., None]
 HOOK_KINDS = ("enter", "say", "npc_enter", "login")
 
 
 class World(BuildingMixin, NpcMixin):
-    def __init__(self, stage: Callable[[str, Any, dict[str, Any] | None], int]) -> None:
+    def __init__(
+        self,
+        stage: Callable[[str, Any, dict[str, Any] | None], int],
+        observer: WorldObserver | None = None,
+    ) -> None:
+        """`stage` takes each changed row for the Store's writer; `observer` is told what
+        people should see (the engine's delivery; none: straight to each listener)."""
         self._stage = stage
+        self.observer: WorldObserver = observer if observer is not None else DirectDelivery()
         self.zones: dict[str, Zone] = {}
         self.rooms: dict[int, Room] = {}
         self.rooms_by_key: dict[str, Room] = {}
@@ -75,19 +74,6 @@ class World(BuildingMixin, NpcMixin):
             "ban": 1, "mail": 1,
         }  # fmt: skip
         self.mail = PostOffice(stage, self.new_id, self._saw_id)
-        # Replaced by the engine with a renderer that formats once per kind of client.
-        self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
-        # How a line reaches everyone in a room, and what to do when a dreamer comes or
-        # goes; the engine replaces these with its room feeds (mud.core.feed).
-        self.room_cast: Callable[
-            [Room, str, tuple[Player, ...] | None, dict[str, Any] | None], None
-        ] = self._cast_direct
-        self.room_joined: Callable[[Player, Room], None] = _no_op
-        self.room_left: Callable[[Player, Room], None] = _no_op
-        # Told of every move of a connected dreamer, with the staging sequence that makes it
-        # durable; the engine shows whoever was moved by someone else where they landed
-        # (mud.core.dispatch.Landings), so no mover has to remember to.
-        self.landed: Callable[[Player, int], None] = _no_op
 
     # -- ids and staging ------------------------------------------------------------------
     # An id is never handed out twice, not even after its object is destroyed and the
@@ -381,40 +367,20 @@ class World(BuildingMixin, NpcMixin):
         clients also get out of band (GMCP Comm.Channel.Text)."""
         if isinstance(exclude, Player):
             exclude = (exclude,)
-        self.room_cast(room, text, exclude, channel)
-
-    def _cast_direct(
-        self,
-        room: Room,
-        text: str,
-        exclude: tuple[Player, ...] | None,
-        channel: dict[str, Any] | None,
-    ) -> None:
-        # room.players holds only connected dreamers, so every one has a session.
-        if exclude is None:
-            targets = [q.session for q in room.players.values()]
-        else:
-            targets = [q.session for q in room.players.values() if q not in exclude]
-        if targets:
-            self.fanout(targets, text)
-            if channel is not None:
-                data = {**channel, "text": text}
-                for listener in targets:
-                    if listener.wants_oob:  # only GMCP clients; a plain attribute check
-                        listener.notify("channel", data)
+        self.observer.room_cast(room, text, exclude, channel)
 
     def _join_room(self, p: Player, room: Room) -> None:
         room.players[p.id] = p
-        self.room_joined(p, room)
+        self.observer.room_joined(p, room)
 
     def _leave_room(self, p: Player, room: Room) -> None:
         if room.players.pop(p.id, None) is not None:
-            self.room_left(p, room)
+            self.observer.room_left(p, room)
 
     def announce(self, text: str) -> None:
         targets = [q.session for q in self.online.values() if q.session is not None]
         if targets:
-            self.fanout(targets, text)
+            self.observer.fanout(targets, text)
 
     # -- mutations players cause ----------------------------------------------------------
     def move(
@@ -451,7 +417,7 @@ class World(BuildingMixin, NpcMixin):
             if p.inventory and dreams.is_private(src) and not dreams.is_private(dest):
                 seq = dreams.leave_motifs(p) or seq
             p.notify("room")
-            self.landed(p, seq)
+            self.observer.landed(p, seq)  # whoever others moved sees where they landed
             self.emit("enter", player=p, room=dest, source=src)
         return seq
 
