@@ -11,6 +11,7 @@ import time
 
 from mud.core import auth
 from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
+from mud.core.world_port import session_of
 from world.model import Player
 from world.moderation import (
     IpNetwork,
@@ -73,11 +74,12 @@ def cmd_boot(ctx: Ctx) -> None:
         raise CommandError("Usage: @boot <dreamer> [reason]")
     target = _dreamer(ctx, name)
     _not_yourself(ctx, target, "boot")
-    if target.session is None:
+    session = session_of(target)
+    if session is None:
         raise CommandError(f"{target.name} isn't connected.")
     reason = reason.strip()
     ctx.world.audit(ctx.player, "boot", f"{target.name}{_because(reason)}")
-    target.session.close(f"|rAn admin has disconnected you{_because(reason)}|n")
+    session.close(f"|rAn admin has disconnected you{_because(reason)}|n")
     ctx.send(f"You boot {target.name}{_because(reason)}")
 
 
@@ -114,8 +116,9 @@ def cmd_ban(ctx: Ctx) -> None:
         raise CommandError(f"{player.name} is an admin; change their role with @role first.")
     ban, _seq = moderation.ban("name", player.key, ctx.player.name, reason, seconds)
     ctx.world.audit(ctx.player, "ban", f"{player.name} {how_long}{_because(reason)}")
-    if player.session is not None:
-        player.session.close(f"|rAn admin has banned you {how_long}{_because(reason)}|n")
+    session = session_of(player)
+    if session is not None:
+        session.close(f"|rAn admin has banned you {how_long}{_because(reason)}|n")
     ctx.send(f"{player.name} is banned {how_long} (ban #{ban.id}).")
 
 

@@ -16,6 +16,7 @@ from commands.util import (
 )
 from mud.core.dispatch import NOTHING, SPEECH, CommandError, Ctx, command
 from mud.core.text import render
+from mud.core.world_port import session_of
 from world.comms import CommsError
 from world.model import Exit, Item, Player
 from world.npcs import Npc
@@ -178,7 +179,8 @@ def _who_markup(ctx: Ctx, now: float, one_column: bool = False) -> str:
     online = sorted(ctx.world.online.values(), key=lambda q: q.key)
     lines = [f"|wDreamers in the Dreamwave ({len(online)}):|n"]
     for q in online:
-        idle = _idle(now - q.session.last_input) if q.session is not None else "-"
+        session = session_of(q)
+        idle = _idle(now - session.last_input) if session is not None else "-"
         state = ctx.world.dream_state(q)  # never where: a dream is private
         title = title_of(q)
         away = away_message(q)

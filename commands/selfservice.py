@@ -10,6 +10,7 @@ from commands import modal
 from mud.core import auth
 from mud.core.dispatch import NOTHING, TEXT, CommandError, Ctx, Publishes, command, text_after
 from mud.core.text import strip_markup
+from mud.core.world_port import session_of
 from world.mail import escape
 from world.model import Player
 
@@ -229,7 +230,8 @@ class Away:
 
 def away_message(p: Player) -> str | None:
     """What a dreamer who is away left to say ('' if nothing); None if they aren't away."""
-    handler = getattr(p.session, "handler", None)
+    session = session_of(p)
+    handler = session.handler if session is not None else None
     return handler.message if isinstance(handler, Away) else None
 
 

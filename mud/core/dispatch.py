@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mud.core.text import escape_stray_pipes
+from mud.core.world_port import session_of
 from world.dreams import DreamError
 from world.model import ABBREVIATION_OF, DIRECTIONS
 from world.moderation import MUTE_KEY, muted_message
@@ -305,8 +306,10 @@ LANDINGS = Landings()
 def show_landing(p: Player, seq: int, prompt: bool) -> None:
     """Show `p` the room they are in, as `look` does, then (if `prompt`) the prompt of
     whatever has their input (the dispatcher, or an editor or question they are in)."""
-    session: Any = p.session
-    handler = getattr(session, "handler", None)
+    session = session_of(p)
+    if session is None:
+        return
+    handler = session.handler
     dispatcher = handler
     while dispatcher is not None and not isinstance(dispatcher, Dispatcher):
         dispatcher = getattr(dispatcher, "parent", None)
