@@ -10,10 +10,11 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from world.building import BuildingMixin
+from world import locks
+from world.building import Building
 from world.channels import Channels
 from world.clock import WorldClock
 from world.comms import Comms
@@ -21,7 +22,7 @@ from world.dreams import Dreamscape
 from world.mail import PostOffice
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 from world.moderation import Moderation
-from world.npcs import Npc, NpcMixin
+from world.npcs import Npc, NpcRoster
 from world.ports import DirectDelivery, WorldObserver
 from world.socials import Social
 
@@ -38,7 +39,12 @@ Hook = Callable[..., None]
 HOOK_KINDS = ("enter", "say", "npc_enter", "login")
 
 
-class World(BuildingMixin, NpcMixin):
+class World:
+    """Every object, and the one API through which the world changes. Its parts are
+    components it holds (dreams, channels, comms, mail, moderation, building, npc_roster),
+    each given the World; the World's methods for building and NPCs call theirs, so callers
+    keep one API. What people should see goes to `observer` (world/ports.py)."""
+
     def __init__(
         self,
         stage: Callable[[str, Any, dict[str, Any] | None], int],
@@ -74,6 +80,8 @@ class World(BuildingMixin, NpcMixin):
             "ban": 1, "mail": 1,
         }  # fmt: skip
         self.mail = PostOffice(stage, self.new_id, self._saw_id)
+        self.building = Building(self)  # builders' changes (world/building.py)
+        self.npc_roster = NpcRoster(self)  # NPCs placed, moved and changed (world/npcs.py)
 
     # -- ids and staging ------------------------------------------------------------------
     # An id is never handed out twice, not even after its object is destroyed and the
@@ -172,7 +180,7 @@ class World(BuildingMixin, NpcMixin):
                 )
             )
             self._saw_id("audit", r["id"])
-        self.load_npcs(rows.get("npc", []))
+        self.npc_roster.load_npcs(rows.get("npc", []))
         self.dreams.load(rows)
         self.event_rows = rows.get("event_state", [])
         self.moderation.load(rows.get("ban", []))
@@ -436,3 +444,117 @@ class World(BuildingMixin, NpcMixin):
     def move_item(self, item: Item, where: Room | Player) -> int:
         self._place(item, where)
         return self.save(item)
+
+    # -- locks ----------------------------------------------------------------------------
+    def in_loop(self, p: Player) -> bool:
+        """Is the dreamer inside a shared loop? (Always False until loops exist.)"""
+        return self.dream_state(p) == "in loop"
+
+    def holds(self, p: Player, thing: str) -> bool:
+        """Does the dreamer carry an item by this keyword, name word or full name (or #id)?"""
+        word = thing.lower()
+        if word.startswith("#") and word[1:].isdigit():
+            return any(it.id == int(word[1:]) for it in p.inventory)
+        return any(
+            word in it.keywords or word == it.name.lower() or word in it.name.lower().split()
+            for it in p.inventory
+        )
+
+    def may_pass(self, p: Player, ex: Exit) -> bool:
+        rule = ex.attrs.get("lock")
+        if not rule:
+            return True
+        facts = locks.Facts(
+            has_role=p.has_role,
+            holds=lambda thing: self.holds(p, thing),
+            in_loop=lambda: self.in_loop(p),
+            phase=lambda: self.clock.phase,
+        )
+        try:
+            return locks.check(str(rule), facts)
+        except locks.LockError:
+            log.warning("exit #%d has an unreadable lock %r; keeping it sealed", ex.id, rule)
+            return False
+
+    # -- builders' changes: the building component's (world/building.py) -------------------
+    def audit(self, actor: Player | None, action: str, detail: str) -> int:
+        return self.building.audit(actor, action, detail)
+
+    def rename(
+        self, obj: Room | Exit | Item, name: str, aliases: tuple[str, ...] | None = None
+    ) -> int:
+        return self.building.rename(obj, name, aliases)
+
+    def set_description(self, obj: Room | Exit | Item | Player, text: str) -> int:
+        return self.building.set_description(obj, text)
+
+    def link(self, ex: Exit, dest: Room | None) -> int:
+        return self.building.link(ex, dest)
+
+    def set_attr(self, obj: Room | Exit | Item, name: str, value: Any) -> int:
+        return self.building.set_attr(obj, name, value)
+
+    def set_zone(self, room: Room, key: str) -> int:
+        return self.building.set_zone(room, key)
+
+    def set_keywords(self, item: Item, keywords: tuple[str, ...]) -> int:
+        return self.building.set_keywords(item, keywords)
+
+    def teleport(self, obj: Player | Item, dest: Room | Player, actor: Player | None = None) -> int:
+        return self.building.teleport(obj, dest, actor)
+
+    def destroy_exit(self, ex: Exit) -> int:
+        return self.building.destroy_exit(ex)
+
+    def destroy_item(self, item: Item) -> int:
+        return self.building.destroy_item(item)
+
+    def destroy_room(self, room: Room) -> list[Player]:
+        return self.building.destroy_room(room)
+
+    def clear_contents(self) -> None:
+        self.building.clear_contents()
+
+    def rehome_players(self) -> int:
+        return self.building.rehome_players()
+
+    # -- NPCs: the roster's (world/npcs.py) ---------------------------------------------------
+    def save_npc(self, npc: Npc) -> int:
+        return self.npc_roster.save_npc(npc)
+
+    def create_npc(
+        self, key: str, name: str, short: str = "", description: str = "",
+        room: Room | None = None,
+    ) -> Npc:  # fmt: skip
+        return self.npc_roster.create_npc(key, name, short, description, room)
+
+    def find_npc(self, word: str, room: Room | None = None) -> Npc | None:
+        return self.npc_roster.find_npc(word, room)
+
+    def move_npc(
+        self, npc: Npc, dest: Room | None, leave_text: str | None = None,
+        arrive_text: str | None = None, *, show: tuple[bool, bool] = (True, True),
+        greet: bool = True,
+    ) -> int:  # fmt: skip
+        return self.npc_roster.move_npc(npc, dest, leave_text, arrive_text, show=show, greet=greet)
+
+    def set_npc_flag(self, npc: Npc, name: str, value: Any) -> int:
+        return self.npc_roster.set_npc_flag(npc, name, value)
+
+    def rename_npc(self, npc: Npc, name: str) -> int:
+        return self.npc_roster.rename_npc(npc, name)
+
+    def set_npc_text(self, npc: Npc, field: str, text: str) -> int:
+        return self.npc_roster.set_npc_text(npc, field, text)
+
+    def destroy_npc(self, npc: Npc) -> int:
+        return self.npc_roster.destroy_npc(npc)
+
+    def place_npc(
+        self, key: str, name: str, short: str, description: str, room: Room | None,
+        flags: dict[str, Any] | None = None,
+    ) -> Npc:  # fmt: skip
+        return self.npc_roster.place_npc(key, name, short, description, room, flags)
+
+    def rehome_npcs(self, placed: Collection[str] = ()) -> int:
+        return self.npc_roster.rehome_npcs(placed)
