@@ -29,7 +29,9 @@ class CommsError(ValueError):
 def ignores(listener: Player, speaker: Player) -> bool:
     """Does `listener` not want to hear from `speaker`? (A wall would not ask.)"""
     ids = listener.settings.get(IGNORE_KEY)
-    return bool(ids) and speaker.id in ids
+    if not ids:
+        return False
+    return speaker.id in ids
 
 
 class Comms:

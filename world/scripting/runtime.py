@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from world.clock import next_daily, next_multiple, phase_start_hour
@@ -119,7 +120,7 @@ class EventRuntime(Persistence):
         self.repeat_quiet = REPEAT_QUIET
         self.real_now: Callable[[], float] = time.monotonic
         self._shown: dict[tuple[Any, ...], float] = {}
-        self._queue: deque[Callable[[], None]] = deque()
+        self._queue: deque[Callable[[], object]] = deque()  # (what a job returns is dropped)
         self._busy = False
 
     def now(self) -> float:
@@ -214,7 +215,7 @@ class EventRuntime(Persistence):
         if kind == "run":
             inst = self.running.get(rest)
             if inst is not None and inst.state in PAUSED_STATES:
-                self._submit(lambda: self._wake(inst))
+                self._submit(partial(self._wake, inst))
         elif kind in ("remind", "check"):
             inst = self.running.get(rest)
             if inst is not None and inst.state in PAUSED_STATES and inst.data.get("window"):
@@ -381,7 +382,7 @@ class EventRuntime(Persistence):
                 if isinstance(t, S.StepTrigger) and t.event == inst.name and t.step == label:
                     actor = self.world.players.get(inst.data.get("actor", -1))
                     self._queue.append(
-                        lambda n=name, a=actor: self.start(n, actor=a, by=f"{inst.name}:{label}")
+                        partial(self.start, name, actor=actor, by=f"{inst.name}:{label}")
                     )
 
     def _fail(self, inst: Instance, why: str) -> None:
