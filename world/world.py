@@ -447,7 +447,7 @@ class World:
 
     # -- locks ----------------------------------------------------------------------------
     def in_loop(self, p: Player) -> bool:
-        """Is the dreamer inside a shared loop? (Always False until loops exist.)"""
+        """Is the dreamer inside a shared loop?"""
         return self.dream_state(p) == "in loop"
 
     def holds(self, p: Player, thing: str) -> bool:
