@@ -37,7 +37,7 @@ class Building:
             actor.name if actor else "server", action, detail[:MAX_AUDIT_DETAIL],
         )  # fmt: skip
         self.world.audit_log.append(entry)
-        return self.world._stage("audit", entry.id, entry.to_row())
+        return self.world.stage("audit", entry.id, entry.to_row())
 
     # -- changing things in place ---------------------------------------------------------
     def rename(

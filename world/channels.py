@@ -168,7 +168,7 @@ class Channels:
         self._next_line = 1
 
     def _stage(self, table: str, key: Any, row: dict[str, Any] | None) -> int:
-        return self.world._stage(table, key, row)
+        return self.world.stage(table, key, row)
 
     # -- loading and seeding -----------------------------------------------------------------
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:

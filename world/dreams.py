@@ -96,10 +96,10 @@ class Dreamscape:
             self.next_line_id = max(self.next_line_id, r["id"] + 1)
 
     def _save_dream(self, dream: Dream) -> int:
-        return self.world._stage("dream", dream.owner_id, dream.to_row())
+        return self.world.stage("dream", dream.owner_id, dream.to_row())
 
     def _save_loop(self, loop: Loop) -> int:
-        return self.world._stage("loop", loop.id, loop.to_row())
+        return self.world.stage("loop", loop.id, loop.to_row())
 
     # -- what things are ----------------------------------------------------------------------
     def dream_of_room(self, room: Room | None) -> Dream | None:

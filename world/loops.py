@@ -216,7 +216,7 @@ class SharedLoops:
         line = Line(self.scape.next_line_id, loop.id, self.scape.now(), author_id, author, text)
         self.scape.next_line_id += 1
         loop.narrative.append(line)
-        self.world._stage("narrative", line.id, line.to_row())
+        self.world.stage("narrative", line.id, line.to_row())
         return line
 
     def adjust_stability(self, loop: Loop, delta: int, reason: str = "") -> int:

@@ -73,7 +73,7 @@ class NpcRoster:
         self.world = world
 
     def save_npc(self, npc: Npc) -> int:
-        return self.world._stage("npc", npc.id, npc.to_row())
+        return self.world.stage("npc", npc.id, npc.to_row())
 
     def load_npcs(self, rows: list[dict[str, Any]]) -> None:
         for r in rows:
@@ -163,7 +163,7 @@ class NpcRoster:
         self.world.npcs.pop(npc.id, None)
         if self.world.npcs_by_key.get(npc.key) is npc:
             del self.world.npcs_by_key[npc.key]
-        return self.world._stage("npc", npc.id, None)
+        return self.world.stage("npc", npc.id, None)
 
     def place_npc(
         self, key: str, name: str, short: str, description: str, room: Room | None,

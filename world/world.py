@@ -52,7 +52,7 @@ class World:
     ) -> None:
         """`stage` takes each changed row for the Store's writer; `observer` is told what
         people should see (the engine's delivery; none: straight to each listener)."""
-        self._stage = stage
+        self.stage = stage  # (the one seam to the Store: every component stages through it)
         self.observer: WorldObserver = observer if observer is not None else DirectDelivery()
         self.zones: dict[str, Zone] = {}
         self.rooms: dict[int, Room] = {}
@@ -94,7 +94,7 @@ class World:
 
     def _raise_mark(self, table: str, next_id: int) -> None:
         self._next_id[table] = next_id
-        self._stage("id_mark", table, {"space": table, "next_id": next_id})
+        self.stage("id_mark", table, {"space": table, "next_id": next_id})
 
     def _saw_id(self, table: str, nid: int) -> None:
         """Loading: start new ids above one that exists (the marks are loaded too)."""
@@ -113,15 +113,15 @@ class World:
 
     def save(self, obj: Player | Room | Exit | Item | Zone) -> int:
         table = "account" if isinstance(obj, Player) else type(obj).__name__.lower()
-        return self._stage(table, obj.id, obj.to_row())
+        return self.stage(table, obj.id, obj.to_row())
 
     def unsave(self, obj: Room | Exit | Item | Zone) -> int:
         """Stage the deletion of an object's row."""
-        return self._stage(type(obj).__name__.lower(), obj.id, None)
+        return self.stage(type(obj).__name__.lower(), obj.id, None)
 
     def save_meta(self, key: str, value: str) -> int:
         self.meta[key] = value
-        return self._stage("meta", key, {"key": key, "value": value})
+        return self.stage("meta", key, {"key": key, "value": value})
 
     # -- loading --------------------------------------------------------------------------
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:

@@ -38,7 +38,7 @@ class Persistence:
             self.rt.flags.pop(name, None)
         else:
             self.rt.flags[name] = value
-        self.world._stage("event_state", "flags", self._flag_row("flags", self.rt.flags))
+        self.world.stage("event_state", "flags", self._flag_row("flags", self.rt.flags))
 
     def set_player_flag(self, pid: int, name: str, value: Any) -> None:
         flags = self.rt.player_flags.setdefault(pid, {})
@@ -47,7 +47,7 @@ class Persistence:
         else:
             flags[name] = value
         key = f"flags:{pid}"
-        self.world._stage("event_state", key, self._flag_row(key, flags) if flags else None)
+        self.world.stage("event_state", key, self._flag_row(key, flags) if flags else None)
 
     @staticmethod
     def _flag_row(key: str, flags: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +66,7 @@ class Persistence:
             if steps[i].id is not None:  # where we are, as "so many steps after a label"
                 data["anchor"] = [steps[i].id, inst.step - i]
                 break
-        self.world._stage("event_state", f"run:{inst.name}", {
+        self.world.stage("event_state", f"run:{inst.name}", {
             "key": f"run:{inst.name}", "name": inst.name, "step": inst.step,
             "state": inst.state, "flags": json.dumps(inst.flags), "data": json.dumps(data),
             "wake_at": inst.wake_at, "updated_at": time.time(),
@@ -76,7 +76,7 @@ class Persistence:
         """How an event's last run ended, kept across restarts (shown by @event list)."""
         self.rt.history[name] = _ended(note, at)
         key = f"last:{name}"
-        self.world._stage("event_state", key, {
+        self.world.stage("event_state", key, {
             "key": key, "name": name, "step": 0, "state": "history", "flags": "{}",
             "data": json.dumps({"note": note}), "wake_at": None, "updated_at": at,
         })  # fmt: skip
@@ -90,7 +90,7 @@ class Persistence:
                 "key": "restores", "name": "", "step": 0, "state": "restores", "flags": "{}",
                 "data": json.dumps(left), "wake_at": None, "updated_at": time.time(),
             }  # fmt: skip
-        self.world._stage("event_state", "restores", row)
+        self.world.stage("event_state", "restores", row)
 
     def add_restore(self, exit_id: int, when: float) -> None:
         self.rt.restores[exit_id] = when
@@ -139,7 +139,7 @@ class Persistence:
             from world.scripting import effects
 
             effects.release_npcs(self.rt, data)
-            self.world._stage("event_state", r["key"], None)
+            self.world.stage("event_state", r["key"], None)
             return
         step = int(r["step"])
         anchor = data.pop("anchor", None)
@@ -151,7 +151,7 @@ class Persistence:
         if step >= len(spec.steps):
             log.warning("event %s: its file changed and step %d is gone; dropping it",
                         name, step + 1)  # fmt: skip
-            self.world._stage("event_state", r["key"], None)
+            self.world.stage("event_state", r["key"], None)
             return
         from world.scripting.runtime import Instance
 

@@ -445,7 +445,7 @@ class EventRuntime:
         self._set_timer(f"run:{inst.name}", None)
         self._close_window(inst)
         effects.tidy(self, inst, heal_links=state != "done")
-        self.world._stage("event_state", f"run:{inst.name}", None)
+        self.world.stage("event_state", f"run:{inst.name}", None)
         self.record_history(inst.name, note, time.time())
         quick = state == "done" and not inst.data.get("paused")
         log.log(logging.DEBUG if quick else logging.INFO, "event %s %s", inst.name, note)
