@@ -52,7 +52,8 @@ SHUTDOWN_UNSAVED_MESSAGE = (
 
 
 # What builds the World's observer (world/ports.py) once the Store is open; none: the world
-# delivers straight to each listener (the CLI's tools and tests).
+# delivers straight to each listener (the CLI's tools and tests). The engine opens the world in
+# a worker thread, so this runs there: it builds objects and must not touch the event loop.
 Observe = Callable[[Store], WorldObserver]
 
 
