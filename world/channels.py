@@ -8,9 +8,10 @@ without that key they have the channels marked `default` (public and newbie).
 
 What was said is kept, HISTORY_MAX lines per channel, in memory and in the `channel_line`
 table. Every change goes through `Channels` (the World's), which stages the rows; a line is
-handed to the engine for delivery (`cast`) only once its history row is durable, so nobody
-hears what a crash could take back. The engine's delivery (mud/core/channel_feed.py) costs one
-append per line whatever the audience, like a room's feed.
+handed to the World's observer for delivery (`channel_cast`, world/ports.py) only once its
+history row is durable (`when_durable`), so nobody hears what a crash could take back. The
+engine's delivery (mud/core/channel_feed.py) costs one append per line whatever the audience,
+like a room's feed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,21 +152,6 @@ class Channel:
         return f"<Channel {self.name}>"
 
 
-Cast = Callable[[Channel, str, Player | None, frozenset[Player] | None], None]
-
-
-def _cast_direct(
-    channel: Channel, text: str, speaker: Player | None, exclude: frozenset[Player] | None
-) -> None:
-    for p in channel.listeners.values():
-        if exclude is None or p not in exclude:
-            p.send(text)
-
-
-def _at_once(_seq: int, callback: Callable[[], None]) -> None:
-    callback()
-
-
 def line_markup(channel: str, talker: str, text: str, pose: bool) -> str:
     if pose:
         sep = "" if text[:1] in (",", "'") else " "
@@ -180,13 +166,9 @@ class Channels:
         self.world = world
         self.by_name: dict[str, Channel] = {}
         self._next_line = 1
-        # The engine replaces these: delivery through its channel feeds, and "call back once
-        # this staging sequence is committed" from the Store.
-        self.cast: Cast = _cast_direct
-        self.when_durable: Callable[[int, Callable[[], None]], None] = _at_once
 
     def _stage(self, table: str, key: Any, row: dict[str, Any] | None) -> int:
-        return self.world._stage(table, key, row)
+        return self.world.stage(table, key, row)
 
     # -- loading and seeding -----------------------------------------------------------------
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:
@@ -333,7 +315,9 @@ class Channels:
         p.notify("channel", {"channel": ch.name, "talker": p.name, "text": body})
         ignorers = self.world.comms.ignoring(p)
         exclude = ignorers | {p} if ignorers else frozenset((p,))
-        self.when_durable(seq, lambda: self.cast(ch, body, p, exclude))
+        # (delivery and "once committed" are the World's observer's: world/ports.py)
+        observer = self.world.observer
+        observer.when_durable(seq, lambda: observer.channel_cast(ch, body, p, exclude))
         return seq
 
     def _record(self, ch: Channel, talker: str, body: str) -> int:

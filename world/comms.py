@@ -29,7 +29,9 @@ class CommsError(ValueError):
 def ignores(listener: Player, speaker: Player) -> bool:
     """Does `listener` not want to hear from `speaker`? (A wall would not ask.)"""
     ids = listener.settings.get(IGNORE_KEY)
-    return bool(ids) and speaker.id in ids
+    if not ids:
+        return False
+    return speaker.id in ids
 
 
 class Comms:
@@ -139,7 +141,7 @@ class Comms:
         ]  # fmt: skip
         line = f'|y{p.name} shouts, "{text}|y"|n'
         if heard:
-            self.world.fanout(heard, line)
+            self.world.observer.fanout(heard, line)
             for listener in heard:
                 if listener.wants_oob:
                     listener.notify("channel", {"channel": "shout", "talker": p.name, "text": line})

@@ -27,7 +27,7 @@ from world.dream_model import (
     StabilityListener,
     _bare,
 )
-from world.loops import LoopsMixin
+from world.loops import SharedLoops
 from world.model import Item, Player, Room
 from world.moderation import HOUR, MINUTE, Quota
 from world.words import capitalise_first
@@ -53,7 +53,10 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-class Dreamscape(LoopsMixin):
+class Dreamscape:
+    """Every dream and loop, and the rules they change by. Loops are its `shared_loops`
+    component (world/loops.py); its methods of the same names call that one."""
+
     def __init__(self, world: World, now: Callable[[], float] = time.time) -> None:
         self.world = world
         self.now = now
@@ -65,8 +68,9 @@ class Dreamscape(LoopsMixin):
         self.loops: dict[int, Loop] = {}  # every loop, active and archived
         self.proposals: dict[tuple[int, int], Proposal] = {}
         self.stability_listeners: list[StabilityListener] = []
-        self._next_loop = 1
-        self._next_line = 1
+        self.next_loop_id = 1
+        self.next_line_id = 1
+        self.shared_loops = SharedLoops(self)  # merging, weaving, stability (world/loops.py)
 
     # -- loading and saving -------------------------------------------------------------------
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:
@@ -82,20 +86,20 @@ class Dreamscape(LoopsMixin):
                 r["end_reason"], r["title"], r.get("host_id"),
                 invited=set(json.loads(r.get("invited") or "[]")), anchor_id=r.get("anchor_id"),
             )  # fmt: skip
-            self._next_loop = max(self._next_loop, r["id"] + 1)
+            self.next_loop_id = max(self.next_loop_id, r["id"] + 1)
         for r in sorted(rows.get("narrative", []), key=lambda r: r["id"]):
             loop = self.loops.get(r["loop_id"])
             if loop is not None:
                 loop.narrative.append(
                     Line(r["id"], r["loop_id"], r["at"], r["author_id"], r["author"], r["text"])
                 )
-            self._next_line = max(self._next_line, r["id"] + 1)
+            self.next_line_id = max(self.next_line_id, r["id"] + 1)
 
     def _save_dream(self, dream: Dream) -> int:
-        return self.world._stage("dream", dream.owner_id, dream.to_row())
+        return self.world.stage("dream", dream.owner_id, dream.to_row())
 
     def _save_loop(self, loop: Loop) -> int:
-        return self.world._stage("loop", loop.id, loop.to_row())
+        return self.world.stage("loop", loop.id, loop.to_row())
 
     # -- what things are ----------------------------------------------------------------------
     def dream_of_room(self, room: Room | None) -> Dream | None:
@@ -162,13 +166,14 @@ class Dreamscape(LoopsMixin):
         raise DreamError("That place is someone's private dream; only invited guests may enter.")
 
     def details(self, p: Player) -> dict[str, Any]:
-        dream = self.dream_of_room(p.room)
+        room = p.room
+        dream = self.dream_of_room(room)
         loop = self.loop_of(p)
         world = self.world
         out: dict[str, Any] = {"dream": None, "loop": None}
-        if dream is not None:
+        if dream is not None and room is not None:  # (a dream's room is a room)
             owner = world.players.get(dream.owner_id)
-            out["dream"] = {"owner": owner.name if owner else "?", "room": p.room.name}
+            out["dream"] = {"owner": owner.name if owner else "?", "room": room.name}
         if loop is not None:
             out["loop"] = {
                 "id": loop.id,
@@ -269,7 +274,7 @@ class Dreamscape(LoopsMixin):
             arrive_text=f"|c{p.name}|n blinks awake.",
         )  # fmt: skip
         if loop is not None:
-            self._left(loop, p)
+            self.shared_loops.left(loop, p)
         p.notify("status")
         return dest
 
@@ -407,6 +412,64 @@ class Dreamscape(LoopsMixin):
         notes, dream.admin_visits = dream.admin_visits, []
         self._save_dream(dream)
         return notes
+
+    # -- loops: the shared_loops component's (world/loops.py) -------------------------------
+    def pending(self, p: Player) -> tuple[list[Proposal], list[Proposal]]:
+        return self.shared_loops.pending(p)
+
+    def merge(self, p: Player, other: Player) -> Loop | None:
+        return self.shared_loops.merge(p, other)
+
+    def invite_to_loop(self, p: Player, other: Player) -> Loop:
+        return self.shared_loops.invite_to_loop(p, other)
+
+    def open_loop(
+        self, members: list[Player], title: str = "", host_id: int | None = None,
+        stability: int = 100, description: str = "", anchor: Room | None = None,
+    ) -> Loop:  # fmt: skip
+        return self.shared_loops.open_loop(members, title, host_id, stability, description, anchor)
+
+    def join(self, loop: Loop, p: Player) -> None:
+        self.shared_loops.join(loop, p)
+
+    def weave(self, p: Player, text: str) -> Loop:
+        return self.shared_loops.weave(p, text)
+
+    def add_line(self, loop: Loop, author_id: int | None, author: str, text: str) -> Line:
+        return self.shared_loops.add_line(loop, author_id, author, text)
+
+    def adjust_stability(self, loop: Loop, delta: int, reason: str = "") -> int:
+        return self.shared_loops.adjust_stability(loop, delta, reason)
+
+    def collapse(self, loop: Loop) -> None:
+        self.shared_loops.collapse(loop)
+
+    def unmerge(self, p: Player) -> Loop:
+        return self.shared_loops.unmerge(p)
+
+    def invite_hosted(self, loop: Loop, players: list[Player]) -> list[Player]:
+        return self.shared_loops.invite_hosted(loop, players)
+
+    def hosted_invitations(self, p: Player) -> list[Loop]:
+        return self.shared_loops.hosted_invitations(p)
+
+    def find_hosted_invitation(self, p: Player, word: str) -> Loop | None:
+        return self.shared_loops.find_hosted_invitation(p, word)
+
+    def join_hosted(self, p: Player, loop: Loop) -> None:
+        self.shared_loops.join_hosted(p, loop)
+
+    def decline_hosted(self, p: Player, loop: Loop) -> None:
+        self.shared_loops.decline_hosted(p, loop)
+
+    def end_loop(self, loop: Loop, reason: str = "closed") -> None:
+        self.shared_loops.end_loop(loop, reason)
+
+    def journal(self, p: Player) -> list[Loop]:
+        return self.shared_loops.journal(p)
+
+    def narrative_page(self, loop: Loop, page: int | None) -> tuple[list[Line], int, int]:
+        return self.shared_loops.narrative_page(loop, page)
 
 
 __all__ = [

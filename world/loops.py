@@ -1,6 +1,6 @@
 """Shared loops: merging by consent, weaving, stability, collapse, NPC-hosted loops.
 
-A mixin of the Dreamscape (world/dreams.py), kept apart because loops are most of the rules.
+A component of the Dreamscape (world/dreams.py), kept apart because loops are most of the rules.
 """
 
 from __future__ import annotations
@@ -9,50 +9,32 @@ from typing import TYPE_CHECKING
 
 from world.dream_model import DreamError, Line, Loop, Proposal
 from world.model import Player, Room
-from world.moderation import Quota, describe_wait
+from world.moderation import describe_wait
 from world.words import list_words
 
 if TYPE_CHECKING:
-    from world.dream_model import Dream, DreamLimits, StabilityListener
-    from world.world import World
+    from world.dreams import Dreamscape
 
 
-class LoopsMixin:
-    # Provided by the Dreamscape.
-    world: World
-    limits: DreamLimits
-    loop_quota: Quota  # loops started per dreamer (loops_per_hour)
-    weave_quota: Quota  # lines woven per dreamer (weaves_per_minute)
-    dreams: dict[int, Dream]
-    loops: dict[int, Loop]
-    proposals: dict[tuple[int, int], Proposal]
-    stability_listeners: list[StabilityListener]
-    _next_loop: int
-    _next_line: int
+class SharedLoops:
+    """The Dreamscape's loops: its `shared_loops` component (the loops, proposals and quotas
+    are the Dreamscape's; its methods of the same names call these)."""
 
-    if TYPE_CHECKING:
-
-        def now(self) -> float: ...
-        def in_own_dream(self, p: Player) -> bool: ...
-        def loop_of(self, p: Player) -> Loop | None: ...
-        def loop_of_room(self, room: Room | None) -> Loop | None: ...
-        def ensure_dream(self, p: Player) -> Dream: ...
-        def _save_loop(self, loop: Loop) -> int: ...
-        def _save_dream(self, dream: Dream) -> int: ...
-        def _waking_room(self, p: Player) -> Room | None: ...
-        def waking_place(self, p: Player) -> Room: ...
+    def __init__(self, scape: Dreamscape) -> None:
+        self.scape = scape
+        self.world = scape.world
 
     # -- merging -------------------------------------------------------------------------------
     def _live_proposals(self) -> None:
-        now = self.now()
-        for key in [k for k, pr in self.proposals.items() if pr.expires <= now]:
-            del self.proposals[key]
+        now = self.scape.now()
+        for key in [k for k, pr in self.scape.proposals.items() if pr.expires <= now]:
+            del self.scape.proposals[key]
 
     def pending(self, p: Player) -> tuple[list[Proposal], list[Proposal]]:
         """(proposals to p, proposals by p), unexpired."""
         self._live_proposals()
-        incoming = [pr for pr in self.proposals.values() if pr.target_id == p.id]
-        outgoing = [pr for pr in self.proposals.values() if pr.proposer_id == p.id]
+        incoming = [pr for pr in self.scape.proposals.values() if pr.target_id == p.id]
+        outgoing = [pr for pr in self.scape.proposals.values() if pr.proposer_id == p.id]
         return incoming, outgoing
 
     def merge(self, p: Player, other: Player) -> Loop | None:
@@ -63,23 +45,23 @@ class LoopsMixin:
         if other is p:
             raise DreamError("You can't merge with yourself.")
         self._live_proposals()
-        offer = self.proposals.get((other.id, p.id))
+        offer = self.scape.proposals.get((other.id, p.id))
         if offer is not None:
             return self._accept(p, other, offer)
-        if not self.in_own_dream(p):
+        if not self.scape.in_own_dream(p):
             raise DreamError("You must be in your own dream to merge. Type |wdream|n first.")
         self._check_loop_quota(p, p)
-        if not other.online or not self.in_own_dream(other):
+        if not other.online or not self.scape.in_own_dream(other):
             raise DreamError(f"{other.name} isn't in their own dream right now.")
-        self.proposals[(p.id, other.id)] = Proposal(
-            p.id, other.id, self.now() + self.limits.proposal_ttl
+        self.scape.proposals[(p.id, other.id)] = Proposal(
+            p.id, other.id, self.scape.now() + self.scape.limits.proposal_ttl
         )
         return None
 
     def _check_loop_quota(self, p: Player, starter: Player) -> None:
         """Refuse `p` a new loop while `starter` (p, or whoever proposed) has started as many
         as the hour allows: each loop is a room and rows that stay (loops_per_hour)."""
-        wait = self.loop_quota.wait(starter.id, self.now())
+        wait = self.scape.loop_quota.wait(starter.id, self.scape.now())
         if wait:
             who = "You have" if starter is p else f"{starter.name} has"
             raise DreamError(
@@ -87,42 +69,44 @@ class LoopsMixin:
             )
 
     def invite_to_loop(self, p: Player, other: Player) -> Loop:
-        loop = self.loop_of(p)
+        loop = self.scape.loop_of(p)
         if loop is None:
             raise DreamError("You aren't in a loop.")
         if other.id in loop.participants:
             raise DreamError(f"{other.name} is already part of this loop.")
-        if len(loop.participants) >= self.limits.max_loop_size:
-            raise DreamError(f"The loop already holds {self.limits.max_loop_size} dreamers.")
-        self.proposals[(p.id, other.id)] = Proposal(
-            p.id, other.id, self.now() + self.limits.proposal_ttl, loop.id
+        if len(loop.participants) >= self.scape.limits.max_loop_size:
+            raise DreamError(f"The loop already holds {self.scape.limits.max_loop_size} dreamers.")
+        self.scape.proposals[(p.id, other.id)] = Proposal(
+            p.id, other.id, self.scape.now() + self.scape.limits.proposal_ttl, loop.id
         )
         return loop
 
     def _accept(self, p: Player, proposer: Player, offer: Proposal) -> Loop:
-        if not self.in_own_dream(p):
+        if not self.scape.in_own_dream(p):
             raise DreamError("You must be in your own dream to accept. Type |wdream|n first.")
         if offer.loop_id is not None:
-            loop = self.loops.get(offer.loop_id)
+            loop = self.scape.loops.get(offer.loop_id)
             if loop is None or loop.state != "active":
-                del self.proposals[(proposer.id, p.id)]
+                del self.scape.proposals[(proposer.id, p.id)]
                 raise DreamError("That loop has already come apart.")
-            if len(loop.participants) >= self.limits.max_loop_size:
-                raise DreamError(f"The loop already holds {self.limits.max_loop_size} dreamers.")
-            del self.proposals[(proposer.id, p.id)]
+            if len(loop.participants) >= self.scape.limits.max_loop_size:
+                raise DreamError(
+                    f"The loop already holds {self.scape.limits.max_loop_size} dreamers."
+                )
+            del self.scape.proposals[(proposer.id, p.id)]
             self.join(loop, p)
             return loop
-        if not proposer.online or not self.in_own_dream(proposer):
-            del self.proposals[(proposer.id, p.id)]
+        if not proposer.online or not self.scape.in_own_dream(proposer):
+            del self.scape.proposals[(proposer.id, p.id)]
             raise DreamError(
                 f"{proposer.name} is no longer in their own dream; the proposal fades."
             )
         self._check_loop_quota(p, p)
         self._check_loop_quota(p, proposer)
-        del self.proposals[(proposer.id, p.id)]
-        self.proposals.pop((p.id, proposer.id), None)
+        del self.scape.proposals[(proposer.id, p.id)]
+        self.scape.proposals.pop((p.id, proposer.id), None)
         for m in (proposer, p):
-            self.loop_quota.take(m.id, self.now())
+            self.scape.loop_quota.take(m.id, self.scape.now())
         loop = self.open_loop([proposer, p])
         return loop
 
@@ -136,9 +120,9 @@ class LoopsMixin:
         room = world.create_room(title or f"Loop of {list_words(names)}", "", "loops")
         room.description = description or (self._woven_description(members) if members else title)
         loop = Loop(
-            self._next_loop,
+            self.scape.next_loop_id,
             room.id,
-            self.now(),
+            self.scape.now(),
             [],
             [],
             stability,
@@ -146,13 +130,13 @@ class LoopsMixin:
             host_id=host_id,
             anchor_id=anchor.id if anchor is not None else None,
         )
-        self._next_loop += 1
+        self.scape.next_loop_id += 1
         room.attrs["loop"] = loop.id
         world.save(room)
-        self.loops[loop.id] = loop
+        self.scape.loops[loop.id] = loop
         for m in members:
             self._enter_loop(loop, m, room)
-        self._save_loop(loop)
+        self.scape._save_loop(loop)
         for m in members:
             m.send(f"|mYour dream merges into a shared loop with {self._others(loop, m)}.|n")
             m.notify("status")
@@ -163,7 +147,7 @@ class LoopsMixin:
             "Several dreams braid together here, their edges bleeding softly into one another."
         ]
         for m in members:
-            dream = self.dreams.get(m.id)
+            dream = self.scape.dreams.get(m.id)
             room = self.world.rooms.get(dream.room_id) if dream else None
             if room is None:
                 continue
@@ -190,23 +174,27 @@ class LoopsMixin:
         if room is None:
             raise DreamError("That loop has already come apart.")
         self._enter_loop(loop, p, room)
-        self._save_loop(loop)
+        self.scape._save_loop(loop)
         p.send(f"|mYou merge into the loop. Here with you: {self._others(loop, p)}.|n")
         p.notify("status")
 
     # -- inside a loop --------------------------------------------------------------------------
     def weave(self, p: Player, text: str) -> Loop:
-        loop = self.loop_of(p)
+        loop = self.scape.loop_of(p)
         if loop is None:
             raise DreamError("You aren't in a loop. |wmerge|n with another dreamer first.")
         text = text.strip()
         if not text:
             raise DreamError("Weave what? Type |wweave <a line of the story>|n.")
-        if len(text) > self.limits.max_weave_chars:
-            raise DreamError(f"Keep a woven line under {self.limits.max_weave_chars} characters.")
-        if len(loop.narrative) >= self.limits.max_narrative:
+        if len(text) > self.scape.limits.max_weave_chars:
+            raise DreamError(
+                f"Keep a woven line under {self.scape.limits.max_weave_chars} characters."
+            )
+        if len(loop.narrative) >= self.scape.limits.max_narrative:
             raise DreamError("This loop's narrative is full; its story is told.")
-        wait = self.weave_quota.take(p.id, self.now())  # each line is a row kept for good
+        wait = self.scape.weave_quota.take(
+            p.id, self.scape.now()
+        )  # each line is a row kept for good
         if wait:
             raise DreamError(
                 f"The story can't keep up with you; weave again {describe_wait(wait)}."
@@ -215,20 +203,20 @@ class LoopsMixin:
         room = self.world.rooms[loop.room_id]  # type: ignore[index]
         weave = f"|m|[~ |]{p.name} weaves:|n {text}"  # (|[~ |]: not for screen readers)
         self.world.broadcast(room, weave, channel={"channel": "weave", "talker": p.name})
-        now = self.now()
+        now = self.scape.now()
         last = loop.last_weave
         loop.last_weave = (now, p.id)
-        if last is not None and last[1] != p.id and now - last[0] <= self.limits.weave_window:
+        if last is not None and last[1] != p.id and now - last[0] <= self.scape.limits.weave_window:
             self.adjust_stability(
-                loop, self.limits.weave_bonus, "Shared storytelling steadies the loop."
+                loop, self.scape.limits.weave_bonus, "Shared storytelling steadies the loop."
             )
         return loop
 
     def add_line(self, loop: Loop, author_id: int | None, author: str, text: str) -> Line:
-        line = Line(self._next_line, loop.id, self.now(), author_id, author, text)
-        self._next_line += 1
+        line = Line(self.scape.next_line_id, loop.id, self.scape.now(), author_id, author, text)
+        self.scape.next_line_id += 1
         loop.narrative.append(line)
-        self.world._stage("narrative", line.id, line.to_row())
+        self.world.stage("narrative", line.id, line.to_row())
         return line
 
     def adjust_stability(self, loop: Loop, delta: int, reason: str = "") -> int:
@@ -240,7 +228,7 @@ class LoopsMixin:
         if new == old:
             return new
         loop.stability = new
-        self._save_loop(loop)
+        self.scape._save_loop(loop)
         room = self.world.rooms.get(loop.room_id) if loop.room_id is not None else None
         if room is not None:
             trend = "steadies" if delta > 0 else "shudders"
@@ -248,7 +236,7 @@ class LoopsMixin:
             self.world.broadcast(room, f"|mThe loop {trend} (stability {new}).|n{note}")
             for pid in loop.participants:
                 self.world.players[pid].notify("status")
-        for listener in list(self.stability_listeners):
+        for listener in list(self.scape.stability_listeners):
             listener(loop, old, new)
         if new == 0 and loop.state == "active":
             self.collapse(loop)
@@ -272,24 +260,24 @@ class LoopsMixin:
         self._archive(loop, "collapsed")
 
     def unmerge(self, p: Player) -> Loop:
-        loop = self.loop_of(p)
+        loop = self.scape.loop_of(p)
         if loop is None:
             raise DreamError("You aren't in a loop.")
         self._return_to_dream(p, f"|c{p.name}|n unravels from the loop.")
-        self._left(loop, p)
+        self.left(loop, p)
         return loop
 
-    def _left(self, loop: Loop, p: Player) -> None:
+    def left(self, loop: Loop, p: Player) -> None:
         """`p` has moved out of the loop room: drop them, and dissolve an empty loop (a loop
         an NPC hosts stays open for its invited dreamers until its host closes it)."""
         loop.participants.remove(p.id)
         if loop.participants or loop.host_id is not None:
-            self._save_loop(loop)
+            self.scape._save_loop(loop)
         else:
             self._archive(loop, "dissolved")
 
     def _return_to_dream(self, p: Player, leave_text: str | None) -> None:
-        dream = self.ensure_dream(p)
+        dream = self.scape.ensure_dream(p)
         home = self.world.rooms[dream.room_id]
         self.world.move(
             p, home, leave_text=leave_text,
@@ -300,14 +288,14 @@ class LoopsMixin:
     def _archive(self, loop: Loop, reason: str) -> None:
         """The loop is over: keep its narrative for the journal, unmake its room."""
         loop.state = "archived"
-        loop.ended_at = self.now()
+        loop.ended_at = self.scape.now()
         loop.end_reason = reason
         loop.invited.clear()
         room = self.world.rooms.get(loop.room_id) if loop.room_id is not None else None
         loop.room_id = None
-        self._save_loop(loop)
-        for key in [k for k, pr in self.proposals.items() if pr.loop_id == loop.id]:
-            del self.proposals[key]
+        self.scape._save_loop(loop)
+        for key in [k for k, pr in self.scape.proposals.items() if pr.loop_id == loop.id]:
+            del self.scape.proposals[key]
         if room is None:
             return
         nexus = self.world.nexus
@@ -332,12 +320,14 @@ class LoopsMixin:
         ]  # fmt: skip
         if new and loop.state == "active":
             loop.invited.update(p.id for p in new)
-            self._save_loop(loop)
+            self.scape._save_loop(loop)
             return new
         return []
 
     def hosted_invitations(self, p: Player) -> list[Loop]:
-        return [lp for lp in self.loops.values() if lp.state == "active" and p.id in lp.invited]
+        return [
+            lp for lp in self.scape.loops.values() if lp.state == "active" and p.id in lp.invited
+        ]
 
     def find_hosted_invitation(self, p: Player, word: str) -> Loop | None:
         """The hosted loop `p` was invited into by an NPC called `word` (key or name)."""
@@ -352,21 +342,21 @@ class LoopsMixin:
         loop gathers its audience where it stands; waking returns you there)."""
         if loop.state != "active" or p.id not in loop.invited:
             raise DreamError("That invitation has faded.")
-        if self.loop_of(p) is not None:
+        if self.scape.loop_of(p) is not None:
             raise DreamError("You are woven into another loop; |wunmerge|n first.")
-        if len(loop.participants) >= self.limits.max_loop_size:
-            raise DreamError(f"The loop already holds {self.limits.max_loop_size} dreamers.")
-        here = self._waking_room(p)
+        if len(loop.participants) >= self.scape.limits.max_loop_size:
+            raise DreamError(f"The loop already holds {self.scape.limits.max_loop_size} dreamers.")
+        here = self.scape._waking_room(p)
         if here is not None:
-            dream = self.ensure_dream(p)
+            dream = self.scape.ensure_dream(p)
             dream.wake_room_id = here.id
-            self._save_dream(dream)
+            self.scape._save_dream(dream)
         loop.invited.discard(p.id)
         self.join(loop, p)
 
     def decline_hosted(self, p: Player, loop: Loop) -> None:
         loop.invited.discard(p.id)
-        self._save_loop(loop)
+        self.scape._save_loop(loop)
 
     def end_loop(self, loop: Loop, reason: str = "closed") -> None:
         """Close a loop gently: everyone wakes where they merged from (or the Nexus)."""
@@ -375,7 +365,7 @@ class LoopsMixin:
         for pid in list(loop.participants):
             p = self.world.players[pid]
             loop.participants.remove(pid)
-            dest = self.waking_place(p)
+            dest = self.scape.waking_place(p)
             p.send("|mThe loop unwinds around you, and you wake where you joined it.|n")
             self.world.move(
                 p, dest, leave_text=f"|c{p.name}|n unwinds from the loop.",
@@ -388,13 +378,13 @@ class LoopsMixin:
     def journal(self, p: Player) -> list[Loop]:
         """Past loops `p` took part in, oldest first."""
         return [
-            lp for lp in sorted(self.loops.values(), key=lambda lp: lp.id)
+            lp for lp in sorted(self.scape.loops.values(), key=lambda lp: lp.id)
             if lp.state == "archived" and p.id in lp.former
         ]  # fmt: skip
 
     def narrative_page(self, loop: Loop, page: int | None) -> tuple[list[Line], int, int]:
         """(lines, page, pages); pages count from 1, newest last; default the last page."""
-        size = self.limits.narrative_page
+        size = self.scape.limits.narrative_page
         pages = max(1, -(-len(loop.narrative) // size))
         page = pages if page is None else max(1, min(page, pages))
         return loop.narrative[(page - 1) * size : page * size], page, pages

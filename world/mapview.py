@@ -13,7 +13,7 @@ import string
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
@@ -33,9 +33,9 @@ VERTICAL_MARK = {(True, False): "^", (False, True): "v", (True, True): "+", (Fal
 
 
 @dataclass
-class MapLayout:
-    positions: dict[object, tuple[int, int]] = field(default_factory=dict)
-    order: list[object] = field(default_factory=list)  # placement order (start first)
+class MapLayout(Generic[K]):
+    positions: dict[K, tuple[int, int]] = field(default_factory=dict)
+    order: list[K] = field(default_factory=list)  # placement order (start first)
     left_out: int = 0  # rooms that would have overlapped another
 
 
@@ -44,13 +44,13 @@ def layout(
     exits: Callable[[K], Iterable[tuple[str, K]]],
     depth: int = MAP_DEPTH,
     radius: int = MAP_RADIUS,
-) -> MapLayout:
+) -> MapLayout[K]:
     """Place rooms on the grid. `exits(room)` yields (direction word, destination)."""
-    out = MapLayout()
+    out: MapLayout[K] = MapLayout()
     out.positions[start] = (0, 0)
     out.order.append(start)
-    taken: dict[tuple[int, int], object] = {(0, 0): start}
-    overlapping: set[object] = set()
+    taken: dict[tuple[int, int], K] = {(0, 0): start}
+    overlapping: set[K] = set()
     queue: deque[tuple[K, int]] = deque([(start, 0)])
     while queue:
         room, dist = queue.popleft()
@@ -94,7 +94,7 @@ def render_map(
         old = grid[row][col]
         grid[row][col] = "X" if {old, ch} == {"/", "\\"} else ch
 
-    labels: dict[object, str] = {}
+    labels: dict[K, str] = {}
     legend: list[str] = []
     for i, room in enumerate(lay.order):
         label = HERE if i == 0 else (LABELS[i - 1] if i - 1 < len(LABELS) else "?")

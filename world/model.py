@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
+# (a connection, as the world sees it; re-exported for older imports)
+from world.ports import Listener as Listener
 
 ROLES = ("player", "builder", "admin")
 
@@ -22,15 +22,6 @@ OPPOSITE = {
     "northwest": "southeast", "southeast": "northwest", "up": "down", "down": "up",
 }  # fmt: skip
 ABBREVIATION_OF = {abbr: word for word, abbr in DIRECTIONS.items()}
-
-
-class Listener(Protocol):
-    """What the world needs from a connection: somewhere to send text."""
-
-    wants_oob: bool  # True if the client takes out-of-band data (GMCP)
-
-    def send(self, text: str) -> None: ...
-    def notify(self, kind: str, data: dict[str, Any] | None = None) -> None: ...
 
 
 class Zone:

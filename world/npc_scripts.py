@@ -190,10 +190,10 @@ def _cross_check(spec: NpcScript, src: Located, path: Path, rooms: Collection[st
         for i, key in enumerate(spec.wander.route if spec.wander else []):
             if key not in rooms:
                 problems.append(f"{src.where(('wander', 'route', i))}: unknown room {key!r}")
-        for where, line in _all_lines(spec):
+        for place, line in _all_lines(spec):
             for j, key in enumerate([line.room] if line.room else line.rooms):
                 if key not in rooms:
-                    at = (*where, "room") if line.room else (*where, "rooms", j)
+                    at = (*place, "room") if line.room else (*place, "rooms", j)
                     problems.append(f"{src.where(at)}: unknown room {key!r} for this line")
         events = _event_names()
         for topic, t in spec.topics.items():

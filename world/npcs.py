@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from world.model import Room
 
 if TYPE_CHECKING:
-    pass
+    from world.world import World
 
 
 class Npc:
@@ -65,24 +65,15 @@ class Npc:
         return f"<Npc #{self.id} {self.key}>"
 
 
-class NpcMixin:
-    """World methods for NPCs (World inherits them)."""
+class NpcRoster:
+    """The World's NPCs changing: placed, moved, renamed, destroyed (the World's `npc_roster`;
+    the NPCs themselves are in `World.npcs`, and its methods of the same names call these)."""
 
-    npcs: dict[int, Npc]
-    npcs_by_key: dict[str, Npc]
-    rooms: dict[int, Room]
-    nexus: Room
-
-    if TYPE_CHECKING:
-
-        def new_id(self, table: str) -> int: ...
-        def _saw_id(self, table: str, nid: int) -> None: ...
-        def _stage(self, table: str, key: Any, row: dict[str, Any] | None) -> int: ...
-        def broadcast(self, room: Room, text: str, exclude: Any = None) -> None: ...
-        def emit(self, kind: str, **data: Any) -> None: ...
+    def __init__(self, world: World) -> None:
+        self.world = world
 
     def save_npc(self, npc: Npc) -> int:
-        return self._stage("npc", npc.id, npc.to_row())
+        return self.world.stage("npc", npc.id, npc.to_row())
 
     def load_npcs(self, rows: list[dict[str, Any]]) -> None:
         for r in rows:
@@ -91,21 +82,21 @@ class NpcMixin:
                 json.loads(r["flags"] or "{}"),
             )  # fmt: skip
             self._add_npc(npc)
-            room = self.rooms.get(r["room_id"]) if r["room_id"] is not None else None
+            room = self.world.rooms.get(r["room_id"]) if r["room_id"] is not None else None
             if room is not None:
                 npc.room = room
                 room.npcs[npc.id] = npc
 
     def _add_npc(self, npc: Npc) -> None:
-        self.npcs[npc.id] = npc
-        self.npcs_by_key[npc.key] = npc
-        self._saw_id("npc", npc.id)
+        self.world.npcs[npc.id] = npc
+        self.world.npcs_by_key[npc.key] = npc
+        self.world._saw_id("npc", npc.id)
 
     def create_npc(
         self, key: str, name: str, short: str = "", description: str = "",
         room: Room | None = None,
     ) -> Npc:  # fmt: skip
-        npc = Npc(self.new_id("npc"), key, name, short, description)
+        npc = Npc(self.world.new_id("npc"), key, name, short, description)
         self._add_npc(npc)
         if room is not None:
             npc.room = room
@@ -116,7 +107,7 @@ class NpcMixin:
     def find_npc(self, word: str, room: Room | None = None) -> Npc | None:
         """An NPC by key or name word: in `room` if given, else anywhere (exact key first)."""
         low = word.lower().strip()
-        pool = list(room.npcs.values()) if room is not None else list(self.npcs.values())
+        pool = list(room.npcs.values()) if room is not None else list(self.world.npcs.values())
         for npc in pool:
             if npc.key == low:
                 return npc
@@ -135,13 +126,13 @@ class NpcMixin:
         if src is not None:
             src.npcs.pop(npc.id, None)
             if show[0]:
-                self.broadcast(src, leave_text or f"|y{npc.name}|n leaves.")
+                self.world.broadcast(src, leave_text or f"|y{npc.name}|n leaves.")
         npc.room = dest
         if dest is not None:
             dest.npcs[npc.id] = npc
             if show[1]:
-                self.broadcast(dest, arrive_text or f"|y{npc.name}|n arrives.")
-            self.emit("npc_enter", npc=npc, room=dest, greet=greet)
+                self.world.broadcast(dest, arrive_text or f"|y{npc.name}|n arrives.")
+            self.world.emit("npc_enter", npc=npc, room=dest, greet=greet)
         return self.save_npc(npc)
 
     def set_npc_flag(self, npc: Npc, name: str, value: Any) -> int:
@@ -167,19 +158,19 @@ class NpcMixin:
         room = npc.room
         if room is not None:
             room.npcs.pop(npc.id, None)
-            self.broadcast(room, f"|y{npc.name}|n thins into mist and is gone.")
+            self.world.broadcast(room, f"|y{npc.name}|n thins into mist and is gone.")
         npc.room = None
-        self.npcs.pop(npc.id, None)
-        if self.npcs_by_key.get(npc.key) is npc:
-            del self.npcs_by_key[npc.key]
-        return self._stage("npc", npc.id, None)
+        self.world.npcs.pop(npc.id, None)
+        if self.world.npcs_by_key.get(npc.key) is npc:
+            del self.world.npcs_by_key[npc.key]
+        return self.world.stage("npc", npc.id, None)
 
     def place_npc(
         self, key: str, name: str, short: str, description: str, room: Room | None,
         flags: dict[str, Any] | None = None,
     ) -> Npc:  # fmt: skip
         """Make the NPC `key` look and stand as given, creating it if needed (world files)."""
-        npc = self.npcs_by_key.get(key)
+        npc = self.world.npcs_by_key.get(key)
         if npc is None:
             npc = self.create_npc(key, name, short, description, room)
         else:
@@ -198,12 +189,12 @@ class NpcMixin:
         """After the rooms were rebuilt: every NPC not in `placed` goes to the room with its
         old room's id, else the Nexus. Returns how many had to move to the Nexus."""
         moved = 0
-        for npc in self.npcs.values():
+        for npc in self.world.npcs.values():
             if npc.key in placed or npc.room is None:
                 continue
-            room = self.rooms.get(npc.room.id)
+            room = self.world.rooms.get(npc.room.id)
             if room is None:
-                room = self.nexus
+                room = self.world.nexus
                 moved += 1
             npc.room = room
             room.npcs[npc.id] = npc

@@ -10,10 +10,11 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from world.building import BuildingMixin
+from world import locks
+from world.building import Building
 from world.channels import Channels
 from world.clock import WorldClock
 from world.comms import Comms
@@ -21,7 +22,8 @@ from world.dreams import Dreamscape
 from world.mail import PostOffice
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 from world.moderation import Moderation
-from world.npcs import Npc, NpcMixin
+from world.npcs import Npc, NpcRoster
+from world.ports import DirectDelivery, WorldObserver
 from world.socials import Social
 
 log = logging.getLogger("dreamwave.world")
@@ -33,22 +35,25 @@ FROM_WHERE = {"up": "from above", "down": "from below"}
 AUDIT_MEMORY = 1000
 
 
-def _default_fanout(listeners: Iterable[Listener], text: str) -> None:
-    for listener in listeners:
-        listener.send(text)
-
-
-def _no_op(*_args: Any) -> None:
-    pass
-
-
 Hook = Callable[..., None]
 HOOK_KINDS = ("enter", "say", "npc_enter", "login")
 
 
-class World(BuildingMixin, NpcMixin):
-    def __init__(self, stage: Callable[[str, Any, dict[str, Any] | None], int]) -> None:
-        self._stage = stage
+class World:
+    """Every object, and the one API through which the world changes. Its parts are
+    components it holds (dreams, channels, comms, mail, moderation, building, npc_roster),
+    each given the World; the World's methods for building and NPCs call theirs, so callers
+    keep one API. What people should see goes to `observer` (world/ports.py)."""
+
+    def __init__(
+        self,
+        stage: Callable[[str, Any, dict[str, Any] | None], int],
+        observer: WorldObserver | None = None,
+    ) -> None:
+        """`stage` takes each changed row for the Store's writer; `observer` is told what
+        people should see (the engine's delivery; none: straight to each listener)."""
+        self.stage = stage  # (the one seam to the Store: every component stages through it)
+        self.observer: WorldObserver = observer if observer is not None else DirectDelivery()
         self.zones: dict[str, Zone] = {}
         self.rooms: dict[int, Room] = {}
         self.rooms_by_key: dict[str, Room] = {}
@@ -75,19 +80,8 @@ class World(BuildingMixin, NpcMixin):
             "ban": 1, "mail": 1,
         }  # fmt: skip
         self.mail = PostOffice(stage, self.new_id, self._saw_id)
-        # Replaced by the engine with a renderer that formats once per kind of client.
-        self.fanout: Callable[[Iterable[Listener], str], None] = _default_fanout
-        # How a line reaches everyone in a room, and what to do when a dreamer comes or
-        # goes; the engine replaces these with its room feeds (mud.core.feed).
-        self.room_cast: Callable[
-            [Room, str, tuple[Player, ...] | None, dict[str, Any] | None], None
-        ] = self._cast_direct
-        self.room_joined: Callable[[Player, Room], None] = _no_op
-        self.room_left: Callable[[Player, Room], None] = _no_op
-        # Told of every move of a connected dreamer, with the staging sequence that makes it
-        # durable; the engine shows whoever was moved by someone else where they landed
-        # (mud.core.dispatch.Landings), so no mover has to remember to.
-        self.landed: Callable[[Player, int], None] = _no_op
+        self.building = Building(self)  # builders' changes (world/building.py)
+        self.npc_roster = NpcRoster(self)  # NPCs placed, moved and changed (world/npcs.py)
 
     # -- ids and staging ------------------------------------------------------------------
     # An id is never handed out twice, not even after its object is destroyed and the
@@ -100,7 +94,7 @@ class World(BuildingMixin, NpcMixin):
 
     def _raise_mark(self, table: str, next_id: int) -> None:
         self._next_id[table] = next_id
-        self._stage("id_mark", table, {"space": table, "next_id": next_id})
+        self.stage("id_mark", table, {"space": table, "next_id": next_id})
 
     def _saw_id(self, table: str, nid: int) -> None:
         """Loading: start new ids above one that exists (the marks are loaded too)."""
@@ -119,15 +113,15 @@ class World(BuildingMixin, NpcMixin):
 
     def save(self, obj: Player | Room | Exit | Item | Zone) -> int:
         table = "account" if isinstance(obj, Player) else type(obj).__name__.lower()
-        return self._stage(table, obj.id, obj.to_row())
+        return self.stage(table, obj.id, obj.to_row())
 
     def unsave(self, obj: Room | Exit | Item | Zone) -> int:
         """Stage the deletion of an object's row."""
-        return self._stage(type(obj).__name__.lower(), obj.id, None)
+        return self.stage(type(obj).__name__.lower(), obj.id, None)
 
     def save_meta(self, key: str, value: str) -> int:
         self.meta[key] = value
-        return self._stage("meta", key, {"key": key, "value": value})
+        return self.stage("meta", key, {"key": key, "value": value})
 
     # -- loading --------------------------------------------------------------------------
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:
@@ -186,7 +180,7 @@ class World(BuildingMixin, NpcMixin):
                 )
             )
             self._saw_id("audit", r["id"])
-        self.load_npcs(rows.get("npc", []))
+        self.npc_roster.load_npcs(rows.get("npc", []))
         self.dreams.load(rows)
         self.event_rows = rows.get("event_state", [])
         self.moderation.load(rows.get("ban", []))
@@ -381,40 +375,20 @@ class World(BuildingMixin, NpcMixin):
         clients also get out of band (GMCP Comm.Channel.Text)."""
         if isinstance(exclude, Player):
             exclude = (exclude,)
-        self.room_cast(room, text, exclude, channel)
-
-    def _cast_direct(
-        self,
-        room: Room,
-        text: str,
-        exclude: tuple[Player, ...] | None,
-        channel: dict[str, Any] | None,
-    ) -> None:
-        # room.players holds only connected dreamers, so every one has a session.
-        if exclude is None:
-            targets = [q.session for q in room.players.values()]
-        else:
-            targets = [q.session for q in room.players.values() if q not in exclude]
-        if targets:
-            self.fanout(targets, text)
-            if channel is not None:
-                data = {**channel, "text": text}
-                for listener in targets:
-                    if listener.wants_oob:  # only GMCP clients; a plain attribute check
-                        listener.notify("channel", data)
+        self.observer.room_cast(room, text, exclude, channel)
 
     def _join_room(self, p: Player, room: Room) -> None:
         room.players[p.id] = p
-        self.room_joined(p, room)
+        self.observer.room_joined(p, room)
 
     def _leave_room(self, p: Player, room: Room) -> None:
         if room.players.pop(p.id, None) is not None:
-            self.room_left(p, room)
+            self.observer.room_left(p, room)
 
     def announce(self, text: str) -> None:
         targets = [q.session for q in self.online.values() if q.session is not None]
         if targets:
-            self.fanout(targets, text)
+            self.observer.fanout(targets, text)
 
     # -- mutations players cause ----------------------------------------------------------
     def move(
@@ -451,7 +425,7 @@ class World(BuildingMixin, NpcMixin):
             if p.inventory and dreams.is_private(src) and not dreams.is_private(dest):
                 seq = dreams.leave_motifs(p) or seq
             p.notify("room")
-            self.landed(p, seq)
+            self.observer.landed(p, seq)  # whoever others moved sees where they landed
             self.emit("enter", player=p, room=dest, source=src)
         return seq
 
@@ -470,3 +444,117 @@ class World(BuildingMixin, NpcMixin):
     def move_item(self, item: Item, where: Room | Player) -> int:
         self._place(item, where)
         return self.save(item)
+
+    # -- locks ----------------------------------------------------------------------------
+    def in_loop(self, p: Player) -> bool:
+        """Is the dreamer inside a shared loop?"""
+        return self.dream_state(p) == "in loop"
+
+    def holds(self, p: Player, thing: str) -> bool:
+        """Does the dreamer carry an item by this keyword, name word or full name (or #id)?"""
+        word = thing.lower()
+        if word.startswith("#") and word[1:].isdigit():
+            return any(it.id == int(word[1:]) for it in p.inventory)
+        return any(
+            word in it.keywords or word == it.name.lower() or word in it.name.lower().split()
+            for it in p.inventory
+        )
+
+    def may_pass(self, p: Player, ex: Exit) -> bool:
+        rule = ex.attrs.get("lock")
+        if not rule:
+            return True
+        facts = locks.Facts(
+            has_role=p.has_role,
+            holds=lambda thing: self.holds(p, thing),
+            in_loop=lambda: self.in_loop(p),
+            phase=lambda: self.clock.phase,
+        )
+        try:
+            return locks.check(str(rule), facts)
+        except locks.LockError:
+            log.warning("exit #%d has an unreadable lock %r; keeping it sealed", ex.id, rule)
+            return False
+
+    # -- builders' changes: the building component's (world/building.py) -------------------
+    def audit(self, actor: Player | None, action: str, detail: str) -> int:
+        return self.building.audit(actor, action, detail)
+
+    def rename(
+        self, obj: Room | Exit | Item, name: str, aliases: tuple[str, ...] | None = None
+    ) -> int:
+        return self.building.rename(obj, name, aliases)
+
+    def set_description(self, obj: Room | Exit | Item | Player, text: str) -> int:
+        return self.building.set_description(obj, text)
+
+    def link(self, ex: Exit, dest: Room | None) -> int:
+        return self.building.link(ex, dest)
+
+    def set_attr(self, obj: Room | Exit | Item, name: str, value: Any) -> int:
+        return self.building.set_attr(obj, name, value)
+
+    def set_zone(self, room: Room, key: str) -> int:
+        return self.building.set_zone(room, key)
+
+    def set_keywords(self, item: Item, keywords: tuple[str, ...]) -> int:
+        return self.building.set_keywords(item, keywords)
+
+    def teleport(self, obj: Player | Item, dest: Room | Player, actor: Player | None = None) -> int:
+        return self.building.teleport(obj, dest, actor)
+
+    def destroy_exit(self, ex: Exit) -> int:
+        return self.building.destroy_exit(ex)
+
+    def destroy_item(self, item: Item) -> int:
+        return self.building.destroy_item(item)
+
+    def destroy_room(self, room: Room) -> list[Player]:
+        return self.building.destroy_room(room)
+
+    def clear_contents(self) -> None:
+        self.building.clear_contents()
+
+    def rehome_players(self) -> int:
+        return self.building.rehome_players()
+
+    # -- NPCs: the roster's (world/npcs.py) ---------------------------------------------------
+    def save_npc(self, npc: Npc) -> int:
+        return self.npc_roster.save_npc(npc)
+
+    def create_npc(
+        self, key: str, name: str, short: str = "", description: str = "",
+        room: Room | None = None,
+    ) -> Npc:  # fmt: skip
+        return self.npc_roster.create_npc(key, name, short, description, room)
+
+    def find_npc(self, word: str, room: Room | None = None) -> Npc | None:
+        return self.npc_roster.find_npc(word, room)
+
+    def move_npc(
+        self, npc: Npc, dest: Room | None, leave_text: str | None = None,
+        arrive_text: str | None = None, *, show: tuple[bool, bool] = (True, True),
+        greet: bool = True,
+    ) -> int:  # fmt: skip
+        return self.npc_roster.move_npc(npc, dest, leave_text, arrive_text, show=show, greet=greet)
+
+    def set_npc_flag(self, npc: Npc, name: str, value: Any) -> int:
+        return self.npc_roster.set_npc_flag(npc, name, value)
+
+    def rename_npc(self, npc: Npc, name: str) -> int:
+        return self.npc_roster.rename_npc(npc, name)
+
+    def set_npc_text(self, npc: Npc, field: str, text: str) -> int:
+        return self.npc_roster.set_npc_text(npc, field, text)
+
+    def destroy_npc(self, npc: Npc) -> int:
+        return self.npc_roster.destroy_npc(npc)
+
+    def place_npc(
+        self, key: str, name: str, short: str, description: str, room: Room | None,
+        flags: dict[str, Any] | None = None,
+    ) -> Npc:  # fmt: skip
+        return self.npc_roster.place_npc(key, name, short, description, room, flags)
+
+    def rehome_npcs(self, placed: Collection[str] = ()) -> int:
+        return self.npc_roster.rehome_npcs(placed)

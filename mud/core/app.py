@@ -25,12 +25,14 @@ from mud.core.peer import GatewayPeer
 from mud.core.scheduler import Scheduler
 from mud.core.session import Session
 from mud.core.shutdown import ShutdownTimer
+from mud.core.world_port import EngineObserver, session_of
 from mud.store import Store
 from mud.supervisor.procs import RELOAD_EXIT
 from world.channels import load_channel_specs
 from world.content import load_world_spec, seed
 from world.model import Player
 from world.npc_scripts import NpcScript, load_npc_scripts, seed_npcs
+from world.ports import WorldObserver
 from world.socials import load_socials
 from world.world import World
 from world.yamlsrc import ContentError
@@ -52,7 +54,15 @@ SHUTDOWN_UNSAVED_MESSAGE = (
 )
 
 
-def load_world(db_url: str, lock: bool = True) -> tuple[Store, World, dict[str, Any]]:
+# What builds the World's observer (world/ports.py) once the Store is open; none: the world
+# delivers straight to each listener (the CLI's tools and tests). The engine opens the world in
+# a worker thread, so this runs there: it builds objects and must not touch the event loop.
+Observe = Callable[[Store], WorldObserver]
+
+
+def load_world(
+    db_url: str, lock: bool = True, observe: Observe | None = None
+) -> tuple[Store, World, dict[str, Any]]:
     """Open the database (as its one writer if `lock`), migrate it and load the world."""
     store = Store(normalise_db_url(db_url))
     if lock:
@@ -62,18 +72,20 @@ def load_world(db_url: str, lock: bool = True) -> tuple[Store, World, dict[str, 
             store.engine.dispose()
             raise
     store.migrate()
-    world = World(store.stage)
+    world = World(store.stage, observe(store) if observe is not None else None)
     rows = store.load()
     world.load(rows)
     return store, world, rows
 
 
 def open_world(
-    db_url: str, npc_scripts: Mapping[str, NpcScript] | None = None
+    db_url: str,
+    npc_scripts: Mapping[str, NpcScript] | None = None,
+    observe: Observe | None = None,
 ) -> tuple[Store, World]:
     """Migrate the database, load it, and seed the default world on first start; with
     `npc_scripts`, also place every scripted NPC this database has never had."""
-    store, world, rows = load_world(db_url)
+    store, world, rows = load_world(db_url, observe=observe)
     if not world.rooms:
         log.info("empty database: seeding the default world")
         seed(world, load_world_spec())
@@ -233,23 +245,23 @@ class App:
         except ContentError as err:
             log.error("NPC scripts have %d problem(s):\n%s", len(err.problems), err)
             raise
+
         # Start-up database work happens before we listen, off the loop thread all the same.
+        # The World is built with the engine's observer (world/ports.py): its lines go to the
+        # output pump's feeds, its moves to the Landings, its channel lines wait for commits.
+        # (Nobody is connected while it loads, so the observer is not called before we run.)
+        def observe(store: Store) -> WorldObserver:
+            self.output = OutputPump(self.loop, store)
+            return EngineObserver(self.output, LANDINGS, store)
+
         self.store, self.world = await self.loop.run_in_executor(
-            None, open_world, self.settings.db, scripts
+            None, open_world, self.settings.db, scripts, observe
         )
         # The world loaded at start lives as long as the server: take it out of the cyclic
         # collector's passes (a full pass over a 10,000-room world stalls the loop).
         gc.collect()
         gc.freeze()
-        output = self.output = OutputPump(self.loop, self.store)
-        self.world.fanout = output.fanout
-        self.world.room_cast = output.room_cast
-        self.world.room_joined = output.room_joined
-        self.world.room_left = output.room_left
-        self.world.landed = LANDINGS.landed  # whoever others move sees where they landed
         self._set_quotas()
-        self.world.channels.cast = output.channel_pump.cast
-        self.world.channels.when_durable = self.store.when_durable
         self.store.start(self.loop)
         self.scheduler = Scheduler(self.loop, lambda: self.world.clock)
         if self.settings.time_scale != 1:
@@ -409,8 +421,7 @@ class App:
 
     def session_of(self, p: Player) -> Session | None:
         """The dreamer's connection to this engine, if they have one."""
-        session = p.session
-        return session if isinstance(session, Session) else None
+        return session_of(p)
 
     def wall(self, text: str) -> None:
         """A line to everyone in the game, whatever they ignore (admins' announcements)."""

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mud.core.feed import encoded_lines
 
 if TYPE_CHECKING:
     from mud.core.session import Session
+    from mud.core.world_port import Connected
     from world.channels import Channel
     from world.model import Player
 
@@ -145,18 +146,19 @@ class ChannelPump:
             feed = feeds.popleft()
             count = len(feed.texts)
             # (a copy: a write can drop a client that stopped reading, who then leaves)
-            for p in list(feed.channel.listeners.values()):
+            listeners = cast("dict[int, Connected]", feed.channel.listeners)
+            for p in list(listeners.values()):
                 s = p.session
                 if s is None:
                     continue
                 try:
-                    if not feed.drain(p, s):  # type: ignore[arg-type]
+                    if not feed.drain(p, s):
                         continue
-                    if not s.held:  # type: ignore[attr-defined]
-                        s.flush()  # type: ignore[attr-defined]
+                    if not s.held:
+                        s.flush()
                         written += 1
                 except Exception:  # one connection's trouble stays its own
-                    s.output_failed()  # type: ignore[attr-defined]
+                    s.output_failed()
             if len(feed.texts) == count:
                 feed.reset()
             else:  # a line came in meanwhile

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from commands.api import Command, CommandError, Ctx, Mode, Registry
 from mud.core.session import Session
 from mud.core.text import escape_stray_pipes
+from mud.core.world_port import session_of
 from world.dreams import DreamError
 from world.model import ABBREVIATION_OF, DIRECTIONS
 from world.moderation import MUTE_KEY, muted_message
@@ -85,8 +86,8 @@ LANDINGS = Landings()
 def show_landing(p: Player, seq: int, prompt: bool) -> None:
     """Show `p` the room they are in, as `look` does, then (if `prompt`) the prompt of
     whatever has their input (the dispatcher, or an editor or question they are in)."""
-    session = p.session
-    if not isinstance(session, Session) or session.closed:
+    session = session_of(p)
+    if session is None or session.closed:
         return
     dispatcher = session.base_mode
     if not isinstance(dispatcher, Dispatcher):

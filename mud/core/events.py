@@ -41,12 +41,12 @@ class EventService:
         self.scheduler = scheduler
         self.directory = directory
         self.jobs: dict[str, GameJob] = {}
-        self.runtime = EventRuntime(world, {})
-        self.runtime.timer_changed = self._timer_changed
-        self.runtime.min_real_cap = min_real_cap
+        self.runtime = EventRuntime(
+            world, {}, timer_changed=self._timer_changed, min_real_cap=min_real_cap,
+            npc_released=npcs.go_home if npcs is not None else None,
+        )  # fmt: skip
         if npcs is not None:  # NPCs read event flags, and walk home when an event lets go
             npcs.events = self.runtime
-            self.runtime.npc_released = npcs.go_home
         self.problems: list[str] = []  # what the last read of the files found wrong
 
     def facts(self) -> WorldFacts:

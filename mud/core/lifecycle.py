@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mud.core.dispatch import Dispatcher
 from mud.core.login import LoginFlow
 from mud.core.session import Session
+from mud.core.world_port import session_of
 from world.mail import login_notices
 from world.model import Player
 
@@ -136,10 +137,10 @@ class SessionLifecycle:
             why = f": {ban.reason}" if ban.reason else "."
             session.close(f"{player.name} is banned {ban.remaining(time.time())}{why}")
             return
-        old = player.session
+        old = session_of(player)
         session.player = player
-        arriving = not (isinstance(old, Session) and old is not session)
-        if isinstance(old, Session) and old is not session:
+        arriving = old is None or old is session
+        if old is not None and not arriving:
             log.info("%s taken over by a new connection from %s", player.name, session.address)
             old.set_base_mode(None)  # the dreamer stays; only the old connection goes
             old.player = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mud.core.channel_feed import ChannelPump
 from mud.core.feed import PENDING, RoomFeed
@@ -19,6 +19,7 @@ from mud.core.session import Session
 from mud.core.text import render
 
 if TYPE_CHECKING:
+    from mud.core.world_port import Connected
     from mud.store import Store
     from world.model import Player, Room
 
@@ -225,7 +226,8 @@ class OutputPump:
             # everyone in the room catches up on the window, then it starts empty again
             end = feed.end
             # (a copy: a write can drop a client that stopped reading, who then leaves)
-            for player in list(feed.room.players.values()):
+            players = cast("dict[int, Connected]", feed.room.players)
+            for player in list(players.values()):
                 s = player.session
                 if s.feed_pos < end:
                     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 
 from mud.core.scheduler import Scheduler
 from world.moderation import describe_duration
@@ -40,7 +41,7 @@ class ShutdownTimer:
         for before in WARN_AT:
             if before < seconds:
                 self._handles.append(
-                    self._scheduler.after(seconds - before, lambda b=before: self._warn(b))
+                    self._scheduler.after(seconds - before, partial(self._warn, before))
                 )
         self._handles.append(self._scheduler.after(seconds, self._end))
 

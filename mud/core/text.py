@@ -37,7 +37,7 @@ assert set(ANSI) | {"[", "]"} == set(MARKUP_CODES)
 # Characters players may not send to other players' terminals: every C0/C1
 # control (ESC included), DEL, and the bidirectional overrides that can
 # disguise text. Tabs become a space; everything else disappears.
-_STRIP = {c: None for c in range(0x20)}
+_STRIP: dict[int, str | None] = {c: None for c in range(0x20)}
 _STRIP.update({c: None for c in range(0x7F, 0xA0)})
 _STRIP.update({c: None for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
 _STRIP[0x09] = " "

@@ -84,7 +84,7 @@ def _announce(rt: EventRuntime, inst: Instance, s: S.Announce) -> StepResult:
             if p.session is not None and p.room is not None and p.room.zone == s.zone
         ]  # fmt: skip
         if targets:
-            world.fanout(targets, text)
+            world.observer.fanout(targets, text)
     else:
         where = room(rt, inst, s.room)
         if where is None and s.room is None:

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from world.clock import next_daily, next_multiple, phase_start_hour
@@ -93,11 +94,29 @@ def said(text: str, keyword: str) -> bool:
     return n > 0 and any(have[i : i + n] == want for i in range(len(have) - n + 1))
 
 
-class EventRuntime(Persistence):
+def _no_timer(key: str, when: float | None) -> None:
+    pass
+
+
+def _no_release(npc: Npc) -> None:
+    pass
+
+
+class EventRuntime:
+    """Runs the event scripts. What it keeps across restarts goes through its `persist`
+    component (world/scripting/persist.py); its methods of the same names call that one."""
+
     def __init__(
         self, world: World, specs: dict[str, S.EventSpec],
-        now: Callable[[], float] | None = None,
+        now: Callable[[], float] | None = None, *,
+        timer_changed: Callable[[str, float | None], None] | None = None,
+        npc_released: Callable[[Npc], None] | None = None,
+        min_real_cap: float | None = None,
     ) -> None:  # fmt: skip
+        """`timer_changed(key, when)`: a timer was set (game time) or cancelled (None), for
+        whoever wakes the runtime; `npc_released(npc)`: an NPC an event moved was let go by
+        every event (the NPC runtime walks it home); `min_real_cap` caps every step's
+        real-time minimum (min_real), e.g. 2 s in tests; None: as written."""
         self.world = world
         self.specs: dict[str, S.EventSpec] = {}
         self.enter_rooms: set[str] = set()  # rooms some event listens for arrivals in
@@ -111,16 +130,40 @@ class EventRuntime(Persistence):
         self.restores: dict[int, float] = {}  # exit id -> game time it heals
         self.timers: dict[str, float] = {}  # key -> game time
         self.history: dict[str, str] = {}  # event -> how its last run ended
-        self.timer_changed: Callable[[str, float | None], None] = lambda key, when: None
-        # An NPC an event moved, now let go by every event (the NPC runtime walks it home).
-        self.npc_released: Callable[[Npc], None] = lambda npc: None
-        # Caps every step's real-time minimum (min_real), e.g. 2 s in tests; None: as written.
-        self.min_real_cap: float | None = None
+        self.timer_changed = timer_changed or _no_timer
+        self.npc_released = npc_released or _no_release
+        self.min_real_cap = min_real_cap
         self.repeat_quiet = REPEAT_QUIET
         self.real_now: Callable[[], float] = time.monotonic
         self._shown: dict[tuple[Any, ...], float] = {}
-        self._queue: deque[Callable[[], None]] = deque()
+        self._queue: deque[Callable[[], object]] = deque()  # (what a job returns is dropped)
         self._busy = False
+        self.persist = Persistence(self)  # flags, instances and restores, durable
+
+    # -- what is kept across restarts: the persist component's (world/scripting/persist.py) ---
+    def set_world_flag(self, name: str, value: Any) -> None:
+        self.persist.set_world_flag(name, value)
+
+    def set_player_flag(self, pid: int, name: str, value: Any) -> None:
+        self.persist.set_player_flag(pid, name, value)
+
+    def save(self, inst: Instance) -> None:
+        self.persist.save(inst)
+
+    def record_history(self, name: str, note: str, at: float) -> None:
+        self.persist.record_history(name, note, at)
+
+    def add_restore(self, exit_id: int, when: float) -> None:
+        self.persist.add_restore(exit_id, when)
+
+    def drop_restore(self, exit_id: int) -> None:
+        self.persist.drop_restore(exit_id)
+
+    def save_all(self) -> None:
+        self.persist.save_all()
+
+    def load(self, rows: list[dict[str, Any]]) -> None:
+        self.persist.load(rows)
 
     def now(self) -> float:
         """Game time. While a timer fires it is the timer's own time, so a run of waits keeps
@@ -214,7 +257,7 @@ class EventRuntime(Persistence):
         if kind == "run":
             inst = self.running.get(rest)
             if inst is not None and inst.state in PAUSED_STATES:
-                self._submit(lambda: self._wake(inst))
+                self._submit(partial(self._wake, inst))
         elif kind in ("remind", "check"):
             inst = self.running.get(rest)
             if inst is not None and inst.state in PAUSED_STATES and inst.data.get("window"):
@@ -226,7 +269,7 @@ class EventRuntime(Persistence):
                     self._set_timer(key, self.now() + self.game_for(GOAL_CHECK_EVERY))
         elif kind == "restore":
             self.restores.pop(int(rest), None)
-            self._save_restores()
+            self.persist.save_restores()
             ex = self.world.exits.get(int(rest))
             if ex is not None:
                 effects.heal(self, ex)
@@ -381,7 +424,7 @@ class EventRuntime(Persistence):
                 if isinstance(t, S.StepTrigger) and t.event == inst.name and t.step == label:
                     actor = self.world.players.get(inst.data.get("actor", -1))
                     self._queue.append(
-                        lambda n=name, a=actor: self.start(n, actor=a, by=f"{inst.name}:{label}")
+                        partial(self.start, name, actor=actor, by=f"{inst.name}:{label}")
                     )
 
     def _fail(self, inst: Instance, why: str) -> None:
@@ -402,7 +445,7 @@ class EventRuntime(Persistence):
         self._set_timer(f"run:{inst.name}", None)
         self._close_window(inst)
         effects.tidy(self, inst, heal_links=state != "done")
-        self.world._stage("event_state", f"run:{inst.name}", None)
+        self.world.stage("event_state", f"run:{inst.name}", None)
         self.record_history(inst.name, note, time.time())
         quick = state == "done" and not inst.data.get("paused")
         log.log(logging.DEBUG if quick else logging.INFO, "event %s %s", inst.name, note)
