@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mud.core.dispatch import LANDINGS, NOTHING, CommandError, Ctx, command
+from mud.core.dispatch import NOTHING, CommandError, Ctx, command
+from mud.core.tx import CommandTx
 
 MAX_EDITOR_LINES = 200
 MAX_DESCRIPTION_CHARS = 4000
@@ -47,13 +48,20 @@ class Modal:
         self.session.pop_handler(self)
 
     def run(self, action: Callable[[], None]) -> None:
-        LANDINGS.begin(self.session.player)  # like a command: whoever it moves sees where
+        """Do `action` as a command's body, in the unit of work of the line that asked for
+        it (mud/core/tx.py; its own if none): whoever it moves sees where they landed."""
+        tx = CommandTx.current
+        own = tx is None
+        if tx is None:
+            tx = self.session.app.txs.begin(self.session)
         try:
             action()
         except CommandError as err:
             self.session.send(str(err))
         finally:
-            LANDINGS.end()
+            tx.show_landings(self.session.player)
+            if own:
+                tx.end()
 
 
 def begin(ctx: Ctx, handler: Modal) -> None:

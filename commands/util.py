@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mud.core.dispatch import LANDINGS, CommandError, Ctx
+from mud.core.dispatch import CommandError, Ctx
 from mud.core.text import capitalise_first, list_words
+from mud.core.tx import viewed
 from world.dreams import plural
 from world.model import Item, Player, Room
 
@@ -47,7 +48,7 @@ def room_view(ctx: Ctx, room: Room, walking: bool = False) -> str:
 
 def render_room(world: World, p: Player, room: Room, brief: bool = False) -> str:
     """What `p` sees on looking around `room` (also sent after a teleport)."""
-    LANDINGS.viewed(p, room)  # a mover who shows the room needn't have it shown again
+    viewed(p, room)  # a mover who shows the room needn't have it shown again
     dreams = world.dreams
     notes = dreams.take_admin_visits(p)
     title = "".join(f"|y[{note}]|n\n" for note in notes) + f"|h|c{room.name}|n"

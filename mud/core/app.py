@@ -14,7 +14,7 @@ from typing import Any
 
 from mud.config import Settings, normalise_db_url
 from mud.core.auth import AccountQuota, FailureThrottle
-from mud.core.dispatch import LANDINGS, REGISTRY, Registry
+from mud.core.dispatch import REGISTRY, Registry, show_landing
 from mud.core.events import EventService
 from mud.core.lifecycle import SessionLifecycle
 from mud.core.npc_runtime import NpcDirector
@@ -23,6 +23,7 @@ from mud.core.peer import GatewayPeer
 from mud.core.scheduler import Scheduler
 from mud.core.session import Session
 from mud.core.shutdown import ShutdownTimer
+from mud.core.tx import Transactions
 from mud.store import Store
 from mud.supervisor.procs import RELOAD_EXIT
 from world.channels import load_channel_specs
@@ -129,6 +130,7 @@ class App:
         self.npc_director: NpcDirector
         self.shutdown: ShutdownTimer
         self.output: OutputPump
+        self.txs: Transactions  # units of work (mud/core/tx.py)
         self.lifecycle = SessionLifecycle(self)
 
     # -- start and stop -------------------------------------------------------------------
@@ -243,10 +245,12 @@ class App:
         self.world.room_cast = output.room_cast
         self.world.room_joined = output.room_joined
         self.world.room_left = output.room_left
-        self.world.landed = LANDINGS.landed  # whoever others move sees where they landed
+        # a command's unit of work (mud/core/tx.py): what it shows waits for its commit
+        txs = self.txs = Transactions(self.store, show_landing)
+        self.world.landed = txs.landed  # whoever others move sees where they landed
         self._set_quotas()
         self.world.channels.cast = output.channel_pump.cast
-        self.world.channels.when_durable = self.store.when_durable
+        self.world.channels.when_durable = txs.when_durable  # (in a command: with its unit)
         self.store.start(self.loop)
         self.scheduler = Scheduler(self.loop, lambda: self.world.clock)
         if self.settings.time_scale != 1:
