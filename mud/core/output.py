@@ -133,10 +133,13 @@ class OutputPump:
         key = -1
         data = b""
         tx = CommandTx.current
-        if tx is not None:  # held until the command's changes are durable
+        if tx is not None:  # held until the command's changes are durable (tx.told, inline)
             sessions = list(sessions)
+            others, actor = tx.others, tx.actor
             for s in sessions:
-                tx.told(s)
+                if s is not actor:
+                    others.add(s)
+                    s.feed_all = True
         for s in sessions:
             if s.out_key != key:
                 key = s.out_key

@@ -100,9 +100,11 @@ class CommandTx:
     def end(self) -> None:
         """The command is done: gate, hold and register what it showed on its commit (one
         `when_durable`), or release it now if it staged nothing that anyone waits for."""
-        if self.moved:  # moves made outside a command's body (show_landings): shown now
-            self.show_landings(None)
-        CommandTx.current = self.outer
+        try:
+            if self.moved:  # moves made outside a command's body (show_landings): shown now
+                self.show_landings(None)
+        finally:
+            CommandTx.current = self.outer
         store = self.host.store
         staged = store.staged_seq != self.before
         seq = store.staged_seq if staged else 0

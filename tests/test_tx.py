@@ -1,0 +1,78 @@
+"""A command's unit of work (mud.core.tx.CommandTx): what it shows waits for ONE commit.
+
+Whatever a staged command shows (its reply, the room's line, a private line to someone,
+a channel line, a landing) is released from a single `Store.when_durable` registration, and
+a command that stages nothing registers none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.client import login
+
+
+@pytest.fixture
+async def counted(make_server, monkeypatch):
+    """A server whose store counts its `when_durable` registrations."""
+    app = await make_server(commands_per_second=1000, command_burst=1000)
+    store = app.store
+    calls: list[int] = []
+    real = store.when_durable
+
+    def counting(seq, callback):
+        calls.append(seq)
+        real(seq, callback)
+
+    monkeypatch.setattr(store, "when_durable", counting)
+    app.waits = calls  # type: ignore[attr-defined]
+    return app
+
+
+async def _waits_for(app, client, line: str, expect: str) -> int:
+    await asyncio.sleep(0.2)  # earlier output (arrivals) is out of the way
+    before = len(app.waits)
+    await client.cmd(line, expect)
+    return len(app.waits) - before
+
+
+async def test_a_staged_move_waits_for_its_commit_once(counted):
+    ada = await login(counted.port, "Ada")
+    bob = await login(counted.port, "Bob")
+    assert await _waits_for(counted, ada, "north", "Sanctuary of Returning Tides") == 1
+    await bob.expect(r"Ada leaves north\.")
+    await ada.close()
+    await bob.close()
+
+
+async def test_a_say_waits_for_nothing(counted):
+    ada = await login(counted.port, "Ada")
+    bob = await login(counted.port, "Bob")
+    assert await _waits_for(counted, ada, "say hello", r'You say, "hello"') == 0
+    await bob.expect(r'Ada says, "hello"')
+    await ada.close()
+    await bob.close()
+
+
+async def test_a_give_holds_reply_room_and_recipient_on_one_wait(counted):
+    ada = await login(counted.port, "Ada")
+    bob = await login(counted.port, "Bob")
+    cyra = await login(counted.port, "Cyra")
+    await ada.cmd("get stone", r"You pick up a smooth pillowstone\.")
+    assert await _waits_for(counted, ada, "give stone to bob", r"You give") == 1
+    await bob.expect(r"Ada gives you a smooth pillowstone")
+    await cyra.expect(r"Ada gives .*Bob")
+    for c in (ada, bob, cyra):
+        await c.close()
+
+
+async def test_a_channel_line_waits_with_its_command(counted):
+    ada = await login(counted.port, "Ada")
+    bob = await login(counted.port, "Bob")
+    await bob.cmd("north", "Sanctuary of Returning Tides")
+    assert await _waits_for(counted, ada, "public hello all", r"\[public\] Ada: hello all") == 1
+    await bob.expect(r"\[public\] Ada: hello all")
+    await ada.close()
+    await bob.close()
