@@ -76,3 +76,15 @@ async def test_a_channel_line_waits_with_its_command(counted):
     await bob.expect(r"\[public\] Ada: hello all")
     await ada.close()
     await bob.close()
+
+
+async def test_a_letter_and_its_arrival_notice_wait_for_one_commit(counted):
+    ada = await login(counted.port, "Ada")
+    bob = await login(counted.port, "Bob")
+    await bob.cmd("north", "Sanctuary")
+    await ada.cmd("mail send bob = hi", r"(?s)Writing a letter to .*?edit> ")
+    await ada.cmd("Hello from the Nexus.", "edit> ")
+    assert await _waits_for(counted, ada, ".", r"Your letter to Bob is sent\.") == 1
+    await bob.expect(r"A letter arrives from Ada: hi \(type mail to read it\)\.")
+    await ada.close()
+    await bob.close()

@@ -172,8 +172,9 @@ class RoomFeed:
         oob = s.wants_oob
         for i in mine:
             add(lines[i])
-            if oob and channels[i] is not None:
-                s.notify("channel", {**channels[i], "text": self.texts[i]})
+            channel = channels[i] if oob else None
+            if channel is not None:
+                s.notify("channel", {**channel, "text": self.texts[i]})
 
     def reset(self) -> None:
         """Everyone in the room has caught up: start the next window empty (but for the
