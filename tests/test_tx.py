@@ -88,3 +88,25 @@ async def test_a_letter_and_its_arrival_notice_wait_for_one_commit(counted):
     await bob.expect(r"A letter arrives from Ada: hi \(type mail to read it\)\.")
     await ada.close()
     await bob.close()
+
+
+def test_room_lines_open_in_order_behind_a_pending_gate():
+    """A line that waits for nothing, posted behind one that waits for a commit, is shown
+    with it; the gate opens once its unit of work says the commit is durable."""
+    from types import SimpleNamespace
+
+    from mud.core.feed import RoomFeed
+
+    opened: list[int] = []
+    feed = RoomFeed(SimpleNamespace(id=1), lambda f: opened.append(f.end))  # type: ignore[arg-type]
+    feed.post("Ada drops a token.", None, None)
+    feed.gate(10, committed=5)  # a command that staged 10
+    assert feed.end == 0 and opened == []
+    feed.post("Bob says hi.", None, None)
+    feed.gate(0, committed=5)  # outside a command, or a command that staged nothing
+    assert feed.end == 0 and feed.last_seq() == 10
+    feed.advance(10)  # the command's single commit callback
+    assert feed.end == 2 and opened == [2]
+    feed.post("Cyra waves.", None, None)
+    feed.gate(0, committed=10)  # nothing pending: at once
+    assert feed.end == 3 and opened == [2, 3]
