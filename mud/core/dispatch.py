@@ -273,7 +273,7 @@ def show_landing(p: Player, prompt: bool) -> None:
         look.func(ctx)
     except CommandError as err:
         session.send(str(err))
-    if prompt:
+    if prompt and handler is not None:  # (it is: the dispatcher was found through it)
         handler.prompt()
 
 
