@@ -489,8 +489,8 @@ class Session:
             self.send_gmcp(package, payload)
 
     def hold(self, tx: CommandTx, own: bool) -> None:
-        """Hold output and input until `tx`'s changes are durable (`tx.release` then calls
-        `release`). `own`: it is this dreamer's own command (else another's told them)."""
+        """Hold output and input until `tx`'s changes are durable (its one commit callback
+        then calls `release`). `own`: this dreamer's own command (else another's told them)."""
         self.held_by = tx
         if own:
             self.own_tx = tx
