@@ -223,12 +223,16 @@ class Passwords(Protocol):
     def verify_password(self, stored: str | None, password: str) -> Awaitable[bool]: ...
 
 
-class Landings(Protocol):
-    """Who is shown where they landed after a move (mud.core.dispatch.Landings)."""
+class Units(Protocol):
+    """A command's unit of work (mud/core/tx.py): what it shows is released once what it
+    changed is durable, and whoever it moves is shown where they landed."""
 
-    def begin(self, actor: Player | None) -> None: ...
-    def end(self) -> None: ...
-    def viewed(self, p: Player, room: Room) -> None: ...
+    def run(self, session: CommandSession, action: Callable[[], None]) -> None:
+        """Run `action` as a command's body (a modal's answer): in the unit of the line that
+        asked for it, else its own; a CommandError it raises is told to `session`."""
+
+    def viewed(self, p: Player, room: Room) -> None:
+        """The command showed `p` the room itself: no landing shown again."""
 
 
 class Engine(Protocol):
@@ -252,7 +256,7 @@ class Engine(Protocol):
     @property
     def passwords(self) -> Passwords: ...
     @property
-    def landings(self) -> Landings: ...
+    def txs(self) -> Units: ...
     @property
     def sessions(self) -> Collection[CommandSession]: ...  # every connection (@who)
     @property

@@ -122,11 +122,12 @@ def _send(ctx: Ctx, rest: str) -> None:
 
     def save(body: str) -> None:
         try:
-            seq = post.send(sender, recipient, subject, body)
+            post.send(sender, recipient, subject, body)
         except MailError as err:
             raise CommandError(str(err)) from None
-        # the recipient hears of it once it is committed, as the sender does
-        ctx.app.store.when_durable(seq, lambda: post.tell_arrival(sender, recipient, subject))
+        # the recipient hears of it once it is committed, as the sender does: a private line
+        # to another, held with the rest of this command's unit of work (mud/core/tx.py)
+        post.tell_arrival(sender, recipient, subject)
         ctx.session.send(f"|gYour letter to {recipient.name} is sent.|n")
 
     about = f" ({escape(subject)})" if subject else ""

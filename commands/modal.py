@@ -38,14 +38,9 @@ class Modal(Mode):
         self.session.pop_mode(self)
 
     def run(self, action: Callable[[], None]) -> None:
-        landings = self.app.landings
-        landings.begin(self.session.player)  # like a command: whoever it moves sees where
-        try:
-            action()
-        except CommandError as err:
-            self.session.send(str(err))
-        finally:
-            landings.end()
+        """Do `action` as a command's body, in the unit of work of the line that asked for
+        it (its own if none): whoever it moves sees where they landed."""
+        self.app.txs.run(self.session, action)
 
 
 def begin(ctx: Ctx, modal: Modal) -> None:

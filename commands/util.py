@@ -46,7 +46,7 @@ def room_view(ctx: Ctx, room: Room, walking: bool = False) -> str:
 
 def render_room(ctx: Ctx, p: Player, room: Room, brief: bool = False) -> str:
     """What `p` sees on looking around `room` (also sent after a teleport)."""
-    ctx.app.landings.viewed(p, room)  # a mover who shows the room needn't have it shown again
+    ctx.app.txs.viewed(p, room)  # a mover who shows the room needn't have it shown again
     world = ctx.world
     dreams = world.dreams
     notes = dreams.take_admin_visits(p)

@@ -16,7 +16,7 @@ from commands.api import REGISTRY, Registry
 from mud.config import Settings, normalise_db_url
 from mud.core import auth
 from mud.core.auth import AccountQuota, FailureThrottle
-from mud.core.dispatch import LANDINGS
+from mud.core.dispatch import show_landing
 from mud.core.events import EventService
 from mud.core.lifecycle import SessionLifecycle
 from mud.core.npc_runtime import NpcDirector
@@ -25,6 +25,7 @@ from mud.core.peer import GatewayPeer
 from mud.core.scheduler import Scheduler
 from mud.core.session import Session
 from mud.core.shutdown import ShutdownTimer
+from mud.core.tx import Transactions
 from mud.core.world_port import EngineObserver, session_of
 from mud.store import Store
 from mud.supervisor.procs import RELOAD_EXIT
@@ -144,6 +145,7 @@ class App:
         self.npc_director: NpcDirector
         self.shutdown: ShutdownTimer
         self.output: OutputPump
+        self.txs: Transactions  # units of work (mud/core/tx.py)
         self.lifecycle = SessionLifecycle(self)
 
     # -- start and stop -------------------------------------------------------------------
@@ -248,11 +250,13 @@ class App:
 
         # Start-up database work happens before we listen, off the loop thread all the same.
         # The World is built with the engine's observer (world/ports.py): its lines go to the
-        # output pump's feeds, its moves to the Landings, its channel lines wait for commits.
+        # output pump's feeds, its moves and channel lines to the units of work.
         # (Nobody is connected while it loads, so the observer is not called before we run.)
         def observe(store: Store) -> WorldObserver:
             self.output = OutputPump(self.loop, store)
-            return EngineObserver(self.output, LANDINGS, store)
+            # a command's unit of work (mud/core/tx.py): what it shows waits for its commit
+            self.txs = Transactions(store, show_landing)
+            return EngineObserver(self.output, self.txs)
 
         self.store, self.world = await self.loop.run_in_executor(
             None, open_world, self.settings.db, scripts, observe
@@ -417,7 +421,6 @@ class App:
 
     # -- for commands (commands/api.py Engine) ----------------------------------------------
     passwords = auth  # password rules and hashing
-    landings = LANDINGS  # who is shown where they landed
 
     def session_of(self, p: Player) -> Session | None:
         """The dreamer's connection to this engine, if they have one."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from commands.api import Command, CommandError, Ctx, Mode, Registry
 from mud.core.session import Session
 from mud.core.text import escape_stray_pipes
+from mud.core.tx import CommandTx
 from mud.core.world_port import session_of
 from world.dreams import DreamError
 from world.model import ABBREVIATION_OF, DIRECTIONS
@@ -25,7 +26,7 @@ from world.moderation import MUTE_KEY, muted_message
 
 if TYPE_CHECKING:
     from mud.core.app import App
-    from world.model import Player, Room
+    from world.model import Player
 
 log = logging.getLogger("dreamwave.dispatch")
 
@@ -33,59 +34,11 @@ log = logging.getLogger("dreamwave.dispatch")
 SHORTCUTS = {"'": "say", '"': "say", ":": "emote", ";": "emote"}
 
 
-class Landings:
-    """Whoever is moved by someone or something else sees where they landed: the room, then
-    their prompt, once the move is durable (World.landed reports every move here).
-
-    While a command runs (between `begin` and `end`), moves are gathered and shown when it
-    ends, after its messages; a room view the command showed itself (`viewed`, from
-    render_room) counts, so nobody sees a room twice and the actor's own `go` costs two dict
-    writes. Outside commands (event steps, timers) a move is shown at once.
-    """
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.actor: Player | None = None
-        self.moved: dict[int, tuple[Player, int]] = {}  # player id -> (player, staging seq)
-        self.shown: dict[int, Room] = {}  # player id -> the room last shown to them
-
-    def begin(self, actor: Player | None) -> None:
-        if not self.depth:
-            self.actor = actor
-        self.depth += 1
-
-    def end(self) -> None:
-        self.depth -= 1
-        if self.depth:
-            return
-        actor, self.actor = self.actor, None
-        if not self.moved:  # nearly every command: nobody was moved
-            self.shown.clear()
-            return
-        moved, shown = self.moved, self.shown
-        self.moved, self.shown = {}, {}
-        for pid, (p, seq) in moved.items():
-            if p.room is not None and shown.get(pid) is not p.room:
-                # the actor's own dispatcher prompts once their command is done
-                show_landing(p, seq, prompt=p is not actor)
-
-    def landed(self, p: Player, seq: int) -> None:
-        if self.depth:
-            self.moved[p.id] = (p, seq)
-        else:
-            show_landing(p, seq, prompt=True)
-
-    def viewed(self, p: Player, room: Room) -> None:
-        if self.depth:
-            self.shown[p.id] = room
-
-
-LANDINGS = Landings()
-
-
-def show_landing(p: Player, seq: int, prompt: bool) -> None:
+def show_landing(p: Player, prompt: bool) -> None:
     """Show `p` the room they are in, as `look` does, then (if `prompt`) the prompt of
-    whatever has their input (the dispatcher, or an editor or question they are in)."""
+    whatever has their input (the dispatcher, or an editor or question they are in). What
+    it shows waits for the move's commit with the rest of the unit of work that moved them
+    (mud/core/tx.py: "you are here" only once being here survives a crash)."""
     session = session_of(p)
     if session is None or session.closed:
         return
@@ -95,8 +48,6 @@ def show_landing(p: Player, seq: int, prompt: bool) -> None:
     look = dispatcher.registry.exact("look")
     if look is None:
         return
-    if prompt and seq > dispatcher.app.store.committed_seq:
-        session.hold_until(seq)  # "you are here" only once being here survives a crash
     ctx = Ctx(p, session, dispatcher.app.world, dispatcher.app, look, "", "look")
     try:
         look.func(ctx)
@@ -164,14 +115,14 @@ class Dispatcher(Mode):
         if player.settings.get(MUTE_KEY) is not None and self._muted(cmd, args):
             return
         ctx = Ctx(player, self.session, self.app.world, self.app, cmd, args, word)
-        landings = LANDINGS
-        landings.begin(player)
         try:
             cmd.func(ctx)
         except (CommandError, DreamError) as err:
             self.session.send(str(err))
         finally:
-            landings.end()
+            tx = CommandTx.current  # whoever it moved sees where they landed, after its messages
+            if tx is not None:
+                tx.show_landings(player)
 
     def _muted(self, cmd: Command, args: str) -> bool:
         """Refuse, in one sentence, a muted dreamer's command that would publish their words."""

@@ -23,8 +23,8 @@ that depends on staged changes ("Ada drops a token") is posted behind a *gate*: 
 only up to `end`, the visible end, and a gate opens (moves `end` on, in order) once the Store
 has committed the staging sequence it waits for. A line that depends on nothing ("Ada says")
 behind a closed gate waits with it, so the order stays the order of events. Lines a command
-posts get their gate when the command is done (the App knows then whether it staged
-anything); until then the gate is PENDING.
+posts get their gate when the command is done (`gate`, from its unit of work, mud/core/tx.py,
+which knows then whether it staged anything), and it opens them (`advance`) once durable.
 """
 
 from __future__ import annotations
@@ -32,14 +32,12 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mud.core.text import render
 
 log = logging.getLogger("dreamwave.feed")
 
-PENDING = -1  # a gate whose command is still running: its sequence isn't known yet
 # Lines a feed keeps behind closed gates at most (the database is failing and the room keeps
 # talking): further lines are not delivered (dropped, never shown out of order).
 MAX_HELD_LINES = 5000
@@ -52,15 +50,10 @@ if TYPE_CHECKING:
 class RoomFeed:
     __slots__ = (
         "base", "blobs", "channels", "dropped", "end", "excluded", "excludes", "gates", "lines",
-        "opened", "queued", "room", "texts", "top", "waiting", "watchers", "when_durable",
+        "opened", "queued", "room", "texts", "top", "watchers",
     )  # fmt: skip
 
-    def __init__(
-        self,
-        room: Room,
-        when_durable: Callable[[int, Callable[[], None]], None] | None = None,
-        opened: Callable[[RoomFeed], None] | None = None,
-    ) -> None:
+    def __init__(self, room: Room, opened: Callable[[RoomFeed], None] | None = None) -> None:
         self.room = room
         self.base = 0  # the position of texts[0]; positions only grow
         self.end = 0  # the visible end: readers read up to here (see the gates)
@@ -68,9 +61,7 @@ class RoomFeed:
         # [position, seq]: lines before `position` become visible once `seq` is durable
         self.gates: deque[list[int]] = deque()
         self.dropped = 0  # lines not delivered since the held lines reached MAX_HELD_LINES
-        self.waiting = 0  # the highest sequence a callback is registered for
-        self.when_durable = when_durable  # Store.when_durable (None: nothing is gated)
-        self.opened = opened  # called when a gate opened (the App queues the feed)
+        self.opened = opened  # called when lines became visible (the output pump queues it)
         self.texts: list[str] = []
         self.excludes: list[Any] = []  # per line: players who don't get it, or None
         self.channels: list[dict[str, Any] | None] = []  # per line: GMCP channel data
@@ -86,18 +77,11 @@ class RoomFeed:
         self.watchers: set[Any] = set()
 
     def post(
-        self,
-        text: str,
-        exclude: tuple[Any, ...] | None,
-        channel: dict[str, Any] | None,
-        seq: int = 0,
-        committed: int = 0,
+        self, text: str, exclude: tuple[Any, ...] | None, channel: dict[str, Any] | None
     ) -> bool:
-        """Append a line that may be shown once staging sequence `seq` is durable (0: at
-        once; PENDING: when the command posting it is done, see `seal`); `committed` is the
-        Store's durable point. False if the line was dropped (too many held)."""
-        gates = self.gates
-        if gates and self.top - self.end >= MAX_HELD_LINES:
+        """Append a line, not visible yet: the next `gate` says when it is. False if it was
+        dropped (too many held)."""
+        if self.top - self.end >= MAX_HELD_LINES:
             self.dropped += 1
             if self.dropped == 1:
                 log.warning(
@@ -111,45 +95,37 @@ class RoomFeed:
         if exclude:
             self.excluded.update(exclude)
         self.top += 1
-        if not gates and PENDING < seq <= committed:
-            self.end = self.top  # the common case: nothing to wait for
-            return True
-        if gates:
-            last = gates[-1]
-            if last[1] == seq or (seq != PENDING and last[1] != PENDING and seq <= last[1]):
-                last[0] = self.top  # shown with the lines before it
-                return True
-        gates.append([self.top, seq])
-        if seq != PENDING:
-            self._wait(seq, committed)
         return True
 
-    def seal(self, seq: int, committed: int) -> None:
-        """The command that posted the PENDING lines is done: they wait for `seq` (0 if it
-        staged nothing: then only for the lines before them)."""
+    def gate(self, seq: int, committed: int) -> None:
+        """The lines posted since the last gate may be shown once staging sequence `seq` is
+        durable (0: at once), after the lines before them; `committed` is the Store's
+        durable point. Whoever staged `seq` calls `advance` once it is durable."""
         gates = self.gates
-        for gate in reversed(gates):
-            if gate[1] == PENDING:
-                gate[1] = seq
-                break
-        self._wait(seq, committed)
+        if self.end == self.top:
+            return
+        if not gates and seq <= committed:
+            self.end = self.top  # the common case: nothing to wait for
+            self.dropped = 0
+            if self.opened is not None:
+                self.opened(self)
+            return
+        if gates and seq <= gates[-1][1]:
+            gates[-1][0] = self.top  # shown with the lines before it
+        else:
+            gates.append([self.top, seq])
+        if seq <= committed:  # (durable already: the head gates that are, open)
+            self.advance(committed)
 
     def last_seq(self) -> int:
         """The highest sequence a line of this feed waits for (0: none)."""
         return max((g[1] for g in self.gates), default=0)
 
-    def _wait(self, seq: int, committed: int) -> None:
-        if seq <= committed:
-            self.advance(committed)
-        elif seq > self.waiting and self.when_durable is not None:
-            self.waiting = seq
-            self.when_durable(seq, partial(self.advance, seq))
-
     def advance(self, committed: int) -> None:
         """Open every gate at the head whose sequence is durable (in order)."""
         gates = self.gates
         moved = False
-        while gates and PENDING < gates[0][1] <= committed:
+        while gates and gates[0][1] <= committed:
             self.end = gates.popleft()[0]
             moved = True
             self.dropped = 0
@@ -162,7 +138,7 @@ class RoomFeed:
     def drain(self, s: Session) -> None:
         """Append to `s`'s output every line it has not had yet (it is in this room): the
         visible ones, or all of them if `s.feed_all` (another's command tells it something
-        privately: its output is held as long as they are, see App.command_done)."""
+        privately: its output is held as long as they are, see CommandTx.end)."""
         upto = self.top if s.feed_all else self.end
         if s.feed_pos >= upto:  # (a newcomer starts past lines still held)
             return
@@ -196,8 +172,9 @@ class RoomFeed:
         oob = s.wants_oob
         for i in mine:
             add(lines[i])
-            if oob and channels[i] is not None:
-                s.notify("channel", {**channels[i], "text": self.texts[i]})
+            channel = channels[i] if oob else None
+            if channel is not None:
+                s.notify("channel", {**channel, "text": self.texts[i]})
 
     def reset(self) -> None:
         """Everyone in the room has caught up: start the next window empty (but for the

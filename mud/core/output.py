@@ -3,7 +3,7 @@
 What happens in a room is one append to its feed (mud/core/feed.py), what a channel carries one
 append to the channel's (mud/core/channel_feed.py); the pump writes every session with waiting
 output, a slice of sockets per loop iteration. What a typed command shows others waits for
-that command's changes to be durable, as its own reply does (`command_began`/`command_done`).
+that command's changes to be durable, as its own reply does (its unit of work, mud/core/tx.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from mud.core.channel_feed import ChannelPump
-from mud.core.feed import PENDING, RoomFeed
+from mud.core.feed import RoomFeed
 from mud.core.session import Session
 from mud.core.text import render
+from mud.core.tx import CommandTx
 
 if TYPE_CHECKING:
     from mud.core.world_port import Connected
@@ -47,10 +48,6 @@ class OutputPump:
         self._pump_scheduled = False
         self._pump_written = 0  # sockets written so far by the pump run under way
         self._last_pump_size = 0  # ... and by the last complete run
-        # the typed command running now (Session._process), and what it showed others
-        self.cmd_session: Session | None = None
-        self._cmd_feeds: list[RoomFeed] = []
-        self.cmd_others: set[Session] = set()
 
     # -- rooms: one feed per room that everyone there reads (mud.core.feed) -----------------------
     def room_cast(
@@ -63,27 +60,29 @@ class OutputPump:
         if not room.players:
             return
         feed = room.feed or self._new_feed(room)
-        store = self.store
-        actor = self.cmd_session
-        if actor is not None:  # its gate is known when the command is done
-            me = actor.player
-            if actor.feed is feed and me is not None and (not exclude or me not in exclude):
+        tx = CommandTx.current
+        if tx is not None:  # gated on the command's commit when it is done (tx.end)
+            actor = tx.actor
+            me = actor.player if actor is not None else None
+            if (
+                actor is not None
+                and actor.feed is feed
+                and me is not None
+                and (not exclude or me not in exclude)
+            ):
                 # The actor's own copy (an emote) is part of its reply, which is held as a
                 # whole: it goes straight to them, before their prompt.
                 actor.send(text)
                 if channel is not None and actor.wants_oob:
                     actor.notify("channel", {**channel, "text": text})
                 exclude = (*exclude, me) if exclude else (me,)
-            if not feed.post(text, exclude, channel, PENDING):
-                return
-            if feed not in self._cmd_feeds:
-                self._cmd_feeds.append(feed)
+            if feed.post(text, exclude, channel):
+                tx.posted(feed)
             return
         # Outside a command (NPCs, events, a dropped connection): shown at once, but after
         # any line still waiting for a commit (their private lines aren't held either).
-        feed.post(text, exclude, channel, 0, store.committed_seq)
-        if feed.end != feed.base:  # something to read (it may still wait for a commit)
-            self._feed_opened(feed)
+        if feed.post(text, exclude, channel):
+            feed.gate(0, self.store.committed_seq)
 
     def _feed_opened(self, feed: RoomFeed) -> None:
         if not feed.queued:
@@ -93,42 +92,13 @@ class OutputPump:
                 self._schedule_pump()
 
     def _new_feed(self, room: Room) -> RoomFeed:
-        room.feed = RoomFeed(room, self.store.when_durable, self._feed_opened)
+        room.feed = RoomFeed(room, self._feed_opened)
         return room.feed
 
     def read_feed(self, session: Session, room: Room) -> None:
         feed = room.feed or self._new_feed(room)
         session.feed = feed
         session.feed_pos = feed.top  # from now on: nothing said before they came
-
-    # -- a command's effect on others waits for its commit, as its reply does ----------------
-    def command_began(self, session: Session) -> Session | None:
-        """A typed command starts: lines it makes others see are held (see command_done)."""
-        outer = self.cmd_session
-        self.cmd_session = session
-        return outer
-
-    def command_done(self, session: Session, staged: bool, outer: Session | None) -> None:
-        """Gate what the command showed others on its changes: room lines on the staging
-        sequence it reached (or only on the lines before them, if it staged nothing), and
-        other dreamers' private output (`give`) by holding it like the actor's reply."""
-        self.cmd_session = outer
-        store = self.store
-        seq = store.staged_seq if staged else 0
-        feeds, self._cmd_feeds = self._cmd_feeds, []
-        for feed in feeds:
-            feed.seal(seq, store.committed_seq)  # (queues the feed once its lines may be read)
-        others, self.cmd_others = self.cmd_others, set()
-        for other in others:
-            other.feed_all = False
-            if other.closed or (other is session and staged):  # (its reply is held: _process)
-                continue
-            wait = seq if other is not session else 0
-            feed = other.feed
-            if feed is not None and other.feed_pos > feed.end:  # it read held room lines too
-                wait = max(wait, feed.last_seq())
-            if wait > store.committed_seq:
-                other.hold_until(wait, own=False)
 
     def room_joined(self, player: Player, room: Room) -> None:
         session = player.session
@@ -163,11 +133,13 @@ class OutputPump:
         cache: dict[int, bytes] = {}
         key = -1
         data = b""
-        if self.cmd_session is not None:  # held until the command's changes are durable
+        tx = CommandTx.current
+        if tx is not None:  # held until the command's changes are durable (tx.told, inline)
             sessions = list(sessions)
-            self.cmd_others.update(sessions)
+            others, actor = tx.others, tx.actor
             for s in sessions:
-                if s is not self.cmd_session:
+                if s is not actor:
+                    others.add(s)
                     s.feed_all = True
         for s in sessions:
             if s.out_key != key:

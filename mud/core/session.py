@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mud.core import pager
 from mud.core.text import render, sanitize, strip_markup
+from mud.core.tx import CommandTx
 from mud.edge.telnet import gmcp
 from mud.edge.telnet.charset import usable_charset
 from mud.edge.telnet.mtts import ClientInfo, parse_ttypes
@@ -78,8 +79,11 @@ class Session:
         # output
         self._out: list[bytes] = []
         self._flush_pending = False
-        self._held = 0  # >0 while output waits for a commit
-        self._held_own = 0  # ... of those, holds for this player's own commands
+        # The unit of work (mud/core/tx.py) whose commit output and input wait for: the last
+        # one to hold this session (units release in order), and the last of this dreamer's
+        # own commands among them (see drop_held).
+        self.held_by: CommandTx | None = None
+        self.own_tx: CommandTx | None = None
         self._close_pending: tuple[str | None] | None = None  # close() waits for a release
         self._at_prompt = False
         # the prompt last shown (its bytes, marker included), shown again at the flush after
@@ -228,9 +232,9 @@ class Session:
             return
         for mode in reversed(self._modes):
             mode.on_closing()
-        if self._held:
+        if self.held_by is not None:
             # A reply waits for its commit: it goes out once it is durable (never before),
-            # then the farewell, and then the connection closes (see _release).
+            # then the farewell, and then the connection closes (see release).
             self._close_pending = (farewell,)
             self._queue.clear()
             return
@@ -327,14 +331,14 @@ class Session:
         # On every delivery of every broadcast: kept flat on purpose.
         if self.closed:
             return
-        if self.app.output.cmd_session is not None and self.app.output.cmd_session is not self:
-            self.app.output.cmd_others.add(self)  # another's command told us: held like its reply
-            self.feed_all = True
+        tx = CommandTx.current
+        if tx is not None and tx.actor is not self:
+            tx.told(self)  # another's command told us: held like its reply
         self.catch_up()  # what the room saw first comes first
         if self._at_prompt:
             self._interrupt()
         self._out.append(data)
-        if not self._flush_pending and not self._held:
+        if not self._flush_pending and self.held_by is None:
             self._flush_pending = True
             self.app.output.want_flush(self)
 
@@ -384,8 +388,8 @@ class Session:
 
     @property
     def held(self) -> bool:
-        """Output waits for a commit (see hold_until)."""
-        return bool(self._held)
+        """Output waits for a commit (see hold)."""
+        return self.held_by is not None
 
     def stop_input(self) -> None:
         """No more commands from this connection (the server stops): drop what is queued."""
@@ -447,13 +451,13 @@ class Session:
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
-        if not self._flush_pending and not self._held:
+        if not self._flush_pending and self.held_by is None:
             self._flush_pending = True
             self.app.output.want_flush(self)
 
     def flush(self) -> None:
         self._flush_pending = False
-        if self._held or not self._out or self.closed:
+        if self.held_by is not None or not self._out or self.closed:
             return
         if self._redraw:
             self._redraw_prompt()
@@ -505,41 +509,36 @@ class Session:
         for package, payload in gmcp_packages.for_event(self, kind, data or {}):
             self.send_gmcp(package, payload)
 
-    def hold_until(self, seq: int, own: bool = True) -> None:
-        """Hold output and input until the Store has committed staging sequence `seq`.
-        `own`: for this player's own command (else for what another's command told them)."""
-        self._held += 1
+    def hold(self, tx: CommandTx, own: bool) -> None:
+        """Hold output and input until `tx`'s changes are durable (its one commit callback
+        then calls `release`). `own`: this dreamer's own command (else another's told them)."""
+        self.held_by = tx
         if own:
-            self._held_own += 1
-            self.app.store.when_durable(seq, self._release)
-        else:
-            self.app.store.when_durable(seq, self._release_other)
+            self.own_tx = tx
 
-    def _release_other(self) -> None:
-        self._release(own=False)
-
-    def _release(self, own: bool = True) -> None:
-        if not self._held:  # dropped meanwhile (drop_held)
+    def release(self, tx: CommandTx) -> None:
+        """`tx`'s changes are durable: unless a later unit still holds this session, its
+        output goes out at once (then a farewell that waited, or the next queued line)."""
+        if self.own_tx is tx:
+            self.own_tx = None
+        if self.held_by is not tx:  # a later unit holds it still, or dropped (drop_held)
             return
-        self._held = max(0, self._held - 1)
-        if own:
-            self._held_own = max(0, self._held_own - 1)
-        if not self._held:
-            if self._close_pending is not None:
-                (farewell,) = self._close_pending
-                self._close_pending = None
-                self.close(farewell)
-                return
-            self.flush()  # the confirmation of a committed change: at once
-            self._drain_queue()
+        self.held_by = None
+        if self._close_pending is not None:
+            (farewell,) = self._close_pending
+            self._close_pending = None
+            self.close(farewell)
+            return
+        self.flush()  # the confirmation of a committed change: at once
+        self._drain_queue()
 
     def drop_held(self) -> bool:
         """The commit held output waits for will never come (shutdown gave up): forget that
         output, unsent, and stop holding. True if this player's own command was waiting."""
-        own = self._held_own > 0
-        if self._held:
+        own = self.own_tx is not None
+        if self.held_by is not None:
             self._out.clear()
-            self._held = self._held_own = 0
+            self.held_by = self.own_tx = None
             self._at_prompt = self._redraw = False
             self._shared_tail = None
         return own
@@ -555,7 +554,7 @@ class Session:
     @property
     def active(self) -> bool:
         """A command is running, waiting for its commit, or queued."""
-        return bool(self._held or self._busy or self._queue)
+        return bool(self.held_by is not None or self._busy or self._queue)
 
     def on_line(self, raw: bytes) -> None:
         if self.closed:
@@ -567,7 +566,7 @@ class Session:
         # line was typed after other players' lines rather than at a prompt.)
         self._at_prompt = self._redraw = False
         self._out.append(b"\r")
-        if not self.started or self._busy or self._held or self._queue:
+        if not self.started or self._busy or self.held_by is not None or self._queue:
             if len(self._queue) >= self.limits.max_queued_lines:
                 self._throttle_notice()
                 return
@@ -613,9 +612,7 @@ class Session:
         mode = self.mode
         if mode is None:
             return
-        store = self.app.store
-        before = store.staged_seq
-        outer = self.app.output.command_began(self)
+        tx = self.app.txs.begin(self)  # the command's unit of work (mud/core/tx.py)
         try:
             mode.on_line(text)
         except Exception:
@@ -624,16 +621,14 @@ class Session:
             if self.mode is mode:
                 mode.prompt()
         finally:
-            self.app.output.command_done(self, store.staged_seq != before, outer)
-        if store.staged_seq != before and not self.closed:
-            self.hold_until(store.staged_seq)
-        elif not self._held:
+            tx.end()  # held until its changes are durable, if it staged any
+        if self.held_by is None:
             # The reply to what this player typed goes out now, not with the next output
             # pump (which, when busy, gathers other players' lines for a while).
             self.flush()
 
     def _drain_queue(self) -> None:
-        while self._queue and not self._busy and not self._held and not self.closed:
+        while self._queue and not self._busy and self.held_by is None and not self.closed:
             self._process(self._queue.popleft())
 
     @property
@@ -656,8 +651,12 @@ class Session:
             finally:
                 self._busy = False
                 if then is not None:
-                    then()
-                if not self.closed and not self._held:
+                    tx = self.app.txs.begin(self)  # (like a typed command's)
+                    try:
+                        then()
+                    finally:
+                        tx.end()
+                if not self.closed and self.held_by is None:
                     self.flush()  # the reply to the line that started it, at once
                 if not self.closed:
                     self._drain_queue()

@@ -2,7 +2,8 @@
 
 `EngineObserver` is what the engine hands the World when it builds it: each port is the
 engine's own bound method (the output pump's room feeds and fan-out, the channel pump, the
-Landings, the Store's "once committed"), so a broadcast costs no extra call on the way.
+units of work's landings and "once committed", mud/core/tx.py), so a broadcast costs no
+extra call on the way.
 
 `session_of` is the one place the engine turns a dreamer's connection, which the world knows
 only as a `Listener`, back into the engine's `Session`: every connection the engine attaches
@@ -15,10 +16,9 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from mud.core.dispatch import Landings
     from mud.core.output import OutputPump
     from mud.core.session import Session
-    from mud.store import Store
+    from mud.core.tx import Transactions
     from world.channels import Channel
     from world.model import Player, Room
     from world.ports import Listener
@@ -45,15 +45,17 @@ class EngineObserver:
         "when_durable",
     )  # fmt: skip
 
-    def __init__(self, output: OutputPump, landings: Landings, store: Store) -> None:
+    def __init__(self, output: OutputPump, txs: Transactions) -> None:
         self.fanout: Callable[[Iterable[Listener], str], None] = output.fanout
         self.room_cast: Callable[
             [Room, str, tuple[Player, ...] | None, dict[str, Any] | None], None
         ] = output.room_cast
         self.room_joined: Callable[[Player, Room], None] = output.room_joined
         self.room_left: Callable[[Player, Room], None] = output.room_left
-        self.landed: Callable[[Player, int], None] = landings.landed
+        self.landed: Callable[[Player, int], None] = txs.landed
         self.channel_cast: Callable[
             [Channel, str, Player | None, frozenset[Player] | None], None
         ] = output.channel_pump.cast
-        self.when_durable: Callable[[int, Callable[[], None]], None] = store.when_durable
+        self.when_durable: Callable[[int, Callable[[], None]], None] = (
+            txs.when_durable
+        )  # (in a command: with its unit)
