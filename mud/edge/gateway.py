@@ -29,14 +29,14 @@ from collections import deque
 from typing import Any
 
 from mud.config import Settings
-from mud.core.text import render
+from mud.edge.addresses import peer_address
 from mud.edge.gate import ConnectionGate
+from mud.edge.notices import plain
 from mud.edge.telnet import MudTelnet, mssp
 from mud.edge.telnet.gmcp import GmcpState
 from mud.link.auth import LinkRefused
 from mud.link.base import Link
 from mud.supervisor.procs import ListenError
-from world.moderation import normalise_address
 
 log = logging.getLogger("dreamwave.gateway")
 
@@ -68,11 +68,6 @@ def open_file_budget(reserve: int) -> int:
     return max(1, soft - reserve)
 
 
-def plain(text: str) -> bytes:
-    """A gateway's own notice: no colour, ASCII (the same bytes in every charset)."""
-    return render(text, False, 80, True, False).encode("ascii", "replace") + b"\r\n"
-
-
 class Conn:
     """One client connection: what the telnet layer talks to, and what the engine's Session
     stands for."""
@@ -84,7 +79,7 @@ class Conn:
         gw.last_sid += 1
         self.sid = gw.last_sid
         peer = transport.get_extra_info("peername") or ("?", 0)
-        self.address = normalise_address(str(peer[0]))
+        self.address = peer_address(str(peer[0]))
         self.port = int(peer[1]) if len(peer) > 1 else 0
         self.started = False  # negotiation over
         self.greeted = False  # an engine has had our "go" (showed the banner)

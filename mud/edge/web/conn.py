@@ -17,9 +17,9 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from mud.edge.addresses import peer_address
 from mud.edge.gateway import Conn
 from mud.edge.web.frames import TelnetToFrames
-from world.moderation import normalise_address
 
 if TYPE_CHECKING:
     from mud.edge.gateway import Gateway
@@ -291,7 +291,7 @@ class WebConn(Conn):
     def _came_from(self, peer: tuple[str, int]) -> None:
         """Count and report the address it resumed from (the engine checks its bans)."""
         self.port = int(peer[1])
-        self.gw.gate.moved(self, normalise_address(str(peer[0])))
+        self.gw.gate.moved(self, peer_address(str(peer[0])))
 
     def _expire(self) -> None:
         log.info("%r: resume time is over; closing", self)

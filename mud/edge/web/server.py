@@ -30,10 +30,10 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from mud.edge.addresses import forwarded_address, peer_address
 from mud.edge.telnet import MudTelnet
 from mud.edge.telnet import gmcp as gmcp_codec
 from mud.edge.web.conn import WebConn, WsTransport
-from world.moderation import normalise_address
 
 if TYPE_CHECKING:
     from mud.edge.gateway import Gateway
@@ -216,10 +216,10 @@ class WebListener:
 
     def peer(self, ws: ServerConnection) -> tuple[str, int]:
         addr = ws.remote_address or ("?", 0)
-        host, port = str(addr[0]), int(addr[1]) if len(addr) > 1 else 0
+        host, port = peer_address(str(addr[0])), int(addr[1]) if len(addr) > 1 else 0
         forwarded = ws.request.headers.get("X-Forwarded-For") if ws.request else None
-        if forwarded and normalise_address(host) in self.settings.trusted_proxies:
-            host = forwarded.split(",")[-1].strip()  # the address our proxy saw
+        if forwarded and host in self.settings.trusted_proxies:
+            host = forwarded_address(forwarded.split(",")[-1].strip())  # what our proxy saw
         return host, port
 
     # -- counted from the first byte ----------------------------------------------------------
@@ -227,7 +227,7 @@ class WebListener:
         """Count a new socket at the gate (per address, the login pool, open files); close
         it at once if a cap refuses. A trusted proxy's sockets are counted per player later."""
         peer = transport.get_extra_info("peername") or ("?", 0)
-        address = normalise_address(str(peer[0]))
+        address = peer_address(str(peer[0]))
         if address in self.settings.trusted_proxies:
             return None
         held = Handshake(address, transport)
