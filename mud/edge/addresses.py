@@ -3,10 +3,11 @@ count and ban one form. Pure.
 
 A socket's peer address comes from the OS already canonical (inet_ntop), with two forms to
 fold: an IPv4 client on a dual-stack (IPv6) socket shows as IPv4-mapped `::ffff:a.b.c.d`,
-and a link-local IPv6 peer carries its `%scope`. A trusted proxy's X-Forwarded-For is text
-another program wrote, so it is parsed and written canonically (`forwarded_address`).
-(world.moderation.normalise_address is the general form, for what admins type.)
-"""
+and a link-local IPv6 peer carries its `%scope`. (The OS also writes the deprecated
+IPv4-compatible `::a.b.c.d` (::/96) dotted, where the general form writes hex; no client
+connects from one.) A trusted proxy's X-Forwarded-For is text another program wrote, so it
+is parsed and written canonically (`forwarded_address`). world.moderation's
+normalise_address is the general form, for what admins type."""
 
 from __future__ import annotations
 

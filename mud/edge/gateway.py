@@ -30,6 +30,7 @@ from typing import Any
 
 from mud.config import Settings
 from mud.edge.addresses import peer_address
+from mud.edge.bucket import TokenBucket
 from mud.edge.gate import ConnectionGate
 from mud.edge.notices import plain
 from mud.edge.telnet import MudTelnet, mssp
@@ -94,9 +95,9 @@ class Conn:
         self._told_not_kept = False
         self._told_maybe = False  # (once per outage)
         self._facts_pending = False
-        # the command rate (limits.commands_per_second, bursts of command_burst)
-        self._tokens = float(gw.limits.command_burst)
-        self._tokens_at = time.monotonic()
+        lim = gw.limits  # lines a second, in bursts of command_burst
+        now = time.monotonic()
+        self.command_rate = TokenBucket(lim.commands_per_second, lim.command_burst, now)
         self._last_throttle_notice = 0.0
 
     def __repr__(self) -> str:
@@ -171,16 +172,12 @@ class Conn:
                                  f"{lim.max_line_bytes}. Nothing was done."))  # fmt: skip
             return
         now = time.monotonic()
-        refill = (now - self._tokens_at) * lim.commands_per_second
-        self._tokens = min(lim.command_burst, self._tokens + refill)
-        self._tokens_at = now
-        if self._tokens < 1:  # dropped; told at most once per throttle_notice_interval
+        if not self.command_rate.take(1, now):  # dropped; told once per throttle_notice_interval
             if now - self._last_throttle_notice >= lim.throttle_notice_interval:
                 self._last_throttle_notice = now
                 if not gw.up(["ev", self.sid, "throttled"]):
                     self.write(plain(THROTTLED))
             return
-        self._tokens -= 1
         if len(self.waiting) + len(self.unconfirmed) >= lim.max_kept_lines:
             if not self._told_not_kept:  # (a hung engine, or away for long)
                 self._told_not_kept = True

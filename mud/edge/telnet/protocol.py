@@ -46,6 +46,7 @@ from telnetlib3.telopt import (
     WONT,
 )
 
+from mud.edge.bucket import TokenBucket
 from mud.edge.telnet import gmcp
 from mud.edge.telnet.budget import NegotiationBudget
 from mud.edge.telnet.charset import usable_charset
@@ -169,14 +170,14 @@ class MudTelnet(TelnetServer):
         self.app = app
         self.limits = limits
         self.session: Any = None
-        self._budget = float(limits.bytes_per_second)
-        self._budget_at = time.monotonic()
+        now = time.monotonic()
+        self.input_bytes = TokenBucket(limits.bytes_per_second, limits.bytes_per_second, now)
         self.negotiation = NegotiationBudget(
             limits.telnet_commands_per_second,
             limits.telnet_command_burst,
             limits.subnegotiation_bytes_per_second,
             limits.subnegotiation_burst,
-            self._budget_at,
+            now,
         )
         self.option_commands = 0  # DO/DONT/WILL/WONT received so far
         self.flooded = False
@@ -265,10 +266,7 @@ class MudTelnet(TelnetServer):
         # Byte budget: telnetlib3 parses IAC sequences byte by byte in Python, so a flood of
         # garbage costs real CPU. Over budget, stop reading until the budget refills.
         now = time.monotonic()
-        rate = self.limits.bytes_per_second
-        self._budget = min(rate, self._budget + (now - self._budget_at) * rate)
-        self._budget_at = now
-        self._budget -= len(data)
+        within = self.input_bytes.charge(len(data), now)
         if self.flooded:
             return
         if not self.negotiation.charge(data, now):
@@ -283,10 +281,10 @@ class MudTelnet(TelnetServer):
         if self.writer is not None and self.writer._sb_overflow and self.session is not None:
             self.session.on_overflow()
             return
-        if self._budget < 0 and not self._paused and self._transport is not None:
+        if not within and not self._paused and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
-            asyncio.get_running_loop().call_later(-self._budget / rate, self._resume)
+            asyncio.get_running_loop().call_later(self.input_bytes.wait(), self._resume)
 
     def options_changed(self) -> None:
         """An option went on or off: the connection's facts (prompt marker, GMCP...) changed."""

@@ -18,6 +18,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from mud.edge.addresses import peer_address
+from mud.edge.bucket import TokenBucket
 from mud.edge.gateway import Conn
 from mud.edge.web.frames import TelnetToFrames
 
@@ -149,18 +150,15 @@ class WebConn(Conn):
         self.screenreader = False
         self.expiry: asyncio.TimerHandle | None = None
         self.resume_unreported = False  # resumed while no engine heard: the hello says so
-        self._gmcp_bytes = float(gw.limits.subnegotiation_burst)
-        self._gmcp_at = time.monotonic()
+        lim = gw.limits  # GMCP bytes: the same budget as telnet's IAC SB ... IAC SE
+        self.gmcp_bytes = TokenBucket(
+            lim.subnegotiation_bytes_per_second, lim.subnegotiation_burst, time.monotonic()
+        )
         self.client_facts(hello)
 
     def gmcp_budget(self, size: int) -> bool:
         """Charge a GMCP frame from the page; False once it sends more than telnet may."""
-        lim = self.gw.limits
-        now = time.monotonic()
-        refill = (now - self._gmcp_at) * lim.subnegotiation_bytes_per_second
-        self._gmcp_bytes = min(lim.subnegotiation_burst, self._gmcp_bytes + refill) - size
-        self._gmcp_at = now
-        return self._gmcp_bytes >= 0
+        return self.gmcp_bytes.charge(size, time.monotonic())
 
     # the engine's "bind" sets this: a dreamer logged in, so the page may resume
     @property  # type: ignore[override]
