@@ -25,25 +25,39 @@ class TokenBucket:
     def __repr__(self) -> str:
         return f"<TokenBucket {self.tokens:.1f}/{self.burst:g} +{self.rate:g}/s>"
 
+    # (refill is written out in take and charge: they run for every line or chunk read)
     def refill(self, now: float) -> float:
         """Add what `now` brings (never past `burst`); the tokens now held."""
-        elapsed = now - self.at
-        if elapsed > 0:
-            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
-        self.at = max(self.at, now)
+        if now > self.at:
+            tokens = self.tokens + (now - self.at) * self.rate
+            self.tokens = tokens if tokens < self.burst else self.burst
+            self.at = now
         return self.tokens
 
     def take(self, cost: float, now: float) -> bool:
         """Take `cost` tokens if they are there; False (and nothing taken) if not."""
-        if self.refill(now) < cost:
+        tokens = self.tokens
+        if now > self.at:
+            tokens += (now - self.at) * self.rate
+            if tokens > self.burst:
+                tokens = self.burst
+            self.at = now
+        if tokens < cost:
+            self.tokens = tokens
             return False
-        self.tokens -= cost
+        self.tokens = tokens - cost
         return True
 
     def charge(self, cost: float, now: float) -> bool:
         """Take `cost` tokens, overdrawing if need be; False if the bucket is now in debt."""
-        self.tokens = self.refill(now) - cost
-        return self.tokens >= 0
+        tokens = self.tokens
+        if now > self.at:
+            tokens += (now - self.at) * self.rate
+            if tokens > self.burst:
+                tokens = self.burst
+            self.at = now
+        self.tokens = tokens = tokens - cost
+        return tokens >= 0
 
     def wait(self) -> float:
         """Seconds until a debt is paid off (0 when not in debt; never, at rate 0)."""
