@@ -23,10 +23,16 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mud.config import Settings
+
+if TYPE_CHECKING:  # (imported where used: a gateway never loads the engine or the world)
+    from mud.store import Store
+    from world.model import Player
+    from world.world import World
 
 
 def setup_logging(settings: Settings) -> None:
@@ -192,9 +198,9 @@ def passed_flags(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def run_loop(main: Any) -> int:
+def run_loop(main: Coroutine[Any, Any, int]) -> int:
     try:
-        import uvloop  # type: ignore[import-not-found]
+        import uvloop
 
         loop_factory = uvloop.new_event_loop
     except ImportError:  # uvloop is optional: asyncio's own loop works, a little slower
@@ -309,7 +315,7 @@ def ask_new_password() -> str | None:
     return None
 
 
-def promote_admin(world: Any, player: Any, password_hash: str) -> tuple[str, str]:
+def promote_admin(world: World, player: Player, password_hash: str) -> tuple[str, str]:
     """Make an existing dreamer an admin, with a new password if `password_hash` is given:
     (what to tell whoever ran the tool, the audit line). Both say whether the password
     changed, so nobody's password is ever replaced unannounced."""
@@ -380,7 +386,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_store(args: argparse.Namespace, lock: bool = False) -> tuple[Any, Any]:
+def open_store(args: argparse.Namespace, lock: bool = False) -> tuple[Store, World]:
     """The database, migrated and loaded, without seeding a default world. `lock`: as its
     one writer (refused while a server runs on it)."""
     from mud.core.app import load_world

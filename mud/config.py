@@ -347,7 +347,12 @@ def toml_value(value: Any) -> str:
 
 def _sections(settings: Settings) -> Iterator[tuple[str, type[BaseModel], dict[str, Any]]]:
     values = settings.model_dump()
-    tables = {"limits": Limits, "mssp": MsspInfo, "link": LinkSettings, "web": WebSettings}
+    tables: dict[str, type[BaseModel]] = {
+        "limits": Limits,
+        "mssp": MsspInfo,
+        "link": LinkSettings,
+        "web": WebSettings,
+    }
     yield "", Settings, {k: v for k, v in values.items() if k not in tables}
     for name, model in tables.items():
         yield name, model, values[name]

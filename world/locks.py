@@ -105,7 +105,7 @@ _EXAMPLE = {"role": "builder", "holds": "lantern", "phase": "dusk"}
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.tokens = _TOKEN.findall(text)
+        self.tokens: list[str] = _TOKEN.findall(text)
         self.pos = 0
 
     def peek(self) -> str | None:

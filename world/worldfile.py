@@ -174,7 +174,7 @@ _Dumper.add_representer(str, _str)
 
 
 def dump(data: dict[str, Any]) -> str:
-    body = yaml.dump(
+    body: str = yaml.dump(
         data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=96, default_flow_style=None
     )
     return HEADER + body

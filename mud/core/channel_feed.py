@@ -78,7 +78,7 @@ class ChannelFeed:
             self._write(s, blob[1])
             return True
         excludes = self.excludes
-        mine = [i for i in range(start, len(lines)) if excludes[i] is None or p not in excludes[i]]
+        mine = [i for i in range(start, len(lines)) if not (ex := excludes[i]) or p not in ex]
         if not mine:  # all of it left out (their own line, someone they ignore)
             return False
         self._write(s, b"".join(lines[i] for i in mine))

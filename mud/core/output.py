@@ -92,8 +92,8 @@ class OutputPump:
                 self._schedule_pump()
 
     def _new_feed(self, room: Room) -> RoomFeed:
-        room.feed = RoomFeed(room, self._feed_opened)
-        return room.feed
+        feed = room.feed = RoomFeed(room, self._feed_opened)
+        return feed
 
     def read_feed(self, session: Session, room: Room) -> None:
         feed = room.feed or self._new_feed(room)

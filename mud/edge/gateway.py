@@ -29,14 +29,15 @@ from collections import deque
 from typing import Any
 
 from mud.config import Settings
-from mud.core.text import render
+from mud.edge.addresses import peer_address
+from mud.edge.bucket import TokenBucket
 from mud.edge.gate import ConnectionGate
+from mud.edge.notices import plain
 from mud.edge.telnet import MudTelnet, mssp
 from mud.edge.telnet.gmcp import GmcpState
 from mud.link.auth import LinkRefused
 from mud.link.base import Link
 from mud.supervisor.procs import ListenError
-from world.moderation import normalise_address
 
 log = logging.getLogger("dreamwave.gateway")
 
@@ -68,11 +69,6 @@ def open_file_budget(reserve: int) -> int:
     return max(1, soft - reserve)
 
 
-def plain(text: str) -> bytes:
-    """A gateway's own notice: no colour, ASCII (the same bytes in every charset)."""
-    return render(text, False, 80, True, False).encode("ascii", "replace") + b"\r\n"
-
-
 class Conn:
     """One client connection: what the telnet layer talks to, and what the engine's Session
     stands for."""
@@ -84,7 +80,7 @@ class Conn:
         gw.last_sid += 1
         self.sid = gw.last_sid
         peer = transport.get_extra_info("peername") or ("?", 0)
-        self.address = normalise_address(str(peer[0]))
+        self.address = peer_address(str(peer[0]))
         self.port = int(peer[1]) if len(peer) > 1 else 0
         self.started = False  # negotiation over
         self.greeted = False  # an engine has had our "go" (showed the banner)
@@ -99,9 +95,9 @@ class Conn:
         self._told_not_kept = False
         self._told_maybe = False  # (once per outage)
         self._facts_pending = False
-        # the command rate (limits.commands_per_second, bursts of command_burst)
-        self._tokens = float(gw.limits.command_burst)
-        self._tokens_at = time.monotonic()
+        lim = gw.limits  # lines a second, in bursts of command_burst
+        now = time.monotonic()
+        self.command_rate = TokenBucket(lim.commands_per_second, lim.command_burst, now)
         self._last_throttle_notice = 0.0
 
     def __repr__(self) -> str:
@@ -176,16 +172,12 @@ class Conn:
                                  f"{lim.max_line_bytes}. Nothing was done."))  # fmt: skip
             return
         now = time.monotonic()
-        refill = (now - self._tokens_at) * lim.commands_per_second
-        self._tokens = min(lim.command_burst, self._tokens + refill)
-        self._tokens_at = now
-        if self._tokens < 1:  # dropped; told at most once per throttle_notice_interval
+        if not self.command_rate.take(1, now):  # dropped; told once per throttle_notice_interval
             if now - self._last_throttle_notice >= lim.throttle_notice_interval:
                 self._last_throttle_notice = now
                 if not gw.up(["ev", self.sid, "throttled"]):
                     self.write(plain(THROTTLED))
             return
-        self._tokens -= 1
         if len(self.waiting) + len(self.unconfirmed) >= lim.max_kept_lines:
             if not self._told_not_kept:  # (a hung engine, or away for long)
                 self._told_not_kept = True

@@ -29,9 +29,12 @@ import os
 import secrets
 import struct
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgpack
+
+if TYPE_CHECKING:
+    from mud.config import LinkSettings
 
 SEALED = b"\xc1"  # msgpack's one unused byte: no clear payload starts with it
 NONCE_BYTES = 16
@@ -48,7 +51,8 @@ class LinkRefused(Exception):
 
 def control(message: list[Any]) -> bytes:
     """A handshake message as a clear payload (a batch of one)."""
-    return msgpack.packb([0, [message]], use_bin_type=True)
+    payload: bytes = msgpack.packb([0, [message]], use_bin_type=True)  # (msgpack is untyped)
+    return payload
 
 
 def read_control(payload: bytes) -> list[Any] | None:
@@ -185,7 +189,7 @@ class Guard:
 
 
 # -- where the secret comes from -----------------------------------------------------------------
-def configured_secret(link: Any) -> bytes | None:
+def configured_secret(link: LinkSettings) -> bytes | None:
     """[link] secret, or the contents of [link] secret_file (refused unless only its owner
     may read it); None if neither is set."""
     if link.secret:

@@ -14,7 +14,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mud.link.auth import Guard, LinkRefused, folder_secret
 from mud.link.base import Link
@@ -38,7 +38,8 @@ class StreamLink(Link, asyncio.Protocol):
         self.connected = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  (uvloop's isn't a subclass)
+        # asyncio's, or uvloop's: a Transport in all but its base class
+        self.transport = cast(asyncio.Transport, transport)
         self.transport.set_write_buffer_limits(WRITE_HIGH_WATER, WRITE_LOW_WATER)
         if not self.connected.done():
             self.connected.set_result(None)

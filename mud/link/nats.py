@@ -20,10 +20,17 @@ import logging
 import re
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mud.link.auth import Guard, LinkRefused
 from mud.link.base import Link
+
+if TYPE_CHECKING:  # (nats-py is an extra: imported at run time only when used)
+    from nats.aio.client import Client as NatsClient
+    from nats.aio.msg import Msg
+    from nats.aio.subscription import Subscription
+
+    from mud.config import LinkSettings
 
 log = logging.getLogger("dreamwave.link")
 
@@ -39,7 +46,7 @@ def _nats() -> Any:
     return nats
 
 
-def authenticated(link: Any) -> bool:
+def authenticated(link: LinkSettings) -> bool:
     """Whether the [link] settings (or the URL) give NATS any credentials."""
     userinfo = link.nats.partition("://")[2].partition("/")[0]
     return bool(
@@ -48,7 +55,7 @@ def authenticated(link: Any) -> bool:
     )  # fmt: skip
 
 
-def check_nats(link: Any, secret: bytes | None) -> None:
+def check_nats(link: LinkSettings, secret: bytes | None) -> None:
     """Refuse NATS settings that would let others in (one sentence each); say it loudly when
     the operator chose an unauthenticated bus on purpose."""
     if not link.nats:
@@ -71,7 +78,7 @@ def check_nats(link: Any, secret: bytes | None) -> None:
                 link.nats)  # fmt: skip
 
 
-def connect_options(link: Any) -> dict[str, Any]:
+def connect_options(link: LinkSettings) -> dict[str, Any]:
     """nats-py's connect options from the [link] settings (credentials and TLS)."""
     opts: dict[str, Any] = {}
     if link.nats_user:
@@ -94,7 +101,7 @@ class NatsUnavailable(Exception):
     """NATS could not be reached, or refused our credentials: one sentence for the admin."""
 
 
-async def nats_connect(url: str, name: str, **options: Any) -> Any:
+async def nats_connect(url: str, name: str, **options: Any) -> NatsClient:
     """A NATS connection; `options` (user, password, token, user_credentials, tls...) are
     nats-py's own. Once connected it reconnects by itself, forever; the first connection
     failing (wrong address, wrong credentials) raises NatsUnavailable."""
@@ -110,7 +117,7 @@ async def nats_connect(url: str, name: str, **options: Any) -> Any:
             url, name=name, allow_reconnect=False, connect_timeout=5, error_cb=quiet, **options
         )
         await probe.close()
-        nc = await nats.connect(
+        nc: NatsClient = await nats.connect(
             url, name=name, allow_reconnect=True, max_reconnect_attempts=-1,
             connect_timeout=5, error_cb=quiet, **options,
         )  # fmt: skip
@@ -124,12 +131,14 @@ async def nats_connect(url: str, name: str, **options: Any) -> Any:
 class NatsLink(Link):
     """One gateway's conversation with the engine, over subjects of a shared connection."""
 
-    def __init__(self, nc: Any, name: str, publish_to: str, **kw: Any) -> None:
+    def __init__(self, nc: NatsClient, name: str, publish_to: str, **kw: Any) -> None:
         kw.setdefault("max_payload", min(nc.max_payload, 1024 * 1024) - 1024)
         super().__init__(name, **kw)
         self.nc = nc
         self.subject = publish_to
-        self.subscription: Any = None  # what the gateway's end listens on, dropped at close
+        self.subscription: Subscription | None = (
+            None  # what the gateway's end listens on, dropped at close
+        )
         self._queue: deque[bytes] = deque()
         self._queued = 0
         self._wake = asyncio.Event()
@@ -169,7 +178,7 @@ class NatsHub:
 
     def __init__(
         self,
-        nc: Any,
+        nc: NatsClient,
         on_link: Callable[[NatsLink], None],
         prefix: str = DEFAULT_PREFIX,
         *,
@@ -184,12 +193,12 @@ class NatsHub:
         self.prefix = prefix
         self.kw = kw
         self.links: dict[str, NatsLink] = {}
-        self._sub: Any = None
+        self._sub: Subscription | None = None
 
     async def start(self) -> None:
         self._sub = await self.nc.subscribe(f"{self.prefix}.up.*", cb=self._message)
 
-    async def _message(self, msg: Any) -> None:
+    async def _message(self, msg: Msg) -> None:
         gateway = msg.subject.rsplit(".", 1)[-1]
         if not GATEWAY_NAME.match(gateway):
             return
@@ -226,7 +235,7 @@ class NatsHub:
 
 
 async def connect_nats_gateway(
-    nc: Any, gateway: str, prefix: str = DEFAULT_PREFIX, *, secret: bytes | None, **kw: Any
+    nc: NatsClient, gateway: str, prefix: str = DEFAULT_PREFIX, *, secret: bytes | None, **kw: Any
 ) -> NatsLink:
     """A gateway's end: publish up, listen down, prove `secret` (knocking each heartbeat
     until an engine answers); what is posted waits until then."""
@@ -235,7 +244,7 @@ async def connect_nats_gateway(
     guard = None if secret is None else Guard(secret, "gateway", gateway, sealed=True)
     link = NatsLink(nc, "engine", f"{prefix}.up.{gateway}", guard=guard, **kw)
 
-    async def down(msg: Any) -> None:
+    async def down(msg: Msg) -> None:
         link._received(msg.data)
 
     link.subscription = await nc.subscribe(f"{prefix}.down.{gateway}", cb=down)

@@ -9,6 +9,9 @@ migration, while everything queried or joined on has its own column.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy import Table, inspect
 from sqlmodel import Field, SQLModel
 
 
@@ -160,13 +163,27 @@ class Ban(SQLModel, table=True):
 
 
 # The order the writer applies upserts in (deletes run first, in reverse).
-TABLE_ORDER = [
+TABLE_ORDER: list[type[SQLModel]] = [
     Meta, Zone, Account, Room, Exit, Item, Audit, Dream, Loop, Narrative, Npc, EventState,
     Ban,
 ]  # fmt: skip
 # Tables that grow without bound: start-up loads only their newest rows (by id).
 LOAD_RECENT = {"audit": 1000}
-TABLES = {model.__tablename__: model.__table__ for model in TABLE_ORDER}
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Table (SQLModel gives it one as `__table__`, but does not declare it)."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
+
+
+def by_name(models: Iterable[type[SQLModel]]) -> dict[str, Table]:
+    return {table.name: table for table in map(table_of, models)}
+
+
+# Every table by name, in TABLE_ORDER (the writer applies a batch in this dict's order).
+TABLES = by_name(TABLE_ORDER)
 
 
 # -- channels (migration 0006) --------------------------------------------------------------
@@ -194,7 +211,7 @@ class ChannelLine(SQLModel, table=True):
 
 
 TABLE_ORDER.extend([Channel, ChannelLine])
-TABLES.update({model.__tablename__: model.__table__ for model in (Channel, ChannelLine)})
+TABLES.update(by_name([Channel, ChannelLine]))
 
 
 class Mail(SQLModel, table=True):
@@ -211,7 +228,7 @@ class Mail(SQLModel, table=True):
 
 
 TABLE_ORDER.append(Mail)
-TABLES[Mail.__tablename__] = Mail.__table__
+TABLES.update(by_name([Mail]))
 
 
 # -- id high-water marks (migration 0009) ---------------------------------------------------
@@ -226,4 +243,5 @@ class IdMark(SQLModel, table=True):
 
 
 TABLE_ORDER.append(IdMark)
-TABLES[IdMark.__tablename__] = IdMark.__table__
+TABLES.update(by_name([IdMark]))
+assert list(TABLES) == [table_of(model).name for model in TABLE_ORDER]

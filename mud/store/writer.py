@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from mud.store.lock import WriterLock
-from mud.store.models import LOAD_RECENT, TABLE_ORDER, TABLES
+from mud.store.models import LOAD_RECENT, TABLES
 
 log = logging.getLogger("dreamwave.store")
 
@@ -214,8 +214,7 @@ class Store:
     def load(self) -> dict[str, list[Row]]:
         out: dict[str, list[Row]] = {}
         with self.engine.connect() as conn:
-            for model in TABLE_ORDER:
-                table = model.__table__
+            for table in TABLES.values():
                 query = select(table)
                 recent = LOAD_RECENT.get(table.name)
                 if recent is not None:
@@ -269,8 +268,13 @@ class Store:
         seq = self.staged_seq if seq is None else seq
         if seq <= self.committed_seq:
             return
-        fut = asyncio.get_running_loop().create_future()
-        self.when_durable(seq, lambda: fut.done() or fut.set_result(None))
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def release() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        self.when_durable(seq, release)
         await fut
 
     async def close(self, timeout: float | None = None) -> bool:
@@ -373,22 +377,19 @@ class Store:
     def _write(self, batch: dict[tuple[str, Any], Row | None]) -> None:
         upserts: dict[str, list[Row]] = {}
         deletes: dict[str, list[Any]] = {}
-        for (table, key), row in batch.items():
+        for (table_name, key), row in batch.items():
             if row is None:
-                deletes.setdefault(table, []).append(key)
+                deletes.setdefault(table_name, []).append(key)
             else:
-                upserts.setdefault(table, []).append(row)
+                upserts.setdefault(table_name, []).append(row)
         with self.engine.begin() as conn:
             # Deletes first, so a row may take a unique key (a zone's, say) that a row
             # deleted in the same batch had. A key is never both deleted and upserted.
-            for model in reversed(TABLE_ORDER):
-                name = model.__tablename__
+            for name, table in reversed(TABLES.items()):
                 if name in deletes:
-                    table = TABLES[name]
                     pk = next(iter(table.primary_key.columns))
                     conn.execute(delete(table).where(pk.in_(deletes[name])))
-            for model in TABLE_ORDER:
-                name = model.__tablename__
+            for name in TABLES:
                 if name in upserts:
                     _upsert(conn, name, upserts[name])
         self.batches += 1

@@ -368,7 +368,7 @@ class Supervisor:
         assert self.engine is not None
         looked = time.monotonic()
         while True:
-            waiting: set[asyncio.Task[object]] = {stop_wait, exited, *gateway_deaths}  # type: ignore[arg-type]
+            waiting = {stop_wait, exited, *gateway_deaths}
             done, _ = await asyncio.wait(
                 waiting, timeout=WATCH_EVERY, return_when=asyncio.FIRST_COMPLETED
             )

@@ -12,38 +12,43 @@ GMCP message now and then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mud.edge.bucket import TokenBucket
 
 IAC, SB, SE = 255, 250, 240
 
 
-@dataclass
 class NegotiationBudget:
-    commands_per_second: float  # IAC bytes: commands, SB/SE, escaped 0xFF data
-    command_burst: float
-    sb_bytes_per_second: float  # bytes inside subnegotiations
-    sb_burst: float
-    now: float  # when the buckets were last filled (time.monotonic())
-
-    def __post_init__(self) -> None:
-        self.commands = self.command_burst
-        self.sb_bytes = self.sb_burst
+    def __init__(
+        self,
+        commands_per_second: float,  # IAC bytes: commands, SB/SE, escaped 0xFF data
+        command_burst: float,
+        sb_bytes_per_second: float,  # bytes inside subnegotiations
+        sb_burst: float,
+        now: float,  # time.monotonic()
+    ) -> None:
+        self.iacs = TokenBucket(commands_per_second, command_burst, now)
+        self.sb = TokenBucket(sb_bytes_per_second, sb_burst, now)
         self._in_sb = False  # the last chunk ended inside a subnegotiation
         self._iac_last = False  # ... or right after an IAC
 
+    @property
+    def commands(self) -> float:
+        """IAC bytes left to take."""
+        return self.iacs.tokens
+
+    @property
+    def sb_bytes(self) -> float:
+        """Subnegotiation bytes left to take."""
+        return self.sb.tokens
+
     def charge(self, data: bytes, now: float) -> bool:
         """Count `data`'s negotiation; False if this connection is over its budget."""
-        elapsed = max(0.0, now - self.now)
-        self.now = now
-        self.commands = min(self.command_burst, self.commands + elapsed * self.commands_per_second)
-        self.sb_bytes = min(self.sb_burst, self.sb_bytes + elapsed * self.sb_bytes_per_second)
-        if data.count(IAC) > self.commands + 1:  # no need to look closer (C speed)
-            self.commands = -1.0
+        if data.count(IAC) > self.iacs.refill(now) + 1:  # no need to look closer (C speed)
+            self.iacs.tokens = -1.0
             return False
         iacs, sb = self._scan(data)
-        self.commands -= iacs
-        self.sb_bytes -= sb
-        return self.commands >= 0 and self.sb_bytes >= 0
+        within_iacs = self.iacs.charge(iacs, now)
+        return self.sb.charge(sb, now) and within_iacs
 
     def _scan(self, data: bytes) -> tuple[int, int]:
         """(IAC bytes, bytes inside subnegotiations) in `data`, given where the last ended."""

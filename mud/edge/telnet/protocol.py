@@ -17,7 +17,7 @@ import asyncio
 import collections
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import telnetlib3.stream_writer
 from telnetlib3.server import TelnetServer
@@ -46,14 +46,15 @@ from telnetlib3.telopt import (
     WONT,
 )
 
+from mud.edge.bucket import TokenBucket
 from mud.edge.telnet import gmcp
 from mud.edge.telnet.budget import NegotiationBudget
 from mud.edge.telnet.charset import usable_charset
-from mud.edge.telnet.lines import LineReader
+from mud.edge.telnet.lines import LineReader, LineSink
 from mud.edge.telnet.mccp import CompressingTransport
 
 if TYPE_CHECKING:
-    from mud.config import Limits
+    from mud.config import Limits, Settings
 
 log = logging.getLogger("dreamwave.telnet")
 
@@ -73,6 +74,27 @@ LOCAL_OPTION_NAMES = [
     ("BINARY", BINARY), ("SGA", SGA), ("EOR", EOR), ("GMCP", GMCP), ("MSSP", MSSP),
     ("MCCP2", MCCP2_COMPRESS), ("CHARSET", CHARSET),
 ]  # fmt: skip
+
+
+class TelnetConn(LineSink, Protocol):
+    """What a telnet connection feeds (the gateway's Conn): its lines, and what happened."""
+
+    def start(self) -> None: ...  # negotiation is over
+    def client_changed(self) -> None: ...  # TTYPE/MTTS or CHARSET told us more
+    def options_changed(self) -> None: ...  # an option went on or off
+    def on_resize(self, cols: int, rows: int, /) -> None: ...
+    def on_gmcp(self, package: str, data: Any, /) -> None: ...  # (data: the client's JSON)
+    def send_mssp(self) -> None: ...  # a crawler asked for the MSSP table
+    def on_flood(self) -> None: ...  # too much negotiation: to be cut off
+    def on_disconnect(self) -> None: ...
+
+
+class TelnetHost(Protocol):
+    """What makes telnet connections (the gateway): the settings, and a Conn for each."""
+
+    @property
+    def settings(self) -> Settings: ...
+    def new_session(self, telnet: MudTelnet, transport: asyncio.Transport, /) -> TelnetConn: ...
 
 
 class MudWriter(TelnetWriterUnicode):
@@ -150,11 +172,13 @@ class MudTelnet(TelnetServer):
     lines and client facts."""
 
     TTYPE_LOOPMAX = TTYPE_ROUNDS - 1
+    # telnetlib3 makes the writer in connection_made from our factory (both factories are
+    # MudWriter); nothing here runs before that.
+    writer: MudWriter
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: TelnetHost) -> None:
         limits: Limits = app.settings.limits
         super().__init__(
-            shell=self._negotiated,
             encoding="utf8",
             encoding_errors="replace",
             force_binary=True,
@@ -168,15 +192,15 @@ class MudTelnet(TelnetServer):
         )
         self.app = app
         self.limits = limits
-        self.session: Any = None
-        self._budget = float(limits.bytes_per_second)
-        self._budget_at = time.monotonic()
+        self.session: TelnetConn | None = None
+        now = time.monotonic()
+        self.input_bytes = TokenBucket(limits.bytes_per_second, limits.bytes_per_second, now)
         self.negotiation = NegotiationBudget(
             limits.telnet_commands_per_second,
             limits.telnet_command_burst,
             limits.subnegotiation_bytes_per_second,
             limits.subnegotiation_burst,
-            self._budget_at,
+            now,
         )
         self.option_commands = 0  # DO/DONT/WILL/WONT received so far
         self.flooded = False
@@ -190,9 +214,11 @@ class MudTelnet(TelnetServer):
         # compressing) writer in front of the real transport.
         self.out = CompressingTransport(transport)
         self.writer._transport = self.out
-        self.reader.max_pending = self.limits.max_pending_bytes
+        reader = self.reader  # (from our factory: telnetlib3's reader type is not ours)
+        assert isinstance(reader, LineReader)
+        reader.max_pending = self.limits.max_pending_bytes
         self.session = self.app.new_session(self, self.out)
-        self.reader.sink = self.session
+        reader.sink = self.session
 
     # -- negotiation ------------------------------------------------------------------------
     def begin_negotiation(self) -> None:
@@ -237,7 +263,10 @@ class MudTelnet(TelnetServer):
         """We don't ask for the client's environment: TTYPE, NAWS and CHARSET are enough."""
         self._environ_requested = True
 
-    def _negotiated(self, _reader: Any, _writer: Any) -> None:
+    def begin_shell(self, future: asyncio.Future[None]) -> None:
+        """Negotiation is over: the Conn starts (where telnetlib3 would start a shell)."""
+        if future.cancelled() or future.exception() is not None:
+            return
         if self.session is not None:
             self.session.start()
 
@@ -265,10 +294,7 @@ class MudTelnet(TelnetServer):
         # Byte budget: telnetlib3 parses IAC sequences byte by byte in Python, so a flood of
         # garbage costs real CPU. Over budget, stop reading until the budget refills.
         now = time.monotonic()
-        rate = self.limits.bytes_per_second
-        self._budget = min(rate, self._budget + (now - self._budget_at) * rate)
-        self._budget_at = now
-        self._budget -= len(data)
+        within = self.input_bytes.charge(len(data), now)
         if self.flooded:
             return
         if not self.negotiation.charge(data, now):
@@ -283,10 +309,10 @@ class MudTelnet(TelnetServer):
         if self.writer is not None and self.writer._sb_overflow and self.session is not None:
             self.session.on_overflow()
             return
-        if self._budget < 0 and not self._paused and self._transport is not None:
+        if not within and not self._paused and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
-            asyncio.get_running_loop().call_later(-self._budget / rate, self._resume)
+            asyncio.get_running_loop().call_later(self.input_bytes.wait(), self._resume)
 
     def options_changed(self) -> None:
         """An option went on or off: the connection's facts (prompt marker, GMCP...) changed."""

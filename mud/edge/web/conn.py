@@ -17,9 +17,10 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from mud.edge.addresses import peer_address
+from mud.edge.bucket import TokenBucket
 from mud.edge.gateway import Conn
 from mud.edge.web.frames import TelnetToFrames
-from world.moderation import normalise_address
 
 if TYPE_CHECKING:
     from mud.edge.gateway import Gateway
@@ -149,18 +150,15 @@ class WebConn(Conn):
         self.screenreader = False
         self.expiry: asyncio.TimerHandle | None = None
         self.resume_unreported = False  # resumed while no engine heard: the hello says so
-        self._gmcp_bytes = float(gw.limits.subnegotiation_burst)
-        self._gmcp_at = time.monotonic()
+        lim = gw.limits  # GMCP bytes: the same budget as telnet's IAC SB ... IAC SE
+        self.gmcp_bytes = TokenBucket(
+            lim.subnegotiation_bytes_per_second, lim.subnegotiation_burst, time.monotonic()
+        )
         self.client_facts(hello)
 
     def gmcp_budget(self, size: int) -> bool:
         """Charge a GMCP frame from the page; False once it sends more than telnet may."""
-        lim = self.gw.limits
-        now = time.monotonic()
-        refill = (now - self._gmcp_at) * lim.subnegotiation_bytes_per_second
-        self._gmcp_bytes = min(lim.subnegotiation_burst, self._gmcp_bytes + refill) - size
-        self._gmcp_at = now
-        return self._gmcp_bytes >= 0
+        return self.gmcp_bytes.charge(size, time.monotonic())
 
     # the engine's "bind" sets this: a dreamer logged in, so the page may resume
     @property  # type: ignore[override]
@@ -291,7 +289,7 @@ class WebConn(Conn):
     def _came_from(self, peer: tuple[str, int]) -> None:
         """Count and report the address it resumed from (the engine checks its bans)."""
         self.port = int(peer[1])
-        self.gw.gate.moved(self, normalise_address(str(peer[0])))
+        self.gw.gate.moved(self, peer_address(str(peer[0])))
 
     def _expire(self) -> None:
         log.info("%r: resume time is over; closing", self)

@@ -30,10 +30,11 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from mud.edge.addresses import forwarded_address, peer_address
+from mud.edge.bucket import TokenBucket
 from mud.edge.telnet import MudTelnet
 from mud.edge.telnet import gmcp as gmcp_codec
 from mud.edge.web.conn import WebConn, WsTransport
-from world.moderation import normalise_address
 
 if TYPE_CHECKING:
     from mud.edge.gateway import Gateway
@@ -87,23 +88,6 @@ class CountedConnection(ServerConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         self.listener.let_go(self)
         super().connection_lost(exc)
-
-
-class InputBudget:
-    """Every byte a page sends, against the telnet port's `bytes_per_second`: over it, the
-    next frame is read only once the budget has refilled (frames wait in the socket)."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.left = rate
-        self.at = time.monotonic()
-
-    def charge(self, size: int) -> float:
-        """Seconds to wait before reading on (0: within the budget)."""
-        now = time.monotonic()
-        self.left = min(self.rate, self.left + (now - self.at) * self.rate) - size
-        self.at = now
-        return -self.left / self.rate if self.left < 0 else 0.0
 
 
 def pick_subprotocol(_conn: ServerConnection, offered: list[str]) -> str | None:
@@ -216,10 +200,10 @@ class WebListener:
 
     def peer(self, ws: ServerConnection) -> tuple[str, int]:
         addr = ws.remote_address or ("?", 0)
-        host, port = str(addr[0]), int(addr[1]) if len(addr) > 1 else 0
+        host, port = peer_address(str(addr[0])), int(addr[1]) if len(addr) > 1 else 0
         forwarded = ws.request.headers.get("X-Forwarded-For") if ws.request else None
-        if forwarded and normalise_address(host) in self.settings.trusted_proxies:
-            host = forwarded.split(",")[-1].strip()  # the address our proxy saw
+        if forwarded and host in self.settings.trusted_proxies:
+            host = forwarded_address(forwarded.split(",")[-1].strip())  # what our proxy saw
         return host, port
 
     # -- counted from the first byte ----------------------------------------------------------
@@ -227,7 +211,7 @@ class WebListener:
         """Count a new socket at the gate (per address, the login pool, open files); close
         it at once if a cap refuses. A trusted proxy's sockets are counted per player later."""
         peer = transport.get_extra_info("peername") or ("?", 0)
-        address = normalise_address(str(peer[0]))
+        address = peer_address(str(peer[0]))
         if address in self.settings.trusted_proxies:
             return None
         held = Handshake(address, transport)
@@ -291,18 +275,21 @@ class WebListener:
                 transport.close()
                 return
             conn.start()
-        budget = InputBudget(self.gw.limits.bytes_per_second)
+        # Every byte a page sends, against the telnet port's `bytes_per_second`: over it, the
+        # next frame is read only once the budget has refilled (frames wait in the socket).
+        rate = self.gw.limits.bytes_per_second
+        budget = TokenBucket(rate, rate, time.monotonic())
         if not conn.gmcp_budget(len(first)):  # (the hello is charged like any frame)
             conn.on_flood()
-        budget.charge(len(first))
+        budget.charge(len(first), time.monotonic())
         try:
             async for message in ws:
                 if conn.transport is not transport:
                     break
                 self.from_page(conn, message)
-                wait = budget.charge(len(message))
-                if wait:  # the next frames stay unread (websockets stops reading the socket)
-                    await asyncio.sleep(wait)
+                if not budget.charge(len(message), time.monotonic()):
+                    # the next frames stay unread (websockets stops reading the socket)
+                    await asyncio.sleep(budget.wait())
         except Exception:
             pass
         finally:
