@@ -2,9 +2,11 @@
 
 `WsTransport` is the asyncio-transport face of one WebSocket: writes are queued in order and
 sent by one task, and its queued size is what the gateway checks against its output cap.
-`WebConn` reports the facts of a capable client (UTF-8, truecolor, GMCP, the page's width)
-and turns the engine's bytes into `gmcp.mudstandards.org` frames. When its socket drops
-after login it can wait, detached, for the page to come back with its resume token.
+`WebConn` tells the engine what the page can do (ClientCaps: UTF-8, truecolor, GMCP, the
+page's width, its screen-reader choice) and renders the engine's output items as
+`gmcp.mudstandards.org` frames (text: BINARY; out-of-band data: TEXT), with no telnet in
+between. When its socket drops after login it can wait, detached, for the page to come
+back with its resume token.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mud.edge.gateway import Conn
-from mud.edge.web.frames import TelnetToFrames
+from mud.protocol import ClientCaps, Echo, Item, Oob, Prompt, Text
 from world.moderation import normalise_address
 
 if TYPE_CHECKING:
@@ -27,9 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dreamwave.web")
 
-WEB_TTYPES = ["Dreamwave-web", "xterm-truecolor"]
-MTTS_WEB = 1 | 4 | 8 | 256  # ANSI, UTF-8, 256 colours, truecolor
-MTTS_SCREEN_READER = 64
+WEB_CLIENT = "Dreamwave-web"  # (the engine shows it no prompt again after others' lines)
+WEB_TERMINAL = "xterm-truecolor"
 LOST_SOME = "\r\n(Some output was lost while you were away.)\r\n"
 
 
@@ -144,7 +146,6 @@ class WebConn(Conn):
         self.held: Detached | None = None
         self.meanwhile: Detached | None = None
         super().__init__(gw, None, transport)  # type: ignore[arg-type]
-        self.frames = TelnetToFrames()
         self.cols = 80
         self.screenreader = False
         self.expiry: asyncio.TimerHandle | None = None
@@ -192,22 +193,19 @@ class WebConn(Conn):
         if "screenreader" in hello:
             self.screenreader = bool(hello["screenreader"])
 
-    def facts(self) -> dict[str, Any]:
-        mtts = MTTS_WEB | (MTTS_SCREEN_READER if self.screenreader else 0)
-        return {
-            "address": self.address,
-            "port": self.port,
-            "ttypes": [*WEB_TTYPES, f"MTTS {mtts}"],
-            "cols": self.cols,
-            "rows": 0,  # (no pager height: the page scrolls)
-            "charset": "utf-8",
-            "charset_state": "accepted",
-            "options": ["BINARY", "GMCP", "NAWS", "TTYPE"],
-            "gmcp": True,
-            "marker": b"",
-            "gmcp_supports": dict(self.gmcp.supports),
-            "gmcp_hello": [self.gmcp.client, self.gmcp.version],
-        }
+    def caps(self) -> ClientCaps:
+        """The page: UTF-8, truecolor, GMCP, its width and screen-reader choice."""
+        return ClientCaps(
+            name=WEB_CLIENT, terminal=WEB_TERMINAL, colour="truecolor", utf8=True,
+            screen_reader=self.screenreader, charset="utf-8", charset_state="accepted",
+            cols=self.cols, rows=0,  # (no pager height: the page scrolls)
+            options=["BINARY", "GMCP", "NAWS", "TTYPE"], gmcp=True,
+            gmcp_client=self.gmcp.client, gmcp_version=self.gmcp.version,
+            gmcp_packages=dict(self.gmcp.supports),
+        )  # fmt: skip
+
+    def gmcp_answer(self, package: str) -> None:
+        self._send(package)
 
     def send_gmcp(self, package: str, data: Any) -> None:
         self._send(f"{package} {json.dumps(data)}")
@@ -245,19 +243,61 @@ class WebConn(Conn):
         super().close(tell)
 
     # -- from the engine ----------------------------------------------------------------------
-    def write(self, data: bytes) -> None:
+    def output(self, items: Sequence[Item], key: int, cache: dict[Any, Any]) -> None:
+        """The engine's items as frames: text and prompts (as they are: the page marks no
+        prompt) in BINARY frames, out-of-band data in TEXT frames "Package {json}", echo as
+        Dreamwave.Echo. A crowd's output is framed once (`cache`)."""
         if self.closed:
             return
-        for frame in self.frames.feed(data):
-            self._send(frame)
+        frames = cache.get(("web", key))
+        if frames is None:
+            frames, alike = self._frames(items)
+            if alike:
+                cache["web", key] = frames
+        for frame in frames:
+            if type(frame) is Echo:  # (this page's own state, told in order)
+                self.set_echo(frame.off)
+            else:
+                self._send(frame)
+        self._check_backlog()
+
+    def _frames(self, items: Sequence[Item]) -> tuple[list[Any], bool]:
+        frames: list[Any] = []
+        text: list[bytes] = []
+        alike = True
+        for item in items:
+            if type(item) is Text or type(item) is Prompt:
+                text.append(item.data)
+                continue
+            if text:
+                frames.append(b"".join(text))
+                text = []
+            if type(item) is Oob:
+                frames.append(f"{item.package} {item.data}" if item.data else item.package)
+            elif type(item) is Echo:
+                alike = False
+                frames.append(item)
+        if text:
+            frames.append(b"".join(text))
+        return frames, alike
+
+    def write(self, data: bytes) -> None:
+        """The gateway's own notices (plain text)."""
+        if self.closed:
+            return
+        self._send(bytes(data))
+        self._check_backlog()
+
+    def _check_backlog(self) -> None:
         if self.transport.get_write_buffer_size() > self.gw.limits.max_output_bytes:
             log.info("dropping %r: output backlog over limit (page not reading)", self)
             self.abort()
 
-    def set_echo(self, off: bool) -> None:
+    def set_echo(self, off: bool) -> bytes:
         self.echo_hidden = off
         if not self.closed:
             self.send_gmcp("Dreamwave.Echo", {"hidden": off})
+        return b""
 
     def stop_reading(self) -> None:
         self.web.forget(self)
