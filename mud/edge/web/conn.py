@@ -251,7 +251,7 @@ class WebConn(Conn):
             return
         frames = cache.get(("web", key))
         if frames is None:
-            frames, alike = self._frames(items)
+            frames, alike = page_frames(items)
             if alike:
                 cache["web", key] = frames
         for frame in frames:
@@ -260,26 +260,6 @@ class WebConn(Conn):
             else:
                 self._send(frame)
         self._check_backlog()
-
-    def _frames(self, items: Sequence[Item]) -> tuple[list[Any], bool]:
-        frames: list[Any] = []
-        text: list[bytes] = []
-        alike = True
-        for item in items:
-            if type(item) is Text or type(item) is Prompt:
-                text.append(item.data)
-                continue
-            if text:
-                frames.append(b"".join(text))
-                text = []
-            if type(item) is Oob:
-                frames.append(f"{item.package} {item.data}" if item.data else item.package)
-            elif type(item) is Echo:
-                alike = False
-                frames.append(item)
-        if text:
-            frames.append(b"".join(text))
-        return frames, alike
 
     def write(self, data: bytes) -> None:
         """The gateway's own notices (plain text)."""
@@ -355,3 +335,27 @@ class WebConn(Conn):
         self._send_facts()  # (its address first: the engine checks the ban on "resumed")
         self.resume_unreported = not self.gw.up(["ev", self.sid, "resumed"])
         log.info("%r resumed", self)
+
+
+def page_frames(items: Sequence[Item]) -> tuple[list[bytes | str | Echo], bool]:
+    """Output items as `gmcp.mudstandards.org` frames: neighbouring text and prompts joined
+    in one BINARY frame (bytes), each Oob a TEXT frame (str), an Echo left in place for the
+    connection to apply. And whether the frames are the same for every page (no Echo)."""
+    frames: list[bytes | str | Echo] = []
+    text: list[bytes] = []
+    alike = True
+    for item in items:
+        if type(item) is Text or type(item) is Prompt:
+            text.append(item.data)
+            continue
+        if text:
+            frames.append(b"".join(text))
+            text = []
+        if type(item) is Oob:
+            frames.append(f"{item.package} {item.data}" if item.data else item.package)
+        elif type(item) is Echo:
+            alike = False
+            frames.append(item)
+    if text:
+        frames.append(b"".join(text))
+    return frames, alike
