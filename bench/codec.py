@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgpack
 
 from mud.link.frames import Unpacker, pack
-from mud.protocol import Line, Output, Prompt, Text
+from mud.protocol import Item, Line, Output, Prompt, Text
 from mud.protocol.codec import TypedCodec
 
 ROOM = (
-    b"\x1b[1;36mAda says, \"The lantern flickers; the hall grows long.\"\x1b[0m\r\n"
+    b'\x1b[1;36mAda says, "The lantern flickers; the hall grows long."\x1b[0m\r\n'
     b"Bex arrives from the north, trailing moth-light.\r\n"
     b"\x1b[33mA paper crane folds itself out of the air.\x1b[0m\r\n"
 )
@@ -54,7 +54,11 @@ def frames() -> dict[str, tuple[list[Any], list[Any]]]:
     which = [i % 3 for i in range(SESSIONS)]
     dones = [i * 7 for i in range(SESSIONS)]
     old_out = [["O", sids, which, dones, blobs]]
-    outs = [(Text(ROOM),), (Text(b"\r\n" + ROOM),), (Text(b"\r\n" + ROOM), Prompt(PROMPT))]
+    outs: list[Sequence[Item]] = [
+        (Text(ROOM),),
+        (Text(b"\r\n" + ROOM),),
+        (Text(b"\r\n" + ROOM), Prompt(PROMPT)),
+    ]
     new_out = [Output(sids, which, dones, outs)]
     lines = [b"say the lantern is lit, come and see %d" % i for i in range(LINES)]
     old_in = [["in", i, line] for i, line in enumerate(lines)]
@@ -90,7 +94,7 @@ def main() -> None:
             ("lists", lambda o=old: old_pack(o), lambda p=old_payload: old_unpack(p),
              len(old_payload)),
             ("typed", lambda n=new: next(pack(n, 1 << 20, codec)),
-             lambda p=new_payload: unpacker.feed(p), len(new_payload)),
+             lambda p=new_payload, u=unpacker: u.feed(p), len(new_payload)),
         ]  # fmt: skip
         for label, enc, dec, size in rows:
             e, d = best(enc, rounds), best(dec, rounds)

@@ -679,10 +679,10 @@ def _items(pieces: list[Piece]) -> tuple[Item, ...]:
     items: list[Item] = []
     text: list[bytes] = []
     for piece in pieces:
-        if type(piece) is bytes:
+        if isinstance(piece, bytes):
             text.append(piece)
             continue
-        for item in piece if type(piece) is tuple else (piece,):
+        for item in piece if isinstance(piece, tuple) else (piece,):
             if type(item) is Text:
                 text.append(item.data)
                 continue

@@ -31,7 +31,7 @@ import struct
 from pathlib import Path
 from typing import Any, Literal
 
-import msgpack
+import msgspec
 
 SEALED = b"\xc1"  # msgpack's one unused byte: no clear payload starts with it
 NONCE_BYTES = 16
@@ -48,13 +48,13 @@ class LinkRefused(Exception):
 
 def control(message: list[Any]) -> bytes:
     """A handshake message as a clear payload (a batch of one)."""
-    return msgpack.packb([0, [message]], use_bin_type=True)
+    return msgspec.msgpack.encode([0, [message]])
 
 
 def read_control(payload: bytes) -> list[Any] | None:
     """The handshake message a clear payload carries, or None if it carries something else."""
     try:
-        obj = msgpack.unpackb(payload, raw=False)
+        obj = msgspec.msgpack.decode(payload)
     except Exception:
         return None
     if not (isinstance(obj, list) and len(obj) == 2 and obj[0] == 0 and isinstance(obj[1], list)):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -40,8 +40,9 @@ class Codec(Protocol):
 class RawCodec:
     """Plain msgpack values (lists, dicts, bytes...): a link that carries anything."""
 
-    beat: ClassVar[Any] = ["beat"]
-    who: ClassVar[Any] = ["who"]
+    def __init__(self) -> None:
+        self.beat: Any = ["beat"]
+        self.who: Any = ["who"]
 
     @staticmethod
     def encode(message: Any) -> bytes:
@@ -70,11 +71,19 @@ def _batch(encoded: list[bytes]) -> bytes:
 def pack(
     messages: Iterable[Any], max_payload: int = DEFAULT_MAX_PAYLOAD, codec: Codec | None = None
 ) -> Iterator[bytes]:
-    """The payloads that carry `messages`, in order, each at most `max_payload` bytes."""
-    encode = (codec or RawCodec).encode
+    """The payloads that carry `messages`, in order, each at most `max_payload` bytes.
+
+    The batch is encoded in one call (a msgpack array of the messages: the payload's body);
+    only a batch too big for one payload is encoded again a message at a time, to be cut."""
+    encode = (codec if codec is not None else RawCodec()).encode
     room = max_payload - _ENVELOPE
     if room < 64:
         raise ValueError("max_payload is too small")
+    messages = list(messages)
+    whole = encode(messages)
+    if len(whole) <= room:
+        yield _BATCH_HEAD + whole
+        return
     group: list[bytes] = []
     size = 0
     for message in messages:
@@ -104,7 +113,7 @@ class Unpacker:
 
     def __init__(self, max_message: int = MAX_MESSAGE, codec: Codec | None = None) -> None:
         self.max_message = max_message
-        self.codec: Codec = codec or RawCodec()
+        self.codec: Codec = codec if codec is not None else RawCodec()
         self._parts: list[bytes] = []
         self._size = 0
 

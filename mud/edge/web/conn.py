@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mud.edge.gateway import Conn
-from mud.protocol import ClientCaps, Echo, Item, Oob, Prompt, Text
+from mud.protocol import ClientCaps, ConnState, Echo, Event, Item, Oob, Prompt, Text
 from world.moderation import normalise_address
 
 if TYPE_CHECKING:
@@ -183,8 +183,8 @@ class WebConn(Conn):
         elif not same and not self.closed:
             self.web.issue_token(self)
 
-    def state(self) -> dict[str, Any]:
-        return {**super().state(), "resumed": self.resume_unreported}
+    def state(self) -> ConnState:
+        return ConnState(self.started, self.greeted, self.player, self.resume_unreported)
 
     def client_facts(self, hello: dict[str, Any]) -> None:
         cols = hello.get("cols")
@@ -255,7 +255,7 @@ class WebConn(Conn):
             if alike:
                 cache["web", key] = frames
         for frame in frames:
-            if type(frame) is Echo:  # (this page's own state, told in order)
+            if isinstance(frame, Echo):  # (this page's own state, told in order)
                 self.set_echo(frame.off)
             else:
                 self._send(frame)
@@ -333,7 +333,7 @@ class WebConn(Conn):
         self.client_facts(hello)
         self._facts_pending = True
         self._send_facts()  # (its address first: the engine checks the ban on "resumed")
-        self.resume_unreported = not self.gw.up(["ev", self.sid, "resumed"])
+        self.resume_unreported = not self.gw.up(Event(self.sid, "resumed"))
         log.info("%r resumed", self)
 
 
