@@ -33,7 +33,7 @@ from typing import Any
 from mud.config import Settings
 from mud.core.text import render
 from mud.edge.gate import ConnectionGate
-from mud.edge.telnet import MudTelnet, gmcp, mssp
+from mud.edge.telnet import LineReader, MudTelnet, gmcp, mssp
 from mud.edge.telnet.gmcp import GmcpState
 from mud.edge.telnet.mtts import parse_ttypes
 from mud.link.auth import LinkRefused
@@ -288,7 +288,7 @@ class Conn:
         if self.closed:
             return
         self.closed = True
-        self.telnet.reader.sink = None
+        self.stop_reading()
         self.gw.conn_gone(self)
 
     def write_raw(self, data: bytes) -> None:
@@ -374,7 +374,9 @@ class Conn:
 
     def stop_reading(self) -> None:
         """No more input from this connection (a browser's Conn lets go of its socket)."""
-        self.telnet.reader.sink = None
+        reader = self.telnet.reader
+        if isinstance(reader, LineReader):  # (telnetlib3 made it with our reader_factory)
+            reader.sink = None
 
     # -- the engine went away and came back ---------------------------------------------------
     def engine_lost(self, planned: bool) -> None:
@@ -600,7 +602,12 @@ class Gateway:
             return
         self._use(link)
         lost = asyncio.get_running_loop().create_future()
-        link.on_close = lambda reason, f=lost: f.done() or f.set_result(reason)
+
+        def on_close(reason: str, f: asyncio.Future[str] = lost) -> None:
+            if not f.done():
+                f.set_result(reason)
+
+        link.on_close = on_close
         self._hello(link)
         if self.nats_url:
             # NATS keeps nothing for an engine that isn't there: say it again until heard
