@@ -197,7 +197,7 @@ class App:
     def gateway_port(self, peer: GatewayPeer) -> None:
         """The port players reach us on (MSSP's PORT): the first gateway's."""
         port = peer.info.port
-        if port and not any(g.greeted for g in self.gateways if g is not peer):
+        if not any(g.greeted for g in self.gateways if g is not peer):
             self.port = port
 
     def gateway_ready(self, peer: GatewayPeer) -> None:
@@ -384,7 +384,7 @@ class App:
         while time.monotonic() < deadline and any(s.active for s in self.sessions):
             await asyncio.sleep(0.01)  # commands running or waiting for their commit
         for session in list(self.sessions):
-            session.stop_input()
+            session.taking_input = False  # (as before: the queue is left as it is)
             self.lifecycle.keep_draft(session)
         await self._stop_world()
         store = self.store
