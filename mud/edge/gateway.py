@@ -9,8 +9,8 @@ output items (text, prompts, echo, out-of-band data: framed here) and close come
 
 When the engine goes away (a reload, a crash, a hang the heartbeat catches), no connection
 closes: players are told (once per outage), what they type is kept (bounded) and the gateway
-reconnects. The new engine gets every connection in the gateway's hello (its facts, whether
-it was greeted, the dreamer it plays) and then the lines typed meanwhile, in order. A line
+reconnects. The new engine gets every connection in the gateway's hello (its ClientCaps,
+whether it was greeted, the dreamer it plays) and then the lines typed meanwhile, in order. A line
 sent up is kept too until the engine says it got it ("got"): one a hung or dying engine
 never read is sent again to the next engine, first and in order. A line the old engine got
 but never finished (its reply never came) is reported as maybe not done; it is never sent
@@ -134,7 +134,7 @@ class Conn:
         self.waiting: deque[bytes] = deque()  # lines typed while the engine was away
         self._told_not_kept = False
         self._told_maybe = False  # (once per outage)
-        self._facts_pending = False
+        self._caps_pending = False
         # the command rate (limits.commands_per_second, bursts of command_burst)
         self._tokens = float(gw.limits.command_burst)
         self._tokens_at = time.monotonic()
@@ -165,15 +165,15 @@ class Conn:
     def attached(self) -> Attached:
         return Attached(self.sid, self.address, self.port, self.caps(), self.state())
 
-    def _facts_changed(self) -> None:
-        if self.started and not self._facts_pending:
-            self._facts_pending = True
-            asyncio.get_running_loop().call_soon(self._send_facts)
+    def _caps_changed(self) -> None:
+        if self.started and not self._caps_pending:
+            self._caps_pending = True
+            asyncio.get_running_loop().call_soon(self._send_caps)
 
-    def _send_facts(self) -> None:
-        if not self._facts_pending:
+    def _send_caps(self) -> None:
+        if not self._caps_pending:
             return
-        self._facts_pending = False
+        self._caps_pending = False
         if not self.closed:
             self.gw.up(Caps(self.sid, self.caps(), self.address, self.port))
 
@@ -186,13 +186,13 @@ class Conn:
             self.greeted = True
 
     def client_changed(self) -> None:
-        self._facts_changed()
+        self._caps_changed()
 
     def on_resize(self, _cols: int, _rows: int) -> None:
-        self._facts_changed()
+        self._caps_changed()
 
     def options_changed(self) -> None:
-        self._facts_changed()
+        self._caps_changed()
 
     def on_gmcp(self, package: str, data: Any) -> None:
         """Core.* is answered and kept here (a new engine is told the packages in the caps);
@@ -203,8 +203,8 @@ class Conn:
         pkg = package.lower()
         if pkg.startswith("core."):
             if pkg != "core.ping" and self.started:
-                self._facts_pending = True
-                self._send_facts()
+                self._caps_pending = True
+                self._send_caps()
             if not pkg.startswith("core.supports"):
                 return
         self.gw.up(Gmcp(self.sid, package, data))
@@ -215,8 +215,8 @@ class Conn:
     def on_line(self, raw: bytes) -> None:
         if self.closed:
             return
-        if self._facts_pending:  # (a resize before this line applies to its output)
-            self._send_facts()
+        if self._caps_pending:  # (a resize before this line applies to its output)
+            self._send_caps()
         gw = self.gw
         lim = gw.limits
         if raw.strip():  # (an empty line is not a player at work)

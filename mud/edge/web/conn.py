@@ -331,8 +331,8 @@ class WebConn(Conn):
         self.held = old if isinstance(old, Detached) else None
         self.meanwhile = Detached(transport.peer, self.web.settings.resume_buffer_bytes)
         self.client_facts(hello)
-        self._facts_pending = True
-        self._send_facts()  # (its address first: the engine checks the ban on "resumed")
+        self._caps_pending = True
+        self._send_caps()  # (its address first: the engine checks the ban on "resumed")
         self.resume_unreported = not self.gw.up(Event(self.sid, "resumed"))
         log.info("%r resumed", self)
 

@@ -327,7 +327,7 @@ class WebListener:
                 got = json.loads(message.split(" ", 1)[1])
                 if isinstance(got, dict):
                     conn.client_facts(got)
-                    conn._facts_changed()
+                    conn._caps_changed()
             return
         decoded = gmcp_codec.decode(message.encode())
         if decoded is not None:
