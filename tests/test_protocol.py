@@ -81,3 +81,31 @@ def test_a_hello_of_another_version_is_refused_with_its_version():
 def test_output_items_carry_no_telnet():
     encoded = msgspec.msgpack.encode(Output([1], [0], [0], [(Text(b"hi"), Prompt(b"> "))]))
     assert b"\xff" not in encoded  # no IAC GA / EOR: the edge marks prompts
+
+
+class FakeLink:
+    name = "gw-old"
+    batches = 0
+
+    def __init__(self) -> None:
+        self.closed: list[str] = []
+        self.posted: list[object] = []
+
+    def post(self, message: object) -> None:
+        self.posted.append(message)
+
+    def close(self, reason: str = "") -> None:
+        self.closed.append(reason)
+
+
+def test_an_engine_refuses_a_hello_of_another_version_in_a_sentence(caplog):
+    from mud.core.peer import GatewayPeer
+
+    link = FakeLink()
+    peer = GatewayPeer(None, link)  # type: ignore[arg-type]  (the App is never reached)
+    peer.on_frame([Hello(VERSION + 1, "gw-old", GatewayInfo(), [])])
+    assert link.closed == ["link protocol version mismatch"]
+    assert not peer.greeted
+    assert (
+        f"speaks link protocol version {VERSION + 1}; this engine speaks {VERSION}" in caplog.text
+    )
