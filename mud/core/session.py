@@ -1,6 +1,6 @@
 """One connection: input limits, ordered command processing, and a bounded output queue.
 
-Lines arrive from the LineReader already split. Each is decoded, sanitised and handed to the
+Lines arrive from the gateway already split. Each is decoded, sanitised and handed to the
 current handler (login flow, editor, or the dispatcher). While a command's changes are being
 committed, the session holds its output and queues further input, so a player is told "done"
 only once it is durable and their commands always run in order.

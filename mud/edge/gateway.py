@@ -128,6 +128,7 @@ class Conn:
         self.player: str | None = None  # the dreamer it plays, as the engine told us
         self.gmcp = GmcpState()  # kept here so a new engine knows the client's packages
         self.echo_hidden = False
+        self._marker: bytes | None = None  # what ends a prompt (see _prompt_marker)
         self.got = 0  # input lines this engine said it got ...
         self.acked = 0  # ... and how many of them it said were done
         self.unconfirmed: deque[bytes] = deque()  # sent up, not yet said to be got
@@ -182,6 +183,7 @@ class Conn:
         if self.closed or self.started:
             return
         self.started = True
+        self._marker = None
         if self.gw.up(Go(self.sid, self.caps())):
             self.greeted = True
 
@@ -192,6 +194,7 @@ class Conn:
         self._caps_changed()
 
     def options_changed(self) -> None:
+        self._marker = None  # (EOR or SGA may have changed)
         self._caps_changed()
 
     def on_gmcp(self, package: str, data: Any) -> None:
@@ -310,13 +313,23 @@ class Conn:
         client agreed (EOR, GA or nothing), echo and GMCP as telnet commands. `cache` holds
         the bytes of this Output message's outputs (`key`) per marker: a crowd's lines
         are turned into bytes once."""
-        marker = self.telnet.prompt_marker() if self.telnet.writer is not None else b""
+        marker = self._marker
+        if marker is None:
+            marker = self._prompt_marker()
         got = cache.get((key, marker))
         if got is None:
             got, alike = self._telnet_bytes(items, marker)
             if alike:
                 cache[key, marker] = got
         self.write(got)
+
+    def _prompt_marker(self) -> bytes:
+        """IAC EOR, IAC GA or nothing, as the client agreed (kept until an option changes)."""
+        t = self.telnet
+        if t.writer is None:
+            return b""
+        self._marker = t.prompt_marker()
+        return self._marker
 
     def _telnet_bytes(self, items: Sequence[Item], marker: bytes) -> tuple[bytes, bool]:
         """The bytes, and whether they are the same for every connection with this marker."""
