@@ -24,6 +24,7 @@ from mud.protocol import (
     Close,
     Connect,
     ConnState,
+    Echo,
     Event,
     GatewayInfo,
     Gmcp,
@@ -144,7 +145,7 @@ class GatewayPeer:
                 self._group_bytes += len(out)
             else:
                 group.outs.append(out)  # (a tuple of items)
-                self._group_bytes += 64 * len(out)  # (an estimate: a crowd's few lines)
+                self._group_bytes += sum(len(i.data) for i in out if not isinstance(i, Echo))
         group.sids.append(sid)
         group.which.append(which)
         group.dones.append(done)
