@@ -79,7 +79,8 @@ def pack(
     room = max_payload - _ENVELOPE
     if room < 64:
         raise ValueError("max_payload is too small")
-    messages = list(messages)
+    if not isinstance(messages, list):
+        messages = list(messages)
     whole = encode(messages)
     if len(whole) <= room:
         yield _BATCH_HEAD + whole
