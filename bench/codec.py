@@ -92,14 +92,27 @@ def main() -> None:
         assert old_unpack(old_payload)[0][0] in ("O", "in")
         unpacker = Unpacker(codec=codec)
         assert unpacker.feed(new_payload) == new or name.startswith("output")
-        rows = [
-            ("lists", lambda o=old: old_pack(o), lambda p=old_payload: old_unpack(p),
-             len(old_payload)),
-            ("lists*", lambda o=old: b"\x92\x00" + msgpack.packb(o, use_bin_type=True),
-             lambda p=old_payload: old_unpack(p), len(old_payload)),
-            ("typed", lambda n=new: next(pack(n, 1 << 20, codec)),
-             lambda p=new_payload, u=unpacker: u.feed(p), len(new_payload)),
-        ]  # fmt: skip
+
+        def typed_encode(n: list[Any] = new) -> bytes:
+            return next(pack(n, 1 << 20, codec))
+
+        def typed_decode(p: bytes = new_payload, u: Unpacker = unpacker) -> Any:
+            return u.feed(p)
+
+        def lists_encode(o: list[Any] = old) -> bytes:
+            return old_pack(o)
+
+        def lists_encode_whole(o: list[Any] = old) -> bytes:
+            return b"\x92\x00" + msgpack.packb(o, use_bin_type=True)
+
+        def lists_decode(p: bytes = old_payload) -> Any:
+            return old_unpack(p)
+
+        rows: list[tuple[str, Callable[[], object], Callable[[], object], int]] = [
+            ("lists", lists_encode, lists_decode, len(old_payload)),
+            ("lists*", lists_encode_whole, lists_decode, len(old_payload)),
+            ("typed", typed_encode, typed_decode, len(new_payload)),
+        ]
         for label, enc, dec, size in rows:
             e, d = best(enc, rounds), best(dec, rounds)
             print(f"{name:36} {label:8} {e:8.1f}µs {d:8.1f}µs {e + d:8.1f}µs {size:7}")
