@@ -73,7 +73,7 @@ class Mode:
 
 # -- what a command may use of the engine -------------------------------------------------------
 class ClientFacts(Protocol):
-    """What the client said about itself (MTTS)."""
+    """What the client said about itself, as its edge found out (mud/protocol ClientCaps)."""
 
     @property
     def name(self) -> str: ...
@@ -85,23 +85,14 @@ class ClientFacts(Protocol):
     def colour(self) -> str: ...
     @property
     def screen_reader(self) -> bool: ...
-
-
-class TelnetFacts(Protocol):
-    """The telnet side of a connection, as far as a command sees it."""
-
-    def options_on(self) -> list[str]: ...
-    def echo_off(self) -> bytes: ...  # bytes for write_raw: the client stops echoing input
-    def echo_on(self) -> bytes: ...
-
-
-class GmcpFacts(Protocol):
     @property
-    def client(self) -> str: ...
+    def options(self) -> Sequence[str]: ...  # telnet options on
     @property
-    def version(self) -> str: ...
+    def gmcp_client(self) -> str: ...  # its GMCP Core.Hello
     @property
-    def supports(self) -> Collection[str]: ...
+    def gmcp_version(self) -> str: ...
+    @property
+    def gmcp_packages(self) -> Collection[str]: ...  # GMCP packages it enabled
 
 
 class CommandSession(Protocol):
@@ -131,10 +122,6 @@ class CommandSession(Protocol):
     def out_key(self) -> int: ...  # equal for sessions whose rendered bytes are equal
     @property
     def client(self) -> ClientFacts: ...
-    @property
-    def telnet(self) -> TelnetFacts: ...
-    @property
-    def gmcp(self) -> GmcpFacts: ...
 
     # input: the mode stack
     @property
@@ -152,7 +139,8 @@ class CommandSession(Protocol):
     def send_prompt(self, text: str | None = None) -> None: ...
     def render(self, text: str) -> str: ...  # markup as this client sees it
     def write_rendered(self, text: str) -> None: ...
-    def write_raw(self, data: bytes) -> None: ...
+    def write_raw(self, data: bytes) -> None: ...  # text bytes that bypass rendering
+    def set_echo(self, off: bool) -> None: ...  # the client stops (or resumes) echoing input
     def close(self, farewell: str | None = None) -> None: ...
 
     # what the client is shown as

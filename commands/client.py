@@ -52,12 +52,12 @@ def cmd_client(ctx: Ctx) -> None:
     if words:
         raise CommandError("Usage: client, client charset <name>, or client screenreader on|off")
     info = s.client
-    options = s.telnet.options_on()
-    gmcp = ", ".join(sorted(s.gmcp.supports)) or "none"
+    options = info.options
+    gmcp = ", ".join(sorted(info.gmcp_packages)) or "none"
     lines = [
         "|wYour client|n",
         f"  name:          {info.name or 'unknown'}"
-        + (f" (GMCP: {s.gmcp.client} {s.gmcp.version})".rstrip() if s.gmcp.client else ""),
+        + (f" (GMCP: {info.gmcp_client} {info.gmcp_version})".rstrip() if info.gmcp_client else ""),
         f"  terminal:      {info.terminal or 'unknown'}"
         + (f"  MTTS {info.mtts}" if info.mtts is not None else ""),
         f"  screen:        {s.width} x {s.height}",

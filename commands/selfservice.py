@@ -63,14 +63,15 @@ class PasswordChange(Mode):
     def prompt(self) -> None:
         if not self.hidden:
             self.hidden = True
-            self.session.write_raw(self.session.telnet.echo_off())
+            self.session.set_echo(True)
         self.session.send_prompt(self.PROMPTS[self.state])
 
     def _show_input(self) -> None:
         if self.hidden:
             self.hidden = False
             # the client didn't echo the Enter either: end the prompt's line ourselves
-            self.session.write_raw(self.session.telnet.echo_on() + b"\r\n")
+            self.session.set_echo(False)
+            self.session.write_raw(b"\r\n")
 
     def _done(self, text: str) -> None:
         self._show_input()

@@ -70,7 +70,7 @@ async def start_in_process(settings: Settings) -> tuple[App, Gateway]:
 
 def conn_of(app: App, session: Any) -> Any:
     """The gateway's side (mud.edge.gateway.Conn: the socket, the telnet layer) of a session."""
-    return app.gateway.conns[session.telnet.sid]  # type: ignore[attr-defined]
+    return app.gateway.conns[session.link.sid]  # type: ignore[attr-defined]
 
 
 def is_server_setting(var: str) -> bool:

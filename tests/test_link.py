@@ -19,8 +19,9 @@ import pytest
 
 from mud.link.auth import LinkRefused
 from mud.link.base import Link
-from mud.link.frames import LinkProtocolError, StreamFramer, Unpacker, pack
+from mud.link.frames import LinkProtocolError, RawCodec, StreamFramer, Unpacker, pack
 from mud.link.local import LocalListener, connect_local
+from mud.protocol import Line
 
 NATS_SERVER = shutil.which("nats-server")
 SECRET = b"test-link-secret"
@@ -124,6 +125,7 @@ async def make_pair(request, tmp_path: Path):
     url = request.getfixturevalue("nats_url") if request.param == "nats" else ""
 
     async def make(**kw: Any) -> Pair:
+        kw.setdefault("codec", RawCodec())  # (any msgpack value: these test the transport)
         if request.param == "local":
             pair, close = await local_pair(tmp_path, **kw)
         else:
@@ -228,7 +230,7 @@ async def test_garbage_on_the_socket_closes_that_link_only(tmp_path):
     frames: list[list[Any]] = []
     survivor = next(link for i, link in enumerate(got) if i not in reasons)
     survivor.on_frame = frames.append
-    good.post(["line", "s1", "still here"])
+    good.post(Line(1, b"still here"))
     await until(lambda: frames)
     good.close()
     await listener.close()

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from mud.protocol import Welcome
 from tests.client import BINARY, EOR, GMCP, MCCP2, WILL, Client, login, said
 from tests.test_real_clients import TINTIN, TMUX, Tmux
 from tests.test_split import engine_pids, wait_for
@@ -235,7 +236,7 @@ async def test_a_connection_made_between_hello_and_welcome_is_greeted(server):
     held: list[list] = []
 
     def hold_welcome(messages: list) -> None:
-        if not held and any(m[0] == "welcome" for m in messages):
+        if not held and any(isinstance(m, Welcome) for m in messages):
             held.append(messages)
             return
         real(messages)

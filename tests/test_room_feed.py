@@ -129,3 +129,32 @@ async def test_a_dropped_listener_does_not_cost_the_others_their_lines(room_serv
     await bob.expect(re.escape('Ada says, "goodbye cyra"'))
     for c in (ada, bob):
         await c.close()
+
+
+async def test_a_crowd_shares_one_output_across_the_link(room_server):
+    """Everyone who saw the same window (and shows the same prompt again after it) gets one
+    output object: it crosses the link once, and the gateway renders it once."""
+    from mud.protocol import Output, Prompt
+
+    gw = room_server.gateway
+    seen: list[Output] = []
+    real = gw.link.on_frame
+
+    def spy(messages: list) -> None:
+        seen.extend(m for m in messages if isinstance(m, Output))
+        real(messages)
+
+    names = ["Ada", "Bob", "Cyra", "Dee", "Eve"]
+    clients = [await login(room_server.port, name) for name in names]
+    gw.link.on_frame = spy
+    await clients[0].cmd("say all of you at once", 'You say, "all of you at once"')
+    for c in clients[1:]:
+        await c.expect('Ada says, "all of you at once"')
+    said = b'Ada says, "all of you at once"'
+    crowd = next(o for o in seen if sum(said in o.outs[w][0].data for w in o.which) > 1)
+    heard = [w for w in crowd.which if said in crowd.outs[w][0].data]
+    assert len(set(heard)) < len(heard)  # (quiet: one output for the four)
+    shared = crowd.outs[max(set(heard), key=heard.count)]
+    assert isinstance(shared[-1], Prompt)  # with the prompt shown again after the lines
+    for c in clients:
+        await c.close()

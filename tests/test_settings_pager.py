@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import mud.core.pager
+from mud.protocol import ClientCaps
 from tests.client import login
 
 ESC = "\x1b"
@@ -148,12 +149,7 @@ class FakeSession:
         self.height = 10
         self.written: list[str] = []
         self.prompts: list[str] = []
-
-        class Telnet:
-            def options_on(self) -> list[str]:
-                return ["NAWS"]
-
-        self.telnet = Telnet()
+        self.caps = ClientCaps(options=["NAWS"])  # (what the gateway says the client does)
 
     def send(self, text: str) -> None:
         self.written.append(text)

@@ -1,17 +1,23 @@
-"""The engine's telnet stream as gmcp.mudstandards.org frames (mud/edge/web/frames.py): pure."""
+"""The engine's output items as gmcp.mudstandards.org frames (mud/edge/web/conn.py): pure."""
 
-from mud.edge.web.frames import TelnetToFrames
-
-
-def test_text_gmcp_and_dropped_commands() -> None:
-    f = TelnetToFrames()
-    out = f.feed(b'hi\xff\xfb\x01 there\xff\xfa\xc9Room.Info {"num": 1}\xff\xf0> \xff\xef')
-    assert out == [b"hi there", 'Room.Info {"num": 1}', b"> "]
+from mud.edge.web.conn import page_frames
+from mud.protocol import Echo, Oob, Prompt, Text
 
 
-def test_sequences_cut_across_writes_and_escaped_iac() -> None:
-    f = TelnetToFrames()
-    assert f.feed(b"a\xff") == [b"a"]
-    assert f.feed(b"\xffb\xff\xfa\xc9Core.Ping") == [b"\xffb"]
-    assert f.feed(b"\xff\xf0c\xff\xfb") == ["Core.Ping", b"c"]
-    assert f.feed(b"\x01d") == [b"d"]
+def test_text_and_prompts_join_and_oob_is_a_text_frame() -> None:
+    frames, alike = page_frames(
+        [Text(b"hi there"), Oob("Room.Info", '{"num":1}'), Text(b"\r\n"), Prompt(b"> ")]
+    )
+    assert frames == [b"hi there", 'Room.Info {"num":1}', b"\r\n> "]
+    assert alike  # the same frames for every page: a crowd's output is framed once
+
+
+def test_no_telnet_bytes_are_read_or_added() -> None:
+    frames, _ = page_frames([Text(b"\xff\xfb\x01 is text here"), Oob("Core.Ping")])
+    assert frames == [b"\xff\xfb\x01 is text here", "Core.Ping"]
+
+
+def test_echo_stays_in_order_for_the_page_to_apply() -> None:
+    frames, alike = page_frames([Text(b"Password: "), Echo(True), Text(b"x")])
+    assert frames == [b"Password: ", Echo(True), b"x"]
+    assert not alike

@@ -27,6 +27,7 @@ from mud.core.session import Session
 from mud.core.shutdown import ShutdownTimer
 from mud.core.tx import Transactions
 from mud.core.world_port import EngineObserver, session_of
+from mud.protocol import Message, Reload, Stop
 from mud.store import Store
 from mud.supervisor.procs import RELOAD_EXIT
 from world.channels import load_channel_specs
@@ -212,8 +213,8 @@ class App:
 
     def gateway_port(self, peer: GatewayPeer) -> None:
         """The port players reach us on (MSSP's PORT): the first gateway's."""
-        port = peer.info.get("port")
-        if isinstance(port, int) and not any(g.greeted for g in self.gateways if g is not peer):
+        port = peer.info.port
+        if not any(g.greeted for g in self.gateways if g is not peer):
             self.port = port
 
     def gateway_ready(self, peer: GatewayPeer) -> None:
@@ -225,7 +226,7 @@ class App:
             log.info(
                 "Dreamwave listening on %s (%d rooms, %d accounts, ready in %.2fs, %d gateway(s), "
                 "%s loop, engine pid %d)",
-                peer.info.get("listening", "?"), len(self.world.rooms), len(self.world.players),
+                peer.info.listening or "?", len(self.world.rooms), len(self.world.players),
                 time.perf_counter() - self._t0, len(greeted),
                 type(self.loop).__module__.split(".")[0], os.getpid(),
             )  # fmt: skip
@@ -319,7 +320,7 @@ class App:
         # (leaving the game saves each dreamer's last place: within what is left of the bound)
         unsaved = store.unsaved
         saved = await store.close(max(0.0, deadline - time.monotonic()) if saved else 0.0)
-        await self._close_links(["stop"])
+        await self._close_links(Stop())
         if not saved:
             log.error(
                 "shutdown gave up after %.0f s: %d staged change(s) could not be saved "
@@ -340,7 +341,7 @@ class App:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
-    async def _close_links(self, last: list[Any] | None) -> None:
+    async def _close_links(self, last: Message | None) -> None:
         """Send `last` to every gateway, let what is queued go out, and close the link."""
         for peer in list(self.gateways):
             if last is not None:
@@ -387,7 +388,7 @@ class App:
         for peer in self.gateways:
             if peer.greeted and not peer.link.closed:
                 peer.reload_acked = self.loop.create_future()
-                peer.post(["reload"])
+                peer.post(Reload())
 
     async def _stop_for_reload(self) -> int:
         """Finish what was typed, save everything, hand over: no connection is closed and
@@ -402,7 +403,7 @@ class App:
         while time.monotonic() < deadline and any(s.active for s in self.sessions):
             await asyncio.sleep(0.01)  # commands running or waiting for their commit
         for session in list(self.sessions):
-            session.telnet.reader.sink = None
+            session.taking_input = False  # (as before: the queue is left as it is)
             self.lifecycle.keep_draft(session)
         await self._stop_world()
         store = self.store
@@ -494,9 +495,9 @@ class App:
         return table
 
     def mssp_text(self) -> str:
-        from mud.edge.telnet import mssp
+        from mud.protocol.mssp import plain
 
-        return mssp.plain(self.mssp_table())
+        return plain(self.mssp_table())
 
     # -- helpers used across the engine ------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mud.core.dispatch import Dispatcher
 from mud.core.login import LoginFlow
@@ -21,6 +21,7 @@ from world.model import Player
 
 if TYPE_CHECKING:
     from mud.core.app import App
+    from mud.protocol import ConnState
 
 log = logging.getLogger("dreamwave")
 
@@ -72,25 +73,25 @@ class SessionLifecycle:
         log.info("refused a resume from %s: address banned (ban #%d)", session.address, ban.id)
         session.close("Connections from your address are not accepted here.")
 
-    def reattach(self, session: Session, state: dict[str, Any], why: str) -> bool:
+    def reattach(self, session: Session, state: ConnState, why: str) -> bool:
         """A connection a gateway kept while the engine was away (a reload, a crash): the
         dreamer is back where they were, told in one line; one at the login screen is
         asked again. True if a dreamer was put back."""
         self.app.sessions.add(session)
         banned_here = self.app.world.moderation.bans.for_address(session.address) is not None
-        if state.get("resumed"):  # a page came back while we were away
+        if state.resumed:  # a page came back while we were away
             if banned_here:
                 session.close("Connections from your address are not accepted here.")
                 return False
             self.allow_resume(session)
-        if not state.get("started"):
+        if not state.started:
             return False  # still negotiating: its "go" comes later
         session.started = True
         session.decide_capabilities()
-        if not state.get("greeted"):  # it connected while no engine was there
+        if not state.greeted:  # it connected while no engine was there
             self.begin_login(session)
             return False
-        key = state.get("player")
+        key = state.player
         player = self.app.world.players_by_key.get(str(key).lower()) if key else None
         banned = player is not None and self.app.world.moderation.bans.for_name(player.key)
         if player is None or player.session is not None or banned:
@@ -116,14 +117,14 @@ class SessionLifecycle:
 
     def allow_resume(self, session: Session) -> None:
         """The gateway holds a resumed page's missed output until this (see resumed)."""
-        session.telnet.peer.post(["resume_ok", session.telnet.sid])
+        session.link.resume_ok()
 
     def bind(self, session: Session, player: Player | None) -> None:
-        session.telnet.peer.post(["bind", session.telnet.sid, player.key if player else None])
+        session.link.bind(player.key if player else None)
 
     def session_closed(self, session: Session) -> None:
         self.app.sessions.discard(session)
-        session.telnet.peer.forget(session.telnet.sid)
+        session.link.forget()
 
     def begin_login(self, session: Session) -> None:
         flow = LoginFlow(self.app, session)

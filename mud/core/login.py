@@ -78,13 +78,14 @@ class LoginFlow(Mode):
     def _hide_input(self) -> None:
         if not self.echo_hidden:
             self.echo_hidden = True
-            self.session.write_raw(self.session.telnet.echo_off())
+            self.session.set_echo(True)
 
     def _show_input(self) -> None:
         if self.echo_hidden:
             self.echo_hidden = False
             # The client didn't echo the Enter either: end the prompt line ourselves.
-            self.session.write_raw(self.session.telnet.echo_on() + b"\r\n")
+            self.session.set_echo(False)
+            self.session.write_raw(b"\r\n")
             self.session.line_ended()
 
     def on_closing(self) -> None:

@@ -110,7 +110,7 @@ class OutputPump:
                 who = {"name": player.name, "fullname": player.name}
                 for w in feed.watchers:
                     w.send_gmcp("Room.AddPlayer", who)
-            if session.wants_oob and session.gmcp.wants("Room.Players"):
+            if session.wants_oob and session.caps.wants("Room.Players"):
                 feed.watchers.add(session)
 
     def room_left(self, player: Player, room: Room) -> None:

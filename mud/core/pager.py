@@ -27,7 +27,7 @@ def page_lines(session: Session) -> int:
     chosen = player.settings.get("pager") if player is not None else None
     if isinstance(chosen, int):
         return chosen
-    if "NAWS" not in session.telnet.options_on():
+    if "NAWS" not in session.caps.options:
         return 0  # we don't know the window's height: never guess it
     return max(MIN_PAGE_LINES, min(MAX_PAGE_LINES, session.height - 1))
 

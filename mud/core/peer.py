@@ -1,45 +1,10 @@
 """The engine's side of the gateways: sessions whose connection lives in another process.
 
-A gateway (mud/edge/gateway.py) owns the socket and the telnet layer; here each of its connections
-is an ordinary `Session` whose `telnet` answers from the facts the gateway reported (terminal
-type, size, charset, options) and whose `transport` posts its output to the gateway's Link.
-So everything above the Session (login, commands, the output pump, the commit gates) is the
-same whichever side of a link the socket is on, and the engine never touches a socket.
-
-The messages, each a msgpack list; the Link batches all posted in one loop iteration:
-
-up (gateway -> engine)
-  ["hello", name, info, attached]  first on every (re)connect; `attached` is one
-                                   [sid, facts, state] per connection the gateway holds
-  ["c", sid, facts]                a new connection (not yet negotiated)
-  ["go", sid, facts]               negotiation over: greet it
-  ["f", sid, facts]                the client told us more (TTYPE, CHARSET, NAWS, GMCP...)
-  ["in", sid, line]                one input line (bytes, without its end of line)
-  ["gmcp", sid, package, data]     a GMCP message
-  ["ev", sid, what]                "flood", "overflow" (the telnet layer cut it off) or "gone";
-                                   "throttled" (lines dropped), ["ev", sid, "long", bytes];
-                                   "resumed" (a web page came back, its address in facts)
-  ["mssp?", sid]                   the client asked for MSSP
-  ["reloading"]                    the answer to "reload": no more input until the next hello
-down (engine -> gateway)
-  ["welcome", info]                the answer to hello (info: the MSSP table, this engine's
-                                   id: a gateway whose engine was only hung sends nothing again)
-  ["got", sids, counts]            session sids[i] has had counts[i] input lines: the gateway
-                                   stops keeping them (the rest go to the next engine)
-  ["O", sids, which, dones, blobs] output: session sids[i] gets blobs[which[i]] (bytes; one
-                                   blob sent once however many sessions get it, e.g. a room
-                                   line for a crowd) and has finished dones[i] input lines
-  ["echo", sid, off]               the password prompt's echo state
-  ["resume_ok", sid]               a resumed page may have what it missed (no address ban)
-  ["bind", sid, player]            the dreamer this connection plays (None: login screen)
-  ["close", sid] / ["abort", sid]  close after the output / drop at once
-  ["mssp", table, sid]             the MSSP table, for that client
-  ["who"]                          say hello first (a new engine heard us mid-conversation)
-  ["reload"]                       the engine goes away for a reload: keep input until back
-  ["stop"]                         the server stops: close every connection and exit
-
-Session ids are the gateway's own small integers; no client ever sees one or can send a
-link message, and the engine keys them by the link they came on.
+A gateway (mud/edge/gateway.py) owns the socket and every protocol; here each of its
+connections is an ordinary `Session` that talks to a `SessionPort` (its gateway and its sid):
+output goes as typed items (mud.protocol: Text, Prompt, Echo, Oob), what the client can do
+comes as one `ClientCaps`. So everything above the Session (login, commands, the output pump,
+the commit gates) never touches a socket or a protocol. The messages are mud/protocol/messages.py.
 """
 
 from __future__ import annotations
@@ -49,7 +14,35 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from telnetlib3.telopt import ECHO, IAC, WILL, WONT
+from mud.protocol import (
+    VERSION,
+    Abort,
+    Attached,
+    Bind,
+    Caps,
+    ClientCaps,
+    Close,
+    Connect,
+    ConnState,
+    Echo,
+    Event,
+    GatewayInfo,
+    Gmcp,
+    Go,
+    Got,
+    Hello,
+    Item,
+    Line,
+    Message,
+    Mssp,
+    MsspAsk,
+    Output,
+    Reloading,
+    ResumeOk,
+    Text,
+    Welcome,
+    Who,
+)
 
 if TYPE_CHECKING:
     from mud.core.app import App
@@ -58,89 +51,47 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dreamwave.remote")
 
-OUTPUT_GROUP_BYTES = 256 * 1024  # output bytes in one "O" message before the next one starts
+OUTPUT_GROUP_BYTES = 256 * 1024  # output bytes in one Output message before the next one starts
+
+# What a Session hands its port at a flush: text bytes alone (shared by identity with everyone
+# who got the same bytes), or a tuple of items (shared too when it is a feed's variant)
+Out = bytes | tuple[Item, ...]
 
 
-class _Reader:
-    """Stands where the telnet line reader was: App.stop sets `sink` to None to stop input."""
+class SessionPort:
+    """Where a Session's output and orders go: its gateway's link, under its sid."""
 
-    __slots__ = ("sink",)
+    __slots__ = ("_closing", "peer", "sid")
 
-    def __init__(self) -> None:
-        self.sink: Any = True  # (anything but None: input is taken)
-
-
-class RemoteTelnet:
-    """What a Session asks of its telnet connection, answered from its gateway's facts."""
-
-    def __init__(self, peer: GatewayPeer, sid: int, facts: dict[str, Any]) -> None:
+    def __init__(self, peer: GatewayPeer, sid: int) -> None:
         self.peer = peer
         self.sid = sid
-        self.facts = facts
-        self.reader = _Reader()
-
-    @property
-    def charset_state(self) -> str:
-        return str(self.facts.get("charset_state", "unasked"))
-
-    def ttypes(self) -> list[str]:
-        return [str(t) for t in self.facts.get("ttypes", ())]
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self.facts.get(name, default)
-
-    def options_on(self) -> list[str]:
-        return [str(o) for o in self.facts.get("options", ())]
-
-    def gmcp_enabled(self) -> bool:
-        return bool(self.facts.get("gmcp"))
-
-    def prompt_marker(self) -> bytes:
-        return bytes(self.facts.get("marker", b""))
-
-    def echo_off(self) -> bytes:
-        """The gateway's telnet layer records that we echo (so it answers DO ECHO right);
-        the bytes go out in order with the text, as in one process."""
-        self.peer.post(["echo", self.sid, True])
-        return IAC + WILL + ECHO
-
-    def echo_on(self) -> bytes:
-        self.peer.post(["echo", self.sid, False])
-        return IAC + WONT + ECHO
-
-
-class RemoteTransport:
-    """Where a Session's output goes: into its gateway's output group (GatewayPeer.output),
-    once per flush."""
-
-    def __init__(self, peer: GatewayPeer, sid: int, address: str, port: int) -> None:
-        self.peer = peer
-        self.sid = sid
-        self.peername = (address, port)
-        self.session: Session | None = None
         self._closing = False
 
-    def write(self, data: bytes) -> None:
-        if self._closing:
-            return
-        s = self.session
-        self.peer.output(self.sid, data, s.lines_done if s is not None else 0)
+    def output(self, out: Out, done: int) -> None:
+        if not self._closing:
+            self.peer.output(self.sid, out, done)
 
     def close(self) -> None:
+        """Close once the output before this has gone out."""
         if not self._closing:
             self._closing = True
-            self.peer.post(["close", self.sid])
+            self.peer.post(Close(self.sid))
 
     def abort(self) -> None:
+        """Drop the connection at once."""
         if not self._closing:
             self._closing = True
-            self.peer.post(["abort", self.sid])
+            self.peer.post(Abort(self.sid))
 
-    def is_closing(self) -> bool:
-        return self._closing
+    def resume_ok(self) -> None:
+        self.peer.post(ResumeOk(self.sid))
 
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self.peername if name == "peername" else default
+    def bind(self, player: str | None) -> None:
+        self.peer.post(Bind(self.sid, player))
+
+    def forget(self) -> None:
+        self.peer.forget(self.sid)
 
 
 class GatewayPeer:
@@ -150,14 +101,15 @@ class GatewayPeer:
         self.app = app
         self.link = link
         self.name = link.name
-        self.info: dict[str, Any] = {}
+        self.info = GatewayInfo()
         self.sessions: dict[int, Session] = {}
         self.greeted = False
-        self._asked = False  # said "who" to a gateway that spoke before its hello
-        self._group: list[Any] | None = None  # the output group being filled (see output)
+        self._asked = False  # said Who to a gateway that spoke before its hello
+        self._group: Output | None = None  # the output group being filled (see output)
         self._group_batch = -1
         self._group_bytes = 0
-        self._blob_index: dict[int, int] = {}
+        self._group_keep: list[Out] = []  # what the group's outputs came from (see output)
+        self._out_index: dict[int, int] = {}
         self.reload_acked: asyncio.Future[None] | None = None  # see App._stop_for_reload
         self._got: dict[int, int] = {}  # lines each session has had, said once per frame
         link.on_frame = self.on_frame
@@ -166,31 +118,37 @@ class GatewayPeer:
     def __repr__(self) -> str:
         return f"<gateway {self.name}: {len(self.sessions)} sessions>"
 
-    def post(self, message: Any) -> None:
+    def post(self, message: Message) -> None:
         self._group = None  # (output after this goes in a new group: the order is kept)
         self.link.post(message)
 
-    def output(self, sid: int, data: bytes, done: int) -> None:
+    def output(self, sid: int, out: Out, done: int) -> None:
         """One session's output, into this batch's output group: the group is posted when
         it opens and filled until the batch leaves, another message is posted, or it holds
-        OUTPUT_GROUP_BYTES. Blobs are shared by identity (the room feed hands everyone who
+        OUTPUT_GROUP_BYTES. Outputs are shared by identity (the room feed hands everyone who
         saw the same window the same bytes object), so they cross the link once."""
         group = self._group
         if group is None or self._group_batch != self.link.batches:
-            group = self._group = ["O", [], [], [], []]
+            group = self._group = Output([], [], [], [])
             self._group_batch = self.link.batches
             self._group_bytes = 0
-            self._blob_index = {}
+            self._out_index = {}
+            self._group_keep = []  # (kept: no id is reused while the group is open)
             self.link.post(group)
-        key = id(data)  # (the group holds every blob, so no id is reused while it is open)
-        which = self._blob_index.get(key)
+        key = id(out)
+        which = self._out_index.get(key)
         if which is None:
-            which = self._blob_index[key] = len(group[4])
-            group[4].append(data)
-            self._group_bytes += len(data)
-        group[1].append(sid)
-        group[2].append(which)
-        group[3].append(done)
+            which = self._out_index[key] = len(group.outs)
+            self._group_keep.append(out)
+            if isinstance(out, bytes):
+                group.outs.append((Text(out),))
+                self._group_bytes += len(out)
+            else:
+                group.outs.append(out)  # (a tuple of items)
+                self._group_bytes += sum(len(i.data) for i in out if not isinstance(i, Echo))
+        group.sids.append(sid)
+        group.which.append(which)
+        group.dones.append(done)
         if self._group_bytes >= OUTPUT_GROUP_BYTES:
             self._group = None
 
@@ -203,71 +161,81 @@ class GatewayPeer:
                 log.exception("gateway %s: handling %r failed", self.name, str(m)[:120])
         if self._got:  # once a frame: the gateway stops keeping the lines we have
             got, self._got = self._got, {}
-            self.link.post(["got", list(got), list(got.values())])
+            self.link.post(Got(list(got), list(got.values())))
 
-    def _handle(self, m: list[Any]) -> None:
-        kind = m[0]
+    def _handle(self, m: Message) -> None:
         if self.reload_acked is not None and self.reload_acked.done():
             return  # handed over: what comes now is for the next engine (NATS)
-        if kind == "in":
-            s = self.sessions.get(m[1])
-            if s is not None and s.telnet.reader.sink is not None:
-                s.on_line(m[2])
-                self._got[m[1]] = s.lines_in
+        if type(m) is Line:
+            s = self.sessions.get(m.sid)
+            if s is not None and s.taking_input:
+                s.on_line(m.line)
+                self._got[m.sid] = s.lines_in
             return
-        if kind == "hello":
-            self._hello(m[1], m[2], m[3])
-        elif not self.greeted:  # a gateway that was talking to the engine before us (NATS)
+        if type(m) is Hello:
+            self._hello(m)
+            return
+        if not self.greeted:  # a gateway that was talking to the engine before us (NATS)
             if not self._asked:
                 self._asked = True
-                self.post(["who"])
+                self.post(Who())
             return
-        elif kind == "reloading":
-            if self.reload_acked is not None and not self.reload_acked.done():
-                self.reload_acked.set_result(None)
-        elif kind == "c":
-            self._connected(m[1], m[2])
-        elif kind == "go":
-            s = self.sessions.get(m[1])
-            if s is not None:
-                s.telnet.facts.update(m[2])
-                s.start()
-        elif kind == "f":
-            self._facts(m[1], m[2])
-        elif kind == "gmcp":
-            s = self.sessions.get(m[1])
-            if s is not None and s.telnet.reader.sink is not None:
-                s.on_gmcp(m[2], m[3])
-        elif kind == "ev":
-            self._event(m[1], m[2], m)
-        elif kind == "mssp?":
-            self.post(["mssp", self.app.mssp_table(), m[1]])
-        else:
-            log.warning("gateway %s sent an unknown message %r", self.name, str(kind)[:40])
+        match m:
+            case Reloading():
+                if self.reload_acked is not None and not self.reload_acked.done():
+                    self.reload_acked.set_result(None)
+            case Connect(sid, address, port, caps):
+                session = self._new_session(sid, address, port, caps)
+                self.app.lifecycle.new_session(session)
+            case Go(sid, caps):
+                s = self.sessions.get(sid)
+                if s is not None:
+                    s.caps = caps
+                    s.start()
+            case Caps():
+                self._caps(m)
+            case Gmcp(sid, package, data):
+                s = self.sessions.get(sid)
+                if s is not None and s.taking_input:
+                    s.on_gmcp(package, data)
+            case Event(sid, what, size):
+                self._event(sid, what, size)
+            case MsspAsk(sid):
+                self.post(Mssp(self.app.mssp_table(), sid))
+            case _:
+                log.warning("gateway %s sent a message the engine doesn't take: %s",
+                            self.name, type(m).__name__)  # fmt: skip
 
-    def _hello(self, name: str, info: dict[str, Any], attached: list[Any]) -> None:
+    def _hello(self, hello: Hello) -> None:
         """The App takes hellos together (App.gateway_hello): every gateway's dreamers are
         back before any gateway's kept input runs (a tell finds its listener)."""
-        self.name = str(name)
+        if hello.version != VERSION:  # (another version's hello rarely decodes at all: the
+            log.error(  # codec refuses its frame and says so; this is for one that did)
+                "gateway %s speaks link protocol version %s; this engine speaks %s: refused "
+                "(run the gateway and the engine from the same release)",
+                hello.name, hello.version, VERSION,
+            )  # fmt: skip
+            self.link.close("link protocol version mismatch")
+            return
+        self.name = str(hello.name)
         self.link.name = self.name
-        self.info = dict(info)
-        self.app.gateway_hello(self, attached)
+        self.info = hello.info
+        self.app.gateway_hello(self, hello.attached)
 
-    def take_hello(self, attached: list[Any]) -> None:
+    def take_hello(self, attached: list[Attached]) -> None:
         """Put back the connections the hello listed (the welcome comes after: see App)."""
-        info = self.info
         again = self.greeted  # the same gateway, restarted or asked to (NATS keeps the link)
         self.greeted = True
         self._asked = False
         self.app.gateway_port(self)
         if again:  # connections it no longer has are gone; the ones it still has stay as they are
-            keep = {rec[0] for rec in attached}
+            keep = {rec.sid for rec in attached}
             for sid in [sid for sid in self.sessions if sid not in keep]:
                 self._event(sid, "gone")
-            attached = [rec for rec in attached if rec[0] not in self.sessions]
+            attached = [rec for rec in attached if rec.sid not in self.sessions]
         back = 0
-        for sid, facts, state in attached:
-            if self._attach(sid, facts, state, str(info.get("reason", "crash"))):
+        for rec in attached:
+            if self._attach(rec, self.info.reason or "crash"):
                 back += 1
         if attached:
             log.info("gateway %s: %d connection(s) re-attached", self.name, back)
@@ -275,50 +243,30 @@ class GatewayPeer:
     def welcome(self) -> None:
         """After this the gateway sends the input it kept, and everything new."""
         engine = f"{os.getpid()}:{self.app.started_at}"
-        self.post(["welcome", {"mssp": self.app.mssp_table(), "engine": engine}])
+        self.post(Welcome(engine, self.app.mssp_table()))
         self.app.gateway_ready(self)
 
-    def _new_session(self, sid: int, facts: dict[str, Any]) -> Session:
+    def _new_session(self, sid: int, address: str, port: int, caps: ClientCaps) -> Session:
         from mud.core.session import Session
 
-        transport = RemoteTransport(self, sid, str(facts.get("address", "?")), facts.get("port", 0))
-        session = Session(self.app, RemoteTelnet(self, sid, facts), transport)  # type: ignore[arg-type]
-        transport.session = session
-        supports = facts.get("gmcp_supports")
-        if isinstance(supports, dict) and supports:  # kept by the gateway across engines
-            session.gmcp.supports = {str(k): int(v) for k, v in supports.items()}
-            session.wants_oob = True
-        _gmcp_hello(session, facts)
+        session = Session(self.app, SessionPort(self, sid), address, port, caps)
         self.sessions[sid] = session
         return session
 
-    def _connected(self, sid: int, facts: dict[str, Any]) -> None:
-        session = self._new_session(sid, facts)
-        self.app.lifecycle.new_session(session)
-
-    def _attach(self, sid: int, facts: dict[str, Any], state: dict[str, Any], why: str) -> bool:
-        session = self._new_session(sid, facts)
+    def _attach(self, rec: Attached, why: str) -> bool:
+        session = self._new_session(rec.sid, rec.address, rec.port, rec.caps)
+        state: ConnState = rec.state
         return self.app.lifecycle.reattach(session, state, why)
 
-    def _facts(self, sid: int, facts: dict[str, Any]) -> None:
-        s = self.sessions.get(sid)
+    def _caps(self, m: Caps) -> None:
+        s = self.sessions.get(m.sid)
         if s is None:
             return
-        old = s.telnet.facts
-        if facts.get("address", s.address) != s.address:  # a web page resumed from elsewhere
-            s.transport.peername = (str(facts["address"]), int(facts.get("port") or 0))
-            s.address, s.port = s.transport.peername  # (what @who shows)
-        resized = facts.get("cols") != old.get("cols") or facts.get("rows") != old.get("rows")
-        old.update(facts)
-        if "gmcp_supports" in facts and isinstance(facts["gmcp_supports"], dict):
-            s.gmcp.supports = {str(k): int(v) for k, v in facts["gmcp_supports"].items()}
-            s.wants_oob = bool(s.gmcp.supports)
-        _gmcp_hello(s, facts)
-        if resized:
-            s.on_resize(old.get("cols") or 0, old.get("rows") or 0)
-        s.client_changed()
+        if m.address and m.address != s.address:  # a web page resumed from elsewhere
+            s.moved(m.address, m.port)
+        s.set_caps(m.caps)
 
-    def _event(self, sid: int, what: str, m: list[Any] | None = None) -> None:
+    def _event(self, sid: int, what: str, size: int = 0) -> None:
         s = self.sessions.get(sid)
         if s is None:
             return
@@ -327,7 +275,7 @@ class GatewayPeer:
         elif what == "overflow":
             s.on_overflow()
         elif what == "long":
-            s.line_refused(int(m[3]) if len(m) > 3 else 0)
+            s.line_refused(size)
         elif what == "throttled":
             s.throttled()
         elif what == "resumed":
@@ -354,10 +302,3 @@ class GatewayPeer:
             except Exception:
                 log.exception("logging out %r after its gateway went", s)
         self.app.gateway_lost(self)
-
-
-def _gmcp_hello(session: Session, facts: dict[str, Any]) -> None:
-    """The client's Core.Hello, kept by the gateway across engines (`client` shows it)."""
-    hello = facts.get("gmcp_hello")
-    if isinstance(hello, list) and len(hello) == 2 and hello[0]:
-        session.gmcp.client, session.gmcp.version = str(hello[0])[:64], str(hello[1])[:32]

@@ -1,6 +1,6 @@
 """One connection: input limits, ordered command processing, and a bounded output queue.
 
-Lines arrive from the LineReader already split. Each is decoded, sanitised and handed to the
+Lines arrive from the gateway already split. Each is decoded, sanitised and handed to the
 current mode (login flow, editor, or the dispatcher: see commands/api.py Mode). While a
 command's changes are being committed, the session holds its output and queues further
 input, so a player is told "done" only once it is durable and their commands always run in
@@ -9,6 +9,7 @@ order.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -19,17 +20,20 @@ from typing import TYPE_CHECKING, Any
 from mud.core import pager
 from mud.core.text import render, sanitize, strip_markup
 from mud.core.tx import CommandTx
-from mud.edge.telnet import gmcp
-from mud.edge.telnet.charset import usable_charset
-from mud.edge.telnet.mtts import ClientInfo, parse_ttypes
+from mud.protocol import ClientCaps, Echo, Item, Oob, Prompt, Text
+from mud.protocol.charset import usable_charset
 from world.moderation import normalise_address
 
 if TYPE_CHECKING:
     from commands.api import Mode
     from mud.core.app import App
     from mud.core.feed import RoomFeed
-    from mud.core.peer import RemoteTelnet, RemoteTransport
+    from mud.core.peer import Out, SessionPort
     from world.model import Player
+
+# What a session's output is made of until its flush: text bytes, items (a prompt, echo,
+# out-of-band data), or a tuple of items a crowd shares (a room's lines and the prompt again)
+Piece = bytes | Text | Prompt | Echo | Oob | tuple[Item, ...]
 
 log = logging.getLogger("dreamwave.session")
 
@@ -49,35 +53,35 @@ _OUT_KEYS: dict[tuple[bool, int, bool, bool, str], int] = {}
 
 
 class Session:
-    def __init__(self, app: App, telnet: RemoteTelnet, transport: RemoteTransport) -> None:
+    def __init__(
+        self, app: App, link: SessionPort, address: str, port: int, caps: ClientCaps
+    ) -> None:
         self.app = app
-        self.telnet = telnet
-        self.transport = transport
+        self.link = link  # its gateway, under its sid: where output and orders go
         self.limits = app.settings.limits
-        peer = transport.get_extra_info("peername") or ("?", 0)
-        self.address: str = normalise_address(str(peer[0]))  # ::ffff:1.2.3.4 as 1.2.3.4
-        self.port: int = int(peer[1]) if len(peer) > 1 else 0
+        self.address: str = normalise_address(str(address))  # ::ffff:1.2.3.4 as 1.2.3.4
+        self.port: int = int(port)
+        self.taking_input = True  # (False: closed, or the server stops)
         self.player: Player | None = None
         # who has the input: the base mode (login flow, then dispatcher) and the modes that
         # borrow it over that (see set_base_mode / push_mode / pop_mode)
         self._modes: list[Mode] = []
         self.started = False
         self.closed = False
-        # rendering capabilities (decided after negotiation; see decide_capabilities)
-        self.client = ClientInfo()
+        # what the client can do, as its gateway says (mud.protocol.ClientCaps), and the
+        # rendering decided from it (see decide_capabilities)
+        self.caps = caps
         self.colour = False
         self.screen_reader = False  # plain output: no decoration, sentences for maps
         self.width = DEFAULT_WIDTH
         self.height = 25
         self.encoding = "utf-8"
-        self._escape_iac = False
-        self.gmcp = gmcp.GmcpState()
-        self.wants_oob = False  # the client enabled GMCP packages
+        self.wants_oob = caps.gmcp and bool(caps.gmcp_packages)  # it enabled GMCP packages
         # the arguments of mud.core.text.render after the text: colour, width, ascii, screen reader
         self.render_key: tuple[bool, int, bool, bool] = (False, DEFAULT_WIDTH, False, False)
         self.out_key = 0
         # output
-        self._out: list[bytes] = []
+        self._out: list[Piece] = []
         self._flush_pending = False
         # The unit of work (mud/core/tx.py) whose commit output and input wait for: the last
         # one to hold this session (units release in order), and the last of this dreamer's
@@ -86,13 +90,13 @@ class Session:
         self.own_tx: CommandTx | None = None
         self._close_pending: tuple[str | None] | None = None  # close() waits for a release
         self._at_prompt = False
-        # the prompt last shown (its bytes, marker included), shown again at the flush after
-        # output that interrupted it (`_redraw`), as telnet clients expect
-        self._prompt_bytes = b""
+        # the prompt last shown, shown again at the flush after output that interrupted it
+        # (`_redraw`), as telnet clients expect
+        self._prompt = Prompt(b"")
         self._redraw = False
         self._redraws = True  # this kind of client wants that (see NO_REDRAW_CLIENTS)
         # (position in _out, shared bytes, their variants with a prompt): see add_shared
-        self._shared_tail: tuple[int, bytes, dict[bytes, bytes]] | None = None
+        self._shared_tail: tuple[int, bytes, dict[bytes, tuple[Item, ...]]] | None = None
         self._output_broken = False  # see output_failed
         # the room feed this dreamer reads (mud.core.feed) and how far they have read it
         self.feed: RoomFeed | None = None
@@ -158,9 +162,26 @@ class Session:
         self.app.lifecycle.begin_login(self)
         self._drain_queue()
 
+    @property
+    def client(self) -> ClientCaps:
+        """What the client said about itself (name, terminal, MTTS, colour...)."""
+        return self.caps
+
+    def set_caps(self, caps: ClientCaps) -> None:
+        """The gateway says the client can do something else now (TTYPE, CHARSET or GMCP
+        answered, the window resized): decide again."""
+        old, self.caps = self.caps, caps
+        self.wants_oob = caps.gmcp and bool(caps.gmcp_packages)
+        if caps.cols != old.cols or caps.rows != old.rows:
+            self.on_resize(caps.cols or 0, caps.rows or 0)
+        self.client_changed()
+
+    def moved(self, address: str, port: int) -> None:
+        """A browser page resumed from another address (what @who shows, what bans check)."""
+        self.address, self.port = normalise_address(address), int(port)
+
     def decide_capabilities(self) -> None:
         """Colour, charset and width from what the client told us, then player overrides."""
-        self.client = parse_ttypes(self.telnet.ttypes())
         self._redraws = self.client.name.lower() not in NO_REDRAW_CLIENTS
         settings = self.player.settings if self.player is not None else {}
         self.colour = bool(settings["colour"]) if "colour" in settings else self.client.has_colour
@@ -174,8 +195,7 @@ class Session:
         taken = isinstance(stored, str) and self.set_encoding(stored)
         if not taken and not self.set_encoding(self._negotiated_charset()):
             self.set_encoding("utf-8")
-        cols = self.telnet.get_extra_info("cols") or DEFAULT_WIDTH
-        self.on_resize(cols, self.telnet.get_extra_info("rows") or 25)
+        self.on_resize(self.caps.cols or DEFAULT_WIDTH, self.caps.rows or 25)
 
     def _negotiated_charset(self) -> str:
         """CHARSET's answer if there was one; else what MTTS says; else UTF-8.
@@ -183,21 +203,20 @@ class Session:
         A client that refused UTF-8 and says nothing about it in MTTS gets ASCII, with our
         text transliterated. One that never took part in CHARSET keeps the UTF-8 default.
         """
-        state = self.telnet.charset_state
+        state = self.caps.charset_state
         if state == "accepted":
-            return str(self.telnet.get_extra_info("charset") or "utf-8")
+            return self.caps.charset or "utf-8"
         if self.client.utf8 is not None:
             return "utf-8" if self.client.utf8 else "ascii"
         return "ascii" if state == "rejected" else "utf-8"
 
     def set_encoding(self, name: str) -> bool:
         """Use charset `name` for this connection; False (nothing changed) unless it is a
-        text encoding that keeps ASCII as it is (mud.edge.telnet.charset)."""
+        text encoding that keeps ASCII as it is (mud.protocol.charset)."""
         codec = usable_charset(name)
         if codec is None:
             return False
         self.encoding = codec
-        self._escape_iac = self.encoding not in ("utf-8", "ascii")
         self._update_render_key()
         return True
 
@@ -243,7 +262,7 @@ class Session:
         self._redraw = False  # (no prompt after goodbye)
         self.flush()
         self.closed = True
-        self.transport.close()  # sends what is buffered, then closes
+        self.link.close()  # sends what is buffered, then closes
         self._detach()
 
     def abort(self, reason: str) -> None:
@@ -253,7 +272,7 @@ class Session:
         log.info("dropping %r: %s", self, reason)
         self.closed = True
         self._out.clear()
-        self.transport.abort()
+        self.link.abort()
         self._detach()
 
     def on_disconnect(self) -> None:
@@ -263,7 +282,7 @@ class Session:
         self._detach()
 
     def _detach(self) -> None:
-        self.telnet.reader.sink = None
+        self.taking_input = False
         self._queue.clear()
         modes, self._modes = self._modes, []
         for mode in reversed(modes):  # the top one first, the dispatcher (leaving) last
@@ -305,8 +324,6 @@ class Session:
             log.exception("encoding output as %s for %r failed; using UTF-8", self.encoding, self)
             self.set_encoding("utf-8")
             data = text.encode("utf-8", "replace")
-        if self._escape_iac:
-            data = data.replace(b"\xff", b"\xff\xff")
         return data
 
     def output_failed(self) -> None:
@@ -361,16 +378,16 @@ class Session:
         self._at_prompt = False
         self._redraw = self._redraws
 
-    def add_rendered(self, data: bytes) -> None:
+    def add_rendered(self, data: bytes | tuple[Item, ...]) -> None:
         """Add rendered, encoded bytes (after `line_start`); they go out with the next
         flush (the pump's, unless output is held)."""
         self._out.append(data)
 
-    def add_shared(self, data: bytes, variants: dict[bytes, bytes]) -> None:
+    def add_shared(self, data: bytes, variants: dict[bytes, tuple[Item, ...]]) -> None:
         """Add bytes that a crowd shares and that begin with a line break (after
         `line_start` said a prompt was showing). If they are still the last output at the
-        flush, the variant ending with the prompt goes instead (`variants`: prompt ->
-        bytes, kept by the caller), so everyone with the same prompt shares one object."""
+        flush, the variant ending with the prompt goes instead (`variants`: prompt text ->
+        items, kept by the caller), so everyone with the same prompt shares one object."""
         self._shared_tail = (len(self._out), data, variants)
         self._out.append(data)
 
@@ -393,7 +410,7 @@ class Session:
 
     def stop_input(self) -> None:
         """No more commands from this connection (the server stops): drop what is queued."""
-        self.telnet.reader.sink = None
+        self.taking_input = False
         self._queue.clear()
 
     def send_prompt(self, text: str | None = None) -> None:
@@ -410,12 +427,11 @@ class Session:
         body = self._encode(render(text, colour, 0, ascii_only, screen_reader))
         if own_line:
             body += b"\r\n"
-        shown = body + self.telnet.prompt_marker()
-        self._out.append(shown)
+        if body != self._prompt.data:  # (the same object kept: its bytes' hash is cached, and
+            self._prompt = Prompt(body)  # they key the crowd's shared variants: _redraw_prompt)
+        self._out.append(self._prompt)
         self._at_prompt = not own_line
         self._redraw = False
-        if shown != self._prompt_bytes:  # (the same object kept: its hash is cached, and it
-            self._prompt_bytes = shown  # keys the crowd's shared variants, see _redraw_prompt)
         self._schedule_flush()
 
     def prompt_text(self) -> str:
@@ -439,12 +455,17 @@ class Session:
         out = PROMPT_TOKEN.sub(fill, own)
         return out + " "
 
-    def write_raw(self, data: bytes) -> None:
-        """Bytes that bypass rendering (telnet commands), kept in order with text."""
+    def write_raw(self, data: bytes | Echo | Oob) -> None:
+        """Text bytes that bypass rendering, or an item (echo, out-of-band), kept in order
+        with the text."""
         if not self.closed:
             self.catch_up()
             self._out.append(data)
             self._schedule_flush()
+
+    def set_echo(self, off: bool) -> None:
+        """Ask the client to stop (`off`) or go back to echoing what is typed (passwords)."""
+        self.write_raw(Echo(off))
 
     def flush_soon(self) -> None:
         """Output was added from outside a write (a feed caught up): the pump takes it."""
@@ -462,47 +483,56 @@ class Session:
         if self._redraw:
             self._redraw_prompt()
         self._shared_tail = None
-        data = b"".join(self._out)  # (one bytes object: shared by a crowd, see mud/core/feed.py)
-        self._out.clear()
+        out = self._out
+        # One piece alone (a crowd's shared bytes or items, see mud/core/feed.py) goes as it
+        # is, so the gateway's output group sends it once for all of them.
+        first = out[0]
+        data: Out
+        if len(out) == 1 and (type(first) is bytes or type(first) is tuple):
+            data = first
+        else:
+            data = _items(out)
+        out.clear()
         # To the gateway's output group; the gateway writes the socket and drops a client
         # that doesn't read once max_output_bytes wait (mud/edge/gateway.py, Conn.write).
-        self.transport.write(data)
+        self.link.output(data, self.lines_done)
 
     def _redraw_prompt(self) -> None:
         """Output interrupted the prompt: show it again after that output. When the output
         ends with bytes a crowd shares (a room's lines), their variant with this prompt."""
         self._redraw = False
         self._at_prompt = True
-        prompt = self._prompt_bytes
+        prompt = self._prompt
         out = self._out
         tail = self._shared_tail
         if tail is not None and tail[0] == len(out) - 1 and out[-1] is tail[1]:
             variants = tail[2]
-            got = variants.get(prompt)
+            got = variants.get(prompt.data)
             if got is None:
-                got = variants[prompt] = tail[1] + prompt
+                got = variants[prompt.data] = (Text(tail[1]), prompt)
             out[-1] = got
         else:
             out.append(prompt)
 
     # -- GMCP ---------------------------------------------------------------------------------
     def on_gmcp(self, package: str, data: Any) -> None:
-        answer = self.gmcp.handle(package, data)
-        self.wants_oob = bool(self.gmcp.supports)
-        if answer:
-            self.write_raw(gmcp.encode(answer))
+        """A GMCP message for the engine (the gateway answered Core.* itself and told us the
+        packages in the caps before this)."""
         if package.lower().startswith("core.supports") and self.player is not None:
-            self.notify("login")
+            self.notify("login")  # the packages it just enabled, filled in
         elif package.lower() == "comm.channel.list" and self.player is not None:
             self.notify("channel_list")  # the client asks which channels there are
 
     def send_gmcp(self, package: str, data: Any) -> None:
-        if self.gmcp.wants(package) and self.telnet.gmcp_enabled():
-            self.write_raw(gmcp.encode(package, data))
+        """Out-of-band data (GMCP), if the client enabled `package`: an item in order with
+        the text; the gateway frames it for its protocol."""
+        if self.caps.wants(package):
+            body = "" if data is None else json.dumps(data, separators=(",", ":"))
+            self.write_raw(Oob(package, body))
 
     def notify(self, kind: str, data: dict[str, Any] | None = None) -> None:
         """Out-of-band news from the world (room changed, a channel line...) for GMCP."""
-        if not self.gmcp.supports or self.closed or not self.telnet.gmcp_enabled():
+        if not self.wants_oob or self.closed:
             return
         from mud.core import gmcp_packages
 
@@ -662,3 +692,24 @@ class Session:
                     self._drain_queue()
 
         self.app.spawn(runner())
+
+
+def _items(pieces: list[Piece]) -> tuple[Item, ...]:
+    """A flush's pieces as output items: neighbouring text joined into one Text."""
+    items: list[Item] = []
+    text: list[bytes] = []
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            text.append(piece)
+            continue
+        for item in piece if isinstance(piece, tuple) else (piece,):
+            if type(item) is Text:
+                text.append(item.data)
+                continue
+            if text:
+                items.append(Text(b"".join(text)))
+                text = []
+            items.append(item)
+    if text:
+        items.append(Text(b"".join(text)))
+    return tuple(items)

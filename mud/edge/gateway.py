@@ -4,12 +4,13 @@ The gateway accepts telnet connections and runs everything about them (telnetlib
 option policy, MTTS/NAWS/CHARSET, GMCP framing, the MCCP2 stream, line splitting, the byte
 and negotiation budgets, connection caps, the bounded output buffer) and holds no world
 state. Each connection is a `Conn`; the engine sees it as a Session (mud/core/peer.py) over the
-Link. Lines, GMCP and client facts go up; output bytes, echo and close come down.
+Link (messages: mud/protocol). Lines, GMCP and what the client can do (ClientCaps) go up;
+output items (text, prompts, echo, out-of-band data: framed here) and close come down.
 
 When the engine goes away (a reload, a crash, a hang the heartbeat catches), no connection
 closes: players are told (once per outage), what they type is kept (bounded) and the gateway
-reconnects. The new engine gets every connection in the gateway's hello (its facts, whether
-it was greeted, the dreamer it plays) and then the lines typed meanwhile, in order. A line
+reconnects. The new engine gets every connection in the gateway's hello (its ClientCaps,
+whether it was greeted, the dreamer it plays) and then the lines typed meanwhile, in order. A line
 sent up is kept too until the engine says it got it ("got"): one a hung or dying engine
 never read is sent again to the next engine, first and in order. A line the old engine got
 but never finished (its reply never came) is reported as maybe not done; it is never sent
@@ -26,6 +27,7 @@ import resource
 import socket
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from mud.config import Settings
@@ -33,10 +35,44 @@ from mud.edge.addresses import peer_address
 from mud.edge.bucket import TokenBucket
 from mud.edge.gate import ConnectionGate
 from mud.edge.notices import plain
-from mud.edge.telnet import MudTelnet, mssp
+from mud.edge.telnet import LineReader, MudTelnet, gmcp, mssp
 from mud.edge.telnet.gmcp import GmcpState
+from mud.edge.telnet.mtts import parse_ttypes
 from mud.link.auth import LinkRefused
 from mud.link.base import Link
+from mud.protocol import (
+    VERSION,
+    Abort,
+    Attached,
+    Bind,
+    Caps,
+    ClientCaps,
+    Close,
+    Connect,
+    ConnState,
+    Echo,
+    Event,
+    GatewayInfo,
+    Gmcp,
+    Go,
+    Got,
+    Hello,
+    Item,
+    Line,
+    Message,
+    Mssp,
+    MsspAsk,
+    Oob,
+    Output,
+    Prompt,
+    Reload,
+    Reloading,
+    ResumeOk,
+    Stop,
+    Text,
+    Welcome,
+    Who,
+)
 from mud.supervisor.procs import ListenError
 
 log = logging.getLogger("dreamwave.gateway")
@@ -88,13 +124,14 @@ class Conn:
         self.player: str | None = None  # the dreamer it plays, as the engine told us
         self.gmcp = GmcpState()  # kept here so a new engine knows the client's packages
         self.echo_hidden = False
+        self._marker: bytes | None = None  # what ends a prompt (see _prompt_marker)
         self.got = 0  # input lines this engine said it got ...
         self.acked = 0  # ... and how many of them it said were done
         self.unconfirmed: deque[bytes] = deque()  # sent up, not yet said to be got
         self.waiting: deque[bytes] = deque()  # lines typed while the engine was away
         self._told_not_kept = False
         self._told_maybe = False  # (once per outage)
-        self._facts_pending = False
+        self._caps_pending = False
         lim = gw.limits  # lines a second, in bursts of command_burst
         now = time.monotonic()
         self.command_rate = TokenBucket(lim.commands_per_second, lim.command_burst, now)
@@ -104,70 +141,87 @@ class Conn:
         return f"<Conn {self.sid} {self.address}:{self.port} {self.player or '-'}>"
 
     # -- what the engine needs to know --------------------------------------------------------
-    def facts(self) -> dict[str, Any]:
+    def caps(self) -> ClientCaps:
+        """What the client can do, from what it told the telnet layer (MTTS parsed here)."""
         t = self.telnet
-        return {
-            "address": self.address,
-            "port": self.port,
-            "ttypes": t.ttypes(),
-            "cols": t.get_extra_info("cols") or 0,
-            "rows": t.get_extra_info("rows") or 0,
-            "charset": t.get_extra_info("charset") or "",
-            "charset_state": t.charset_state,
-            "options": t.options_on() if t.writer is not None else [],
-            "gmcp": t.gmcp_enabled() if t.writer is not None else False,
-            "marker": t.prompt_marker() if t.writer is not None else b"",
-            "gmcp_supports": dict(self.gmcp.supports),
-            "gmcp_hello": [self.gmcp.client, self.gmcp.version],  # its Core.Hello
-        }
+        info = parse_ttypes(t.ttypes())
+        on = t.writer is not None
+        return ClientCaps(
+            name=info.name, terminal=info.terminal, mtts=info.mtts, colour=info.colour,
+            utf8=info.utf8, screen_reader=info.screen_reader,
+            charset=str(t.get_extra_info("charset") or ""), charset_state=t.charset_state,
+            cols=int(t.get_extra_info("cols") or 0), rows=int(t.get_extra_info("rows") or 0),
+            options=t.options_on() if on else [], gmcp=t.gmcp_enabled() if on else False,
+            gmcp_client=self.gmcp.client, gmcp_version=self.gmcp.version,  # its Core.Hello
+            gmcp_packages=dict(self.gmcp.supports),  # (kept here across engines)
+        )  # fmt: skip
 
-    def state(self) -> dict[str, Any]:
-        return {"started": self.started, "greeted": self.greeted, "player": self.player}
+    def state(self) -> ConnState:
+        return ConnState(self.started, self.greeted, self.player)
 
-    def _facts_changed(self) -> None:
-        if self.started and not self._facts_pending:
-            self._facts_pending = True
-            asyncio.get_running_loop().call_soon(self._send_facts)
+    def attached(self) -> Attached:
+        return Attached(self.sid, self.address, self.port, self.caps(), self.state())
 
-    def _send_facts(self) -> None:
-        if not self._facts_pending:
+    def _caps_changed(self) -> None:
+        if self.started and not self._caps_pending:
+            self._caps_pending = True
+            asyncio.get_running_loop().call_soon(self._send_caps)
+
+    def _send_caps(self) -> None:
+        if not self._caps_pending:
             return
-        self._facts_pending = False
+        self._caps_pending = False
         if not self.closed:
-            self.gw.up(["f", self.sid, self.facts()])
+            self.gw.up(Caps(self.sid, self.caps(), self.address, self.port))
 
     # -- from the telnet layer ----------------------------------------------------------------
     def start(self) -> None:
         if self.closed or self.started:
             return
         self.started = True
-        if self.gw.up(["go", self.sid, self.facts()]):
+        self._marker = None
+        if self.gw.up(Go(self.sid, self.caps())):
             self.greeted = True
 
     def client_changed(self) -> None:
-        self._facts_changed()
+        self._caps_changed()
 
     def on_resize(self, _cols: int, _rows: int) -> None:
-        self._facts_changed()
+        self._caps_changed()
 
     def options_changed(self) -> None:
-        self._facts_changed()
+        self._marker = None  # (EOR or SGA may have changed)
+        self._caps_changed()
 
     def on_gmcp(self, package: str, data: Any) -> None:
-        self.gmcp.handle(package, data)  # (the engine answers; we only remember)
-        self.gw.up(["gmcp", self.sid, package, data])
+        """Core.* is answered and kept here (a new engine is told the packages in the caps);
+        the engine hears what it acts on, after the caps it changed."""
+        answer = self.gmcp.handle(package, data)
+        if answer:
+            self.gmcp_answer(answer)
+        pkg = package.lower()
+        if pkg.startswith("core."):
+            if pkg != "core.ping" and self.started:
+                self._caps_pending = True
+                self._send_caps()
+            if not pkg.startswith("core.supports"):
+                return
+        self.gw.up(Gmcp(self.sid, package, data))
+
+    def gmcp_answer(self, package: str) -> None:
+        self.write(gmcp.encode(package))
 
     def on_line(self, raw: bytes) -> None:
         if self.closed:
             return
-        if self._facts_pending:  # (a resize before this line applies to its output)
-            self._send_facts()
+        if self._caps_pending:  # (a resize before this line applies to its output)
+            self._send_caps()
         gw = self.gw
         lim = gw.limits
         if raw.strip():  # (an empty line is not a player at work)
             gw.gate.typed(self)
         if len(raw) > lim.max_line_bytes:  # refused here: it never reaches the engine
-            if not gw.up(["ev", self.sid, "long", len(raw)]):
+            if not gw.up(Event(self.sid, "long", len(raw))):
                 self.write(plain(f"That line was too long ({len(raw)} bytes); the most is "
                                  f"{lim.max_line_bytes}. Nothing was done."))  # fmt: skip
             return
@@ -175,7 +229,7 @@ class Conn:
         if not self.command_rate.take(1, now):  # dropped; told once per throttle_notice_interval
             if now - self._last_throttle_notice >= lim.throttle_notice_interval:
                 self._last_throttle_notice = now
-                if not gw.up(["ev", self.sid, "throttled"]):
+                if not gw.up(Event(self.sid, "throttled")):
                     self.write(plain(THROTTLED))
             return
         if len(self.waiting) + len(self.unconfirmed) >= lim.max_kept_lines:
@@ -191,7 +245,9 @@ class Conn:
     def send_up(self, raw: bytes) -> None:
         """One line to the engine, kept until it says it got it (see `confirmed`)."""
         self.unconfirmed.append(raw)
-        self.gw.link.post(["in", self.sid, raw])  # type: ignore[union-attr]
+        link = self.gw.link
+        if link is not None:
+            link.post(Line(self.sid, raw))
 
     def resume_allowed(self) -> None:
         """Only a browser page resumes (mud/edge/web/conn.py); a telnet connection never does."""
@@ -205,12 +261,12 @@ class Conn:
         self._told_not_kept = False
 
     def on_flood(self) -> None:
-        if not self.gw.up(["ev", self.sid, "flood"]):
+        if not self.gw.up(Event(self.sid, "flood")):
             self.write(plain("Your client sent more telnet negotiation than the server takes."))
             self.close()
 
     def on_overflow(self) -> None:
-        if not self.gw.up(["ev", self.sid, "overflow"]):
+        if not self.gw.up(Event(self.sid, "overflow")):
             self.write(plain("You sent too much text without pressing Enter; disconnecting."))
             self.close()
 
@@ -227,7 +283,7 @@ class Conn:
         if self.closed:
             return
         self.closed = True
-        self.telnet.reader.sink = None
+        self.stop_reading()
         self.gw.conn_gone(self)
 
     def write_raw(self, data: bytes) -> None:
@@ -239,11 +295,51 @@ class Conn:
         first, the answer waits for the engine (Gateway.mssp_owed)."""
         gw = self.gw
         gw.mssp_owed.add(self.sid)
-        if not gw.reloading and gw.up(["mssp?", self.sid]):
+        if not gw.reloading and gw.up(MsspAsk(self.sid)):
             return  # (if it never answers, the outage answers: Gateway._answer_mssp)
         gw.answer_mssp(self)
 
     # -- from the engine ----------------------------------------------------------------------
+    def output(self, items: Sequence[Item], key: int, cache: dict[Any, Any]) -> None:
+        """The engine's output items as telnet bytes: IAC doubled, the prompt marked as the
+        client agreed (EOR, GA or nothing), echo and GMCP as telnet commands. `cache` holds
+        the bytes of this Output message's outputs (`key`) per marker: a crowd's lines
+        are turned into bytes once."""
+        marker = self._marker
+        if marker is None:
+            marker = self._prompt_marker()
+        got = cache.get((key, marker))
+        if got is None:
+            got, alike = self._telnet_bytes(items, marker)
+            if alike:
+                cache[key, marker] = got
+        self.write(got)
+
+    def _prompt_marker(self) -> bytes:
+        """IAC EOR, IAC GA or nothing, as the client agreed (kept until an option changes)."""
+        t = self.telnet
+        if t.writer is None:
+            return b""
+        self._marker = t.prompt_marker()
+        return self._marker
+
+    def _telnet_bytes(self, items: Sequence[Item], marker: bytes) -> tuple[bytes, bool]:
+        """The bytes, and whether they are the same for every connection with this marker."""
+        out: list[bytes] = []
+        alike = True
+        for item in items:
+            if type(item) is Text or type(item) is Prompt:
+                data = item.data
+                out.append(data.replace(b"\xff", b"\xff\xff") if b"\xff" in data else data)
+                if type(item) is Prompt:
+                    out.append(marker)
+            elif type(item) is Oob:
+                out.append(gmcp.frame(item.package, item.data))
+            elif type(item) is Echo:
+                alike = False  # (it changes this connection's telnet state)
+                out.append(self.set_echo(item.off))
+        return b"".join(out), alike
+
     def write(self, data: bytes) -> None:
         if self.closed:
             return
@@ -257,12 +353,11 @@ class Conn:
             log.info("dropping %r: output backlog over limit (client not reading)", self)
             self.abort()
 
-    def set_echo(self, off: bool) -> None:
+    def set_echo(self, off: bool) -> bytes:
+        """The client stops echoing (a password prompt) or starts again: the telnet layer
+        records the option (so it answers DO ECHO right); the bytes to send in order."""
         self.echo_hidden = off
-        if off:
-            self.telnet.echo_off()  # (records the option; the bytes came with the output)
-        else:
-            self.telnet.echo_on()
+        return self.telnet.echo_off() if off else self.telnet.echo_on()
 
     def close(self, tell: bool = False) -> None:
         """Close once what is written has gone out (`tell`: the engine didn't ask)."""
@@ -284,7 +379,9 @@ class Conn:
 
     def stop_reading(self) -> None:
         """No more input from this connection (a browser's Conn lets go of its socket)."""
-        self.telnet.reader.sink = None
+        reader = self.telnet.reader
+        if isinstance(reader, LineReader):  # (telnetlib3 made it with our reader_factory)
+            reader.sink = None
 
     # -- the engine went away and came back ---------------------------------------------------
     def engine_lost(self, planned: bool) -> None:
@@ -350,7 +447,8 @@ class Gateway:
         self.attached = False  # the engine answered our hello
         self.reloading = False  # the engine said it is going away for a reload
         self.ever_attached = False
-        self._hello_said: dict[int, tuple[bool, dict[str, Any]]] | None = None  # _catch_up
+        # what the last hello said of each connection (see _catch_up)
+        self._hello_said: dict[int, tuple[bool, tuple[ClientCaps, str]]] | None = None
         self.engine_id: Any = None  # the engine that welcomed us last (its "engine" id)
         self._outage = False  # lost an engine we were attached to, since its welcome
         self.mssp: dict[str, Any] = {}  # the last whole table the engine sent ...
@@ -384,7 +482,7 @@ class Gateway:
             transport.close()
             return conn
         self.conns[conn.sid] = conn
-        self.up(["c", conn.sid, conn.facts()])
+        self.up(Connect(conn.sid, conn.address, conn.port, conn.caps()))
         return conn
 
     def mssp_table(self) -> dict[str, Any] | None:
@@ -424,9 +522,9 @@ class Gateway:
         self.mssp_owed.discard(conn.sid)
         self.gate.release(conn)
         if tell:
-            self.up(["ev", conn.sid, "gone"])
+            self.up(Event(conn.sid, "gone"))
 
-    def up(self, message: list[Any]) -> bool:
+    def up(self, message: Message) -> bool:
         """Send to the engine if it is there (else the hello after it returns says all)."""
         if self.attached and self.link is not None:
             self.link.post(message)
@@ -509,7 +607,12 @@ class Gateway:
             return
         self._use(link)
         lost = asyncio.get_running_loop().create_future()
-        link.on_close = lambda reason, f=lost: f.done() or f.set_result(reason)
+
+        def on_close(reason: str, f: asyncio.Future[str] = lost) -> None:
+            if not f.done():
+                f.set_result(reason)
+
+        link.on_close = on_close
         self._hello(link)
         if self.nats_url:
             # NATS keeps nothing for an engine that isn't there: say it again until heard
@@ -555,11 +658,10 @@ class Gateway:
 
     def _hello(self, link: Link) -> None:
         reason = "reload" if self.reloading else ("crash" if self.ever_attached else "start")
-        attached = [[c.sid, c.facts(), c.state()] for c in self.conns.values() if not c.closed]
-        self._hello_said = {sid: (state["started"], facts) for sid, facts, state in attached}
-        info = {"port": self.port, "listening": self.listening_on(), "reason": reason,
-                "pid": os.getpid()}  # fmt: skip
-        link.post(["hello", self.name, info, attached])
+        attached = [c.attached() for c in self.conns.values() if not c.closed]
+        self._hello_said = {a.sid: (a.state.started, (a.caps, a.address)) for a in attached}
+        info = GatewayInfo(self.port, self.listening_on(), reason, os.getpid())
+        link.post(Hello(VERSION, self.name, info, attached))
 
     async def _greet_next(self, link: Link) -> None:
         """Over NATS a reload closes nothing: after "reloading", say hello until a new
@@ -593,15 +695,15 @@ class Gateway:
             conn.engine_lost(planned)
         self._answer_owed_mssp()  # (asked of an engine that will never answer)
 
-    def _welcomed(self, info: dict[str, Any]) -> None:
+    def _welcomed(self, welcome: Welcome) -> None:
         link = self.link
         assert link is not None
-        if info.get("mssp"):
-            self._keep_mssp(info["mssp"])
+        if welcome.mssp:
+            self._keep_mssp(welcome.mssp)
         first = not self.ever_attached
         self.attached = self.ever_attached = True
         self.reloading = False
-        same, self.engine_id = info.get("engine") == self.engine_id, info.get("engine")
+        same, self.engine_id = welcome.engine == self.engine_id, welcome.engine
         outage, self._outage = self._outage, False
         self._catch_up(link)
         for conn in self.conns.values():
@@ -627,85 +729,93 @@ class Gateway:
             return
         self._hello_said = None
         for sid in said.keys() - self.conns.keys():
-            link.post(["ev", sid, "gone"])
+            link.post(Event(sid, "gone"))
         for conn in self.conns.values():
             if conn.closed:
                 continue
+            caps = conn.caps()
             if conn.sid not in said:
-                link.post(["c", conn.sid, conn.facts()])
+                link.post(Connect(conn.sid, conn.address, conn.port, caps))
                 if conn.started:
-                    link.post(["go", conn.sid, conn.facts()])
+                    link.post(Go(conn.sid, caps))
                 continue
             started, facts = said[conn.sid]
             if conn.started and not started:
-                link.post(["go", conn.sid, conn.facts()])
-            elif conn.facts() != facts:
-                link.post(["f", conn.sid, conn.facts()])
+                link.post(Go(conn.sid, caps))
+            elif (caps, conn.address) != facts:
+                link.post(Caps(conn.sid, caps, conn.address, conn.port))
 
-    def _on_frame(self, messages: list[Any]) -> None:
-        conns = self.conns
+    def _on_frame(self, messages: list[Message]) -> None:
         for m in messages:
-            kind = m[0]
             try:
-                if kind == "O":
-                    _, sids, which, dones, blobs = m
-                    for i, sid in enumerate(sids):
-                        conn = conns.get(sid)
-                        if conn is not None:  # (write keeps a connection's trouble its own)
-                            conn.acked = dones[i]
-                            conn.write(blobs[which[i]])
-                elif kind == "got":
-                    for sid, got in zip(m[1], m[2], strict=False):
-                        conn = conns.get(sid)
-                        if conn is not None:
-                            conn.confirmed(got)
-                elif kind == "resume_ok":
-                    conn = conns.get(m[1])
-                    if conn is not None:
-                        conn.resume_allowed()
-                elif kind == "bind":
-                    conn = conns.get(m[1])
-                    if conn is not None:
-                        conn.player = m[2]
-                        if m[2] is not None:
-                            self.gate.logged_in(conn)
-                elif kind == "echo":
-                    conn = conns.get(m[1])
-                    if conn is not None:
-                        conn.set_echo(bool(m[2]))
-                elif kind == "close":
-                    conn = conns.get(m[1])
-                    if conn is not None:
-                        conn.close()
-                elif kind == "abort":
-                    conn = conns.get(m[1])
-                    if conn is not None:
-                        conn.abort(tell=False)
-                elif kind == "welcome":
-                    self._welcomed(m[1])
-                elif kind == "mssp":
-                    self._keep_mssp(m[1])
-                    conn = conns.get(m[2])
-                    if conn is not None and m[2] in self.mssp_owed:
-                        self.mssp_owed.discard(m[2])
-                        conn.write(mssp.encode(m[1]))
-                elif kind == "reload":
-                    self.reloading = True
-                    if self.link is not None:
-                        self.link.post(["reloading"])  # (after every line sent before)
-                        if self.nats_url:  # no connection to lose: greet the next engine
-                            asyncio.get_running_loop().create_task(self._greet_next(self.link))
-                elif kind == "who":  # a new engine heard us before our hello (NATS)
-                    if self.link is not None:
-                        self._outage = self._outage or self.attached  # (the last one is gone)
-                        self.attached = False
-                        self._hello(self.link)
-                elif kind == "stop":
-                    asyncio.get_running_loop().create_task(self.stop())
+                if type(m) is Output:
+                    self._output(m)
                 else:
-                    log.warning("gateway %s: unknown message %r", self.name, str(kind)[:40])
+                    self._handle(m)
             except Exception:  # one connection's trouble stays its own
                 log.exception("gateway %s: handling %r failed", self.name, str(m)[:120])
+
+    def _output(self, m: Output) -> None:
+        conns = self.conns
+        outs, which, dones = m.outs, m.which, m.dones
+        cache: dict[Any, Any] = {}  # each distinct output rendered once per kind of connection
+        for i, sid in enumerate(m.sids):
+            conn = conns.get(sid)
+            if conn is not None:  # (write keeps a connection's trouble its own)
+                conn.acked = dones[i]
+                w = which[i]
+                conn.output(outs[w], w, cache)
+
+    def _handle(self, m: Message) -> None:
+        conns = self.conns
+        match m:
+            case Got(sids, counts):
+                for sid, got in zip(sids, counts, strict=False):
+                    conn = conns.get(sid)
+                    if conn is not None:
+                        conn.confirmed(got)
+            case ResumeOk(sid):
+                conn = conns.get(sid)
+                if conn is not None:
+                    conn.resume_allowed()
+            case Bind(sid, player):
+                conn = conns.get(sid)
+                if conn is not None:
+                    conn.player = player
+                    if player is not None:
+                        self.gate.logged_in(conn)
+            case Close(sid):
+                conn = conns.get(sid)
+                if conn is not None:
+                    conn.close()
+            case Abort(sid):
+                conn = conns.get(sid)
+                if conn is not None:
+                    conn.abort(tell=False)
+            case Welcome():
+                self._welcomed(m)
+            case Mssp(table, sid):
+                self._keep_mssp(table)
+                conn = conns.get(sid)
+                if conn is not None and sid in self.mssp_owed:
+                    self.mssp_owed.discard(sid)
+                    conn.write(mssp.encode(table))
+            case Reload():
+                self.reloading = True
+                if self.link is not None:
+                    self.link.post(Reloading())  # (after every line sent before)
+                    if self.nats_url:  # no connection to lose: greet the next engine
+                        asyncio.get_running_loop().create_task(self._greet_next(self.link))
+            case Who():  # a new engine heard us before our hello (NATS)
+                if self.link is not None:
+                    self._outage = self._outage or self.attached  # (the last one is gone)
+                    self.attached = False
+                    self._hello(self.link)
+            case Stop():
+                asyncio.get_running_loop().create_task(self.stop())
+            case _:
+                log.warning("gateway %s: the engine sent a message a gateway doesn't take: %s",
+                            self.name, type(m).__name__)  # fmt: skip
 
     async def stop(self, farewell: str | None = None) -> None:
         """Close every connection (after its output) and stop listening."""

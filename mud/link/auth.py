@@ -31,7 +31,7 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import msgpack
+import msgspec
 
 if TYPE_CHECKING:
     from mud.config import LinkSettings
@@ -51,14 +51,13 @@ class LinkRefused(Exception):
 
 def control(message: list[Any]) -> bytes:
     """A handshake message as a clear payload (a batch of one)."""
-    payload: bytes = msgpack.packb([0, [message]], use_bin_type=True)  # (msgpack is untyped)
-    return payload
+    return msgspec.msgpack.encode([0, [message]])
 
 
 def read_control(payload: bytes) -> list[Any] | None:
     """The handshake message a clear payload carries, or None if it carries something else."""
     try:
-        obj = msgpack.unpackb(payload, raw=False)
+        obj = msgspec.msgpack.decode(payload)
     except Exception:
         return None
     if not (isinstance(obj, list) and len(obj) == 2 and obj[0] == 0 and isinstance(obj[1], list)):

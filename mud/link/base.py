@@ -20,18 +20,17 @@ from collections.abc import Callable
 from typing import Any
 
 from mud.link.auth import SEALED, Guard, control, read_control
-from mud.link.frames import DEFAULT_MAX_PAYLOAD, LinkProtocolError, Unpacker, pack
+from mud.link.frames import DEFAULT_MAX_PAYLOAD, Codec, LinkProtocolError, Unpacker, pack
+from mud.protocol.codec import Refused, TypedCodec
 
 log = logging.getLogger("dreamwave.link")
 
 HEARTBEAT = 1.0  # seconds of quiet before a heartbeat goes out
 TIMEOUT = 5.0  # seconds of silence after which the peer is gone
 MAX_PENDING = 32 * 1024 * 1024  # bytes waiting for a peer before it is dropped
-BEAT = ["beat"]  # the heartbeat message; never handed to the owner
 
 FrameHandler = Callable[[list[Any]], None]
 CloseHandler = Callable[[str], None]
-WHO = ["who"]  # handed to a gateway whose link was proven again: "say hello" (a new engine)
 
 
 class Link:
@@ -46,8 +45,11 @@ class Link:
         timeout: float = TIMEOUT,
         max_pending: int = MAX_PENDING,
         guard: Guard | None = None,
+        codec: Codec | None = None,
     ) -> None:
         self.name = name
+        # the messages' encoding: the typed link vocabulary (mud.protocol) unless told
+        self.codec: Codec = codec if codec is not None else TypedCodec()
         self.guard = guard
         self.on_ready: Callable[[], None] = lambda: None
         self._asked_knock = 0.0  # when we last said "knock?" (once a heartbeat at most)
@@ -63,7 +65,7 @@ class Link:
         self._outbox: list[Any] = []
         self._flush_scheduled = False
         self.batches = 0  # batches sent so far (a message posted since belongs to the next)
-        self._unpacker = Unpacker()
+        self._unpacker = Unpacker(codec=self.codec)
         self._heard = self._said = time.monotonic()
         self._loop = asyncio.get_running_loop()
         self._beat = self._loop.call_later(heartbeat, self._tick)
@@ -92,7 +94,7 @@ class Link:
             return  # (sent once the secret is proven)
         messages, self._outbox = self._outbox, []
         self.batches += 1
-        for payload in pack(messages, self.max_payload):
+        for payload in pack(messages, self.max_payload, self.codec):
             self._send(guard.seal(payload) if guard is not None else payload)
             if self.closed:
                 return
@@ -120,10 +122,14 @@ class Link:
         except LinkProtocolError as err:
             self.close(f"protocol error: {err}")
             return
+        except Refused as err:  # (nothing of it is applied: see mud.protocol.codec)
+            log.warning("link %s: refused a frame: %s", self.name, err)
+            return
         if messages is None:
             return
-        if BEAT in messages:  # (alone when quiet; with others when it met a post)
-            messages = [m for m in messages if m != BEAT]
+        beat = self.codec.beat
+        if beat in messages:  # (alone when quiet; with others when it met a post)
+            messages = [m for m in messages if m != beat]
             if not messages:
                 return
         self._deliver(messages)
@@ -169,7 +175,7 @@ class Link:
         if guard.rekeyed:
             log.info("link %s: the link secret was proven again", self.name)
             if guard.side == "gateway":
-                self._deliver([WHO])
+                self._deliver([self.codec.who])
         else:
             self.on_ready()
         self.flush()
@@ -202,7 +208,7 @@ class Link:
         if guard is not None and not guard.ready and guard.side == "gateway":
             self.knock()  # (over NATS the engine may not have been there to hear it)
         elif now - self._said >= self.heartbeat:
-            self.post(BEAT)
+            self.post(self.codec.beat)
         self._beat = self._loop.call_later(self.heartbeat, self._tick)
 
     def close(self, reason: str = "closed") -> None:

@@ -1,5 +1,8 @@
 """Link payloads, free of I/O: batches of messages as msgpack, split to fit a payload size.
 
+Messages are encoded and decoded by a codec: the typed link vocabulary (mud.protocol.codec)
+unless a Link is given another (`RawCodec`: plain msgpack values, for tests of the link).
+
 A payload is one of
   [0, [message, ...]]                      a batch: everything posted in one loop iteration
   [1, index, count, chunk]                 a fragment of one encoded batch too big to send whole
@@ -12,9 +15,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
-import msgpack
+import msgspec
 
 BATCH, FRAGMENT = 0, 1
 DEFAULT_MAX_PAYLOAD = 512 * 1024  # bytes per payload (NATS's default max_payload is 1 MiB)
@@ -24,6 +27,33 @@ _ENVELOPE = 16  # bytes of [0, <array header>] and fragment headers, with room t
 
 class LinkProtocolError(Exception):
     """The peer sent something that is not a Dreamwave link payload."""
+
+
+class Codec(Protocol):
+    beat: Any  # the heartbeat message
+    who: Any  # "say hello" (handed to a gateway whose link was proven again)
+
+    def encode(self, message: Any) -> bytes: ...
+    def decode_batch(self, data: bytes | memoryview) -> list[Any]: ...
+
+
+class RawCodec:
+    """Plain msgpack values (lists, dicts, bytes...): a link that carries anything."""
+
+    def __init__(self) -> None:
+        self.beat: Any = ["beat"]
+        self.who: Any = ["who"]
+
+    @staticmethod
+    def encode(message: Any) -> bytes:
+        return msgspec.msgpack.encode(message)
+
+    @staticmethod
+    def decode_batch(data: bytes | memoryview) -> list[Any]:
+        got = msgspec.msgpack.decode(data)
+        if not isinstance(got, list):
+            raise LinkProtocolError("a batch is not a list")
+        return got
 
 
 def _array_header(n: int) -> bytes:
@@ -38,15 +68,27 @@ def _batch(encoded: list[bytes]) -> bytes:
     return b"\x92\x00" + _array_header(len(encoded)) + b"".join(encoded)
 
 
-def pack(messages: Iterable[Any], max_payload: int = DEFAULT_MAX_PAYLOAD) -> Iterator[bytes]:
-    """The payloads that carry `messages`, in order, each at most `max_payload` bytes."""
+def pack(
+    messages: Iterable[Any], max_payload: int = DEFAULT_MAX_PAYLOAD, codec: Codec | None = None
+) -> Iterator[bytes]:
+    """The payloads that carry `messages`, in order, each at most `max_payload` bytes.
+
+    The batch is encoded in one call (a msgpack array of the messages: the payload's body);
+    only a batch too big for one payload is encoded again a message at a time, to be cut."""
+    encode = (codec if codec is not None else RawCodec()).encode
     room = max_payload - _ENVELOPE
     if room < 64:
         raise ValueError("max_payload is too small")
+    if not isinstance(messages, list):
+        messages = list(messages)
+    whole = encode(messages)
+    if len(whole) <= room:
+        yield _BATCH_HEAD + whole
+        return
     group: list[bytes] = []
     size = 0
     for message in messages:
-        data = msgpack.packb(message, use_bin_type=True)
+        data = encode(message)
         if size + len(data) > room and group:
             yield _batch(group)
             group, size = [], 0
@@ -64,29 +106,34 @@ def _fragments(whole: bytes, room: int) -> Iterator[bytes]:
     count = (len(whole) + step - 1) // step
     for index in range(count):
         chunk = whole[index * step : (index + 1) * step]
-        yield msgpack.packb([FRAGMENT, index, count, chunk], use_bin_type=True)
+        yield msgspec.msgpack.encode([FRAGMENT, index, count, chunk])
 
 
 class Unpacker:
     """Payloads in, batches of messages out (fragments put back together, in order)."""
 
-    def __init__(self, max_message: int = MAX_MESSAGE) -> None:
+    def __init__(self, max_message: int = MAX_MESSAGE, codec: Codec | None = None) -> None:
         self.max_message = max_message
+        self.codec: Codec = codec if codec is not None else RawCodec()
         self._parts: list[bytes] = []
         self._size = 0
 
     def feed(self, payload: bytes) -> list[Any] | None:
-        """The batch `payload` completes, or None while a fragmented one is still arriving."""
+        """The batch `payload` completes, or None while a fragmented one is still arriving.
+        (A codec may refuse a batch it can read but not take: its exception passes.)"""
+        if payload[:2] == _BATCH_HEAD:
+            if self._parts:
+                raise LinkProtocolError("a batch arrived in the middle of a fragmented one")
+            try:
+                return self.codec.decode_batch(memoryview(payload)[2:])
+            except msgspec.DecodeError as err:
+                raise LinkProtocolError(f"undecodable payload: {err}") from None
         try:
-            obj = msgpack.unpackb(payload, raw=False, strict_map_key=False)
-        except Exception as err:
+            obj = msgspec.msgpack.decode(payload)
+        except msgspec.DecodeError as err:
             raise LinkProtocolError(f"undecodable payload: {err}") from None
         if not isinstance(obj, list) or not obj:
             raise LinkProtocolError("payload is not a list")
-        if obj[0] == BATCH and len(obj) == 2 and isinstance(obj[1], list):
-            if self._parts:
-                raise LinkProtocolError("a batch arrived in the middle of a fragmented one")
-            return obj[1]
         if obj[0] == FRAGMENT and len(obj) == 4:
             _, index, count, chunk = obj
             if index != len(self._parts) or not isinstance(chunk, bytes) or index >= count:
@@ -101,6 +148,9 @@ class Unpacker:
             self._parts, self._size = [], 0
             return self.feed(whole)
         raise LinkProtocolError("unknown payload kind")
+
+
+_BATCH_HEAD = b"\x92\x00"  # [0, ...]: a whole batch (its messages follow as one array)
 
 
 LENGTH = struct.Struct(">I")

@@ -3,7 +3,6 @@
 - lines.py     in-band bytes -> lines, bounded
 - protocol.py  the connection: option policy, ECHO, EOR/GA, NAWS, CHARSET, MCCP2, byte budget
 - budget.py    how much negotiation a connection may make us parse (IAC and SB bytes)
-- charset.py   which charsets a connection may use
 - mtts.py      TTYPE/MTTS -> colour depth, UTF-8, screen reader
 - gmcp.py      GMCP encode/decode and Core.* state
 - mssp.py      the MSSP table as telnet bytes and as plain text

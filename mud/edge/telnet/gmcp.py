@@ -23,6 +23,13 @@ def encode(package: str, data: Any = None) -> bytes:
     return IAC + SB + GMCP + payload + IAC + SE
 
 
+def frame(package: str, body: str = "") -> bytes:
+    """IAC SB GMCP <package> [body] IAC SE, `body` already JSON text (as the engine sends it
+    in an Oob item), IAC bytes doubled."""
+    payload = (f"{package} {body}" if body else package).encode("utf-8")
+    return IAC + SB + GMCP + payload.replace(IAC, IAC + IAC) + IAC + SE
+
+
 def decode(payload: bytes) -> tuple[str, Any] | None:
     """The (package, data) of one inbound message, or None if it must be ignored."""
     if len(payload) > MAX_INBOUND:

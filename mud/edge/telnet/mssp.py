@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from telnetlib3.telopt import IAC, MSSP, SB, SE
 
+from mud.protocol.mssp import plain
+
 MSSP_VAR = b"\x01"
 MSSP_VAL = b"\x02"
 
@@ -18,11 +20,4 @@ def encode(table: dict[str, str | list[str]]) -> bytes:
     return IAC + SB + MSSP + body + IAC + SE
 
 
-def plain(table: dict[str, str | list[str]]) -> str:
-    """The MSSP plain-text reply for clients that type MSSP-REQUEST."""
-    lines = ["MSSP-REPLY-START"]
-    for key, value in table.items():
-        values = value if isinstance(value, list) else [value]
-        lines.append("\t".join([key, *(str(v) for v in values)]))
-    lines.append("MSSP-REPLY-END")
-    return "\n".join(lines)
+__all__ = ["encode", "plain"]

@@ -49,9 +49,9 @@ from telnetlib3.telopt import (
 from mud.edge.bucket import TokenBucket
 from mud.edge.telnet import gmcp
 from mud.edge.telnet.budget import NegotiationBudget
-from mud.edge.telnet.charset import usable_charset
 from mud.edge.telnet.lines import LineReader, LineSink
 from mud.edge.telnet.mccp import CompressingTransport
+from mud.protocol.charset import usable_charset
 
 if TYPE_CHECKING:
     from mud.config import Limits, Settings

@@ -2,9 +2,11 @@
 
 `WsTransport` is the asyncio-transport face of one WebSocket: writes are queued in order and
 sent by one task, and its queued size is what the gateway checks against its output cap.
-`WebConn` reports the facts of a capable client (UTF-8, truecolor, GMCP, the page's width)
-and turns the engine's bytes into `gmcp.mudstandards.org` frames. When its socket drops
-after login it can wait, detached, for the page to come back with its resume token.
+`WebConn` tells the engine what the page can do (ClientCaps: UTF-8, truecolor, GMCP, the
+page's width, its screen-reader choice) and renders the engine's output items as
+`gmcp.mudstandards.org` frames (text: BINARY; out-of-band data: TEXT), with no telnet in
+between. When its socket drops after login it can wait, detached, for the page to come
+back with its resume token.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mud.edge.addresses import peer_address
 from mud.edge.bucket import TokenBucket
 from mud.edge.gateway import Conn
-from mud.edge.web.frames import TelnetToFrames
+from mud.protocol import ClientCaps, ConnState, Echo, Event, Item, Oob, Prompt, Text
 
 if TYPE_CHECKING:
     from mud.edge.gateway import Gateway
@@ -28,9 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dreamwave.web")
 
-WEB_TTYPES = ["Dreamwave-web", "xterm-truecolor"]
-MTTS_WEB = 1 | 4 | 8 | 256  # ANSI, UTF-8, 256 colours, truecolor
-MTTS_SCREEN_READER = 64
+WEB_CLIENT = "Dreamwave-web"  # (the engine shows it no prompt again after others' lines)
+WEB_TERMINAL = "xterm-truecolor"
 LOST_SOME = "\r\n(Some output was lost while you were away.)\r\n"
 
 
@@ -145,7 +147,6 @@ class WebConn(Conn):
         self.held: Detached | None = None
         self.meanwhile: Detached | None = None
         super().__init__(gw, None, transport)  # type: ignore[arg-type]
-        self.frames = TelnetToFrames()
         self.cols = 80
         self.screenreader = False
         self.expiry: asyncio.TimerHandle | None = None
@@ -161,7 +162,7 @@ class WebConn(Conn):
         return self.gmcp_bytes.charge(size, time.monotonic())
 
     # the engine's "bind" sets this: a dreamer logged in, so the page may resume
-    @property  # type: ignore[override]
+    @property
     def player(self) -> str | None:
         return self._player
 
@@ -180,8 +181,8 @@ class WebConn(Conn):
         elif not same and not self.closed:
             self.web.issue_token(self)
 
-    def state(self) -> dict[str, Any]:
-        return {**super().state(), "resumed": self.resume_unreported}
+    def state(self) -> ConnState:
+        return ConnState(self.started, self.greeted, self.player, self.resume_unreported)
 
     def client_facts(self, hello: dict[str, Any]) -> None:
         cols = hello.get("cols")
@@ -190,22 +191,19 @@ class WebConn(Conn):
         if "screenreader" in hello:
             self.screenreader = bool(hello["screenreader"])
 
-    def facts(self) -> dict[str, Any]:
-        mtts = MTTS_WEB | (MTTS_SCREEN_READER if self.screenreader else 0)
-        return {
-            "address": self.address,
-            "port": self.port,
-            "ttypes": [*WEB_TTYPES, f"MTTS {mtts}"],
-            "cols": self.cols,
-            "rows": 0,  # (no pager height: the page scrolls)
-            "charset": "utf-8",
-            "charset_state": "accepted",
-            "options": ["BINARY", "GMCP", "NAWS", "TTYPE"],
-            "gmcp": True,
-            "marker": b"",
-            "gmcp_supports": dict(self.gmcp.supports),
-            "gmcp_hello": [self.gmcp.client, self.gmcp.version],
-        }
+    def caps(self) -> ClientCaps:
+        """The page: UTF-8, truecolor, GMCP, its width and screen-reader choice."""
+        return ClientCaps(
+            name=WEB_CLIENT, terminal=WEB_TERMINAL, colour="truecolor", utf8=True,
+            screen_reader=self.screenreader, charset="utf-8", charset_state="accepted",
+            cols=self.cols, rows=0,  # (no pager height: the page scrolls)
+            options=["BINARY", "GMCP", "NAWS", "TTYPE"], gmcp=True,
+            gmcp_client=self.gmcp.client, gmcp_version=self.gmcp.version,
+            gmcp_packages=dict(self.gmcp.supports),
+        )  # fmt: skip
+
+    def gmcp_answer(self, package: str) -> None:
+        self._send(package)
 
     def send_gmcp(self, package: str, data: Any) -> None:
         self._send(f"{package} {json.dumps(data)}")
@@ -243,19 +241,41 @@ class WebConn(Conn):
         super().close(tell)
 
     # -- from the engine ----------------------------------------------------------------------
-    def write(self, data: bytes) -> None:
+    def output(self, items: Sequence[Item], key: int, cache: dict[Any, Any]) -> None:
+        """The engine's items as frames: text and prompts (as they are: the page marks no
+        prompt) in BINARY frames, out-of-band data in TEXT frames "Package {json}", echo as
+        Dreamwave.Echo. A crowd's output is framed once (`cache`)."""
         if self.closed:
             return
-        for frame in self.frames.feed(data):
-            self._send(frame)
+        frames = cache.get(("web", key))
+        if frames is None:
+            frames, alike = page_frames(items)
+            if alike:
+                cache["web", key] = frames
+        for frame in frames:
+            if isinstance(frame, Echo):  # (this page's own state, told in order)
+                self.set_echo(frame.off)
+            else:
+                self._send(frame)
+        self._check_backlog()
+
+    def write(self, data: bytes) -> None:
+        """The gateway's own notices (plain text)."""
+        if self.closed:
+            return
+        self._send(bytes(data))
+        self._check_backlog()
+
+    def _check_backlog(self) -> None:
         if self.transport.get_write_buffer_size() > self.gw.limits.max_output_bytes:
             log.info("dropping %r: output backlog over limit (page not reading)", self)
             self.abort()
 
-    def set_echo(self, off: bool) -> None:
+    def set_echo(self, off: bool) -> bytes:
         self.echo_hidden = off
         if not self.closed:
             self.send_gmcp("Dreamwave.Echo", {"hidden": off})
+        return b""
 
     def stop_reading(self) -> None:
         self.web.forget(self)
@@ -309,7 +329,31 @@ class WebConn(Conn):
         self.held = old if isinstance(old, Detached) else None
         self.meanwhile = Detached(transport.peer, self.web.settings.resume_buffer_bytes)
         self.client_facts(hello)
-        self._facts_pending = True
-        self._send_facts()  # (its address first: the engine checks the ban on "resumed")
-        self.resume_unreported = not self.gw.up(["ev", self.sid, "resumed"])
+        self._caps_pending = True
+        self._send_caps()  # (its address first: the engine checks the ban on "resumed")
+        self.resume_unreported = not self.gw.up(Event(self.sid, "resumed"))
         log.info("%r resumed", self)
+
+
+def page_frames(items: Sequence[Item]) -> tuple[list[bytes | str | Echo], bool]:
+    """Output items as `gmcp.mudstandards.org` frames: neighbouring text and prompts joined
+    in one BINARY frame (bytes), each Oob a TEXT frame (str), an Echo left in place for the
+    connection to apply. And whether the frames are the same for every page (no Echo)."""
+    frames: list[bytes | str | Echo] = []
+    text: list[bytes] = []
+    alike = True
+    for item in items:
+        if type(item) is Text or type(item) is Prompt:
+            text.append(item.data)
+            continue
+        if text:
+            frames.append(b"".join(text))
+            text = []
+        if type(item) is Oob:
+            frames.append(f"{item.package} {item.data}" if item.data else item.package)
+        elif type(item) is Echo:
+            alike = False
+            frames.append(item)
+    if text:
+        frames.append(b"".join(text))
+    return frames, alike

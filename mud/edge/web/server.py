@@ -20,6 +20,7 @@ import logging
 import secrets
 import ssl
 import time
+from collections.abc import Sequence
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.typing import Subprotocol
 
 from mud.edge.addresses import forwarded_address, peer_address
 from mud.edge.bucket import TokenBucket
@@ -90,7 +92,7 @@ class CountedConnection(ServerConnection):
         super().connection_lost(exc)
 
 
-def pick_subprotocol(_conn: ServerConnection, offered: list[str]) -> str | None:
+def pick_subprotocol(_conn: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     for name in offered:
         if name in SUBPROTOCOLS:
             return name
@@ -314,7 +316,7 @@ class WebListener:
                 got = json.loads(message.split(" ", 1)[1])
                 if isinstance(got, dict):
                     conn.client_facts(got)
-                    conn._facts_changed()
+                    conn._caps_changed()
             return
         decoded = gmcp_codec.decode(message.encode())
         if decoded is not None:
