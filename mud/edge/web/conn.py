@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mud.edge.addresses import peer_address
 from mud.edge.bucket import TokenBucket
-from mud.edge.gateway import Conn
+from mud.edge.conn import Conn
 from mud.protocol import ClientCaps, ConnState, Echo, Event, Item, Oob, Prompt, Text
 
 if TYPE_CHECKING:
