@@ -209,6 +209,8 @@ class Gateway:
                 f.set_result(reason)
 
         link.on_close = on_close
+        if link.closed:  # closed before we listened: an engine dying as it took us (the
+            on_close(link.close_reason)  # kernel resets what was in its backlog)
         self._hello(link)
         if self.nats_url:
             # NATS keeps nothing for an engine that isn't there: say it again until heard
