@@ -274,11 +274,11 @@ async def test_a_link_lost_before_the_gateway_listened_is_tried_again(
     tries again; it used to wait forever for a close already past, reaching no engine,
     with nothing logged."""
     from mud.config import Settings
-    from mud.edge import gateway as gateway_module
+    from mud.edge import uplink
     from mud.edge.gateway import Gateway
     from mud.link.local import StreamLink
 
-    monkeypatch.setattr(gateway_module, "REFUSED_WAIT", 0.0)
+    monkeypatch.setattr(uplink, "REFUSED_WAIT", 0.0)
     gw = Gateway(Settings(port=0, db=f"sqlite:///{tmp_path / 'x.db'}"), link_path="unused")
 
     async def reset_at_once() -> StreamLink:
@@ -286,6 +286,6 @@ async def test_a_link_lost_before_the_gateway_listened_is_tried_again(
         link.close("connection lost: [Errno 104] Connection reset by peer")
         return link
 
-    monkeypatch.setattr(gw, "_connect", reset_at_once)
-    await asyncio.wait_for(gw._connect_once(), 5)  # (returns: the connector tries again)
+    monkeypatch.setattr(gw.uplink, "_connect", reset_at_once)
+    await asyncio.wait_for(gw.uplink._connect_once(), 5)  # (returns: the connector tries again)
     assert gw.link is None and not gw.attached

@@ -3,9 +3,11 @@
 The gateway accepts telnet connections and runs everything about them (telnetlib3 and our
 option policy, MTTS/NAWS/CHARSET, GMCP framing, the MCCP2 stream, line splitting, the byte
 and negotiation budgets, connection caps, the bounded output buffer) and holds no world
-state. Each connection is a `Conn`; the engine sees it as a Session (mud/core/peer.py) over the
-Link (messages: mud/protocol). Lines, GMCP and what the client can do (ClientCaps) go up;
-output items (text, prompts, echo, out-of-band data: framed here) and close come down.
+state. Each connection is a `Conn` (mud/edge/conn.py; a browser page's is a `WebConn`,
+mud/edge/web/conn.py); the engine sees it as a Session (mud/core/peer.py) over the Link
+(messages: mud/protocol), which the `Uplink` (mud/edge/uplink.py) keeps reaching. Lines,
+GMCP and what the client can do (ClientCaps) go up; output items (text, prompts, echo,
+out-of-band data: framed here, mud/edge/telnet/render.py) and close come down.
 
 When the engine goes away (a reload, a crash, a hang the heartbeat catches), no connection
 closes: players are told (once per outage), what they type is kept (bounded) and the gateway
@@ -33,7 +35,7 @@ from mud.edge.listeners import listen, listening_on, open_file_budget
 from mud.edge.mssp_cache import MsspCache
 from mud.edge.notices import plain
 from mud.edge.telnet import MudTelnet
-from mud.link.auth import LinkRefused
+from mud.edge.uplink import HELLO_EVERY, Uplink
 from mud.link.base import Link
 from mud.protocol import (
     VERSION,
@@ -67,10 +69,6 @@ __all__ = [  # (the notices are Conn's; named here too, for whoever reads them a
 
 log = logging.getLogger("dreamwave.gateway")
 
-RECONNECT_EVERY = 0.05  # seconds between tries to reach a restarting engine (local link)
-REFUSED_WAIT = 2.0  # seconds before trying again after the engine refused our link secret
-PROOF_WAIT = 3.0  # seconds an engine that took our connection has to finish the proof
-HELLO_EVERY = 1.0  # seconds between hellos over NATS until the engine answers
 STOPPING = "The dreamscape is fading: the server is shutting down."
 
 
@@ -90,9 +88,6 @@ class Gateway:
         self.settings = settings
         self.limits = settings.limits
         self.name = name
-        self.link_path = link_path
-        self.nats_url = nats_url
-        self.nats_options = nats_options or {}
         self.reuse_port = reuse_port
         self.conns: dict[int, Conn] = {}
         self.gate = ConnectionGate(settings.limits)
@@ -110,10 +105,9 @@ class Gateway:
         self.stopped = asyncio.Event()
         self.exit_code = 0
         self._servers: list[asyncio.Server] = []
-        self._nc: Any = None
-        self._secret: bytes | None = None  # the link secret (mud.link.auth), set at start
+        self.uplink = Uplink(self, link_path, nats_url, nats_options or {})  # to the engine
         self._connector: asyncio.Task[None] | None = None
-        self._stopping = False
+        self.stopping = False
         self.web: Any = None  # the browser client's listener (mud/web), when on
 
     # -- what the telnet layer asks of its "app" ------------------------------------------
@@ -128,7 +122,7 @@ class Gateway:
             conn.closed = True
             transport.close()
             return conn
-        if self._stopping:
+        if self.stopping:
             conn.write(plain(STOPPING))
             conn.closed = True
             transport.close()
@@ -155,15 +149,7 @@ class Gateway:
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
         self.gate.max_open = open_file_budget(self.limits.fd_reserve)
-        from mud.link.auth import configured_secret
-
-        self._secret = configured_secret(self.settings.link)  # (None: the socket folder's key)
-        if self.nats_url:  # (first: wrong credentials stop the start before any port is taken)
-            from mud.link.nats import check_nats, nats_connect
-
-            check_nats(self.settings.link.model_copy(update={"nats": self.nats_url}), self._secret)
-            self._nc = await nats_connect(self.nats_url, f"dreamwave-{self.name}",
-                                          **self.nats_options)  # fmt: skip
+        await self.uplink.open()  # (first: wrong NATS credentials stop the start before any port)
         self._servers, self.port = await listen(
             self.settings.hosts, self.settings.port, lambda: MudTelnet(self), self.reuse_port
         )
@@ -173,88 +159,19 @@ class Gateway:
 
             self.web = WebListener(self)
             await self.web.start()
-        self._connector = asyncio.get_running_loop().create_task(self._connect_forever())
+        self._connector = asyncio.get_running_loop().create_task(self.uplink.run())
 
     def listening_on(self) -> str:
         return listening_on(self._servers)
 
-    async def _connect_forever(self) -> None:
-        """Reach the engine, say hello, and do it again whenever the link drops. Whatever
-        goes wrong in one try is logged and the next try comes: a gateway that stopped
-        trying would leave its players frozen, with nothing said anywhere."""
-        while not self._stopping:
-            try:
-                await self._connect_once()
-            except Exception as err:  # (said, not raised: the next try may well succeed)
-                log.warning("gateway %s: reaching the engine failed (%r); trying again",
-                            self.name, err)  # fmt: skip
-                await asyncio.sleep(REFUSED_WAIT)
-
-    async def _connect_once(self) -> None:
-        """One link to the engine, from connecting until it is lost."""
-        try:
-            link = await self._connect()
-        except (TimeoutError, OSError):
-            await asyncio.sleep(RECONNECT_EVERY)
-            return
-        except LinkRefused as err:  # the socket folder's key is not private
-            log.error("gateway %s: %s", self.name, err)
-            await asyncio.sleep(REFUSED_WAIT)
-            return
-        self._use(link)
-        lost = asyncio.get_running_loop().create_future()
-
-        def on_close(reason: str, f: asyncio.Future[str] = lost) -> None:
-            if not f.done():
-                f.set_result(reason)
-
-        link.on_close = on_close
-        if link.closed:  # closed before we listened: an engine dying as it took us (the
-            on_close(link.close_reason)  # kernel resets what was in its backlog)
-        self._hello(link)
-        if self.nats_url:
-            # NATS keeps nothing for an engine that isn't there: say it again until heard
-            while not self.attached and not lost.done():
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(lost), HELLO_EVERY)
-                if not self.attached and not lost.done() and link.proven:
-                    self._hello(link)  # (an unproven link holds the first one still)
-        reason = await self._until_lost(link, lost)
-        self._engine_lost(reason)
-        if not link.proven:  # refused (another link secret?): don't knock at full speed
-            await asyncio.sleep(REFUSED_WAIT)
-
-    async def _until_lost(self, link: Link, lost: asyncio.Future[str]) -> str:
-        """Why the link closed. One the engine took but never finished proving within
-        PROOF_WAIT (an engine killed as it accepted us, a lost handshake message) is closed
-        here, so the next try reaches the engine that replaces it. (Over NATS the gateway
-        knocks again each heartbeat until an engine is there to answer.)"""
-        if self.nats_url:
-            return await lost
-        try:
-            return await asyncio.wait_for(asyncio.shield(lost), PROOF_WAIT)
-        except TimeoutError:
-            if not link.proven and not link.closed:
-                link.close("the engine took our connection but never answered its proof")
-            return await lost
-
-    async def _connect(self) -> Link:
-        if self.nats_url:
-            from mud.link.nats import connect_nats_gateway
-
-            prefix = self.settings.link.nats_prefix
-            return await connect_nats_gateway(self._nc, self.name, prefix, secret=self._secret)
-        from mud.link.local import connect_local
-
-        assert self.link_path is not None
-        connecting = connect_local(self.link_path, self.name, self._secret)
-        return await asyncio.wait_for(connecting, 2.0)
-
-    def _use(self, link: Link) -> None:
+    # -- the link to the engine (reached by mud/edge/uplink.py) -------------------------------
+    def use(self, link: Link) -> None:
+        """The link now in use: what comes on it is handled here."""
         self.link = link
         link.on_frame = self._on_frame
 
-    def _hello(self, link: Link) -> None:
+    def hello(self, link: Link) -> None:
+        """Every connection we hold, what it can do and whom it plays, to a new engine."""
         reason = "reload" if self.reloading else ("crash" if self.ever_attached else "start")
         attached = [c.attached() for c in self.conns.values() if not c.closed]
         self._hello_said = {a.sid: (a.state.started, (a.caps, a.address)) for a in attached}
@@ -265,15 +182,16 @@ class Gateway:
         """Over NATS a reload closes nothing: after "reloading", say hello until a new
         engine answers (the old one ignores it)."""
         self._lost(True)
-        while self.link is link and not link.closed and not self.attached and not self._stopping:
+        while self.link is link and not link.closed and not self.attached and not self.stopping:
             await asyncio.sleep(HELLO_EVERY / 2)
             if self.link is link and not self.attached:
-                self._hello(link)
+                self.hello(link)
 
-    def _engine_lost(self, reason: str) -> None:
+    def engine_lost(self, reason: str) -> None:
+        """The link in use closed (`reason`): connections stay, players are told."""
         was = self.attached
         self.link = None
-        if self._stopping:
+        if self.stopping:
             self.attached = False
             return
         if was:
@@ -398,13 +316,13 @@ class Gateway:
                 self.reloading = True
                 if self.link is not None:
                     self.link.post(Reloading())  # (after every line sent before)
-                    if self.nats_url:  # no connection to lose: greet the next engine
+                    if self.uplink.nats:  # no connection to lose: greet the next engine
                         asyncio.get_running_loop().create_task(self._greet_next(self.link))
             case Who():  # a new engine heard us before our hello (NATS)
                 if self.link is not None:
                     self._outage = self._outage or self.attached  # (the last one is gone)
                     self.attached = False
-                    self._hello(self.link)
+                    self.hello(self.link)
             case Stop():
                 asyncio.get_running_loop().create_task(self.stop())
             case _:
@@ -413,9 +331,9 @@ class Gateway:
 
     async def stop(self, farewell: str | None = None) -> None:
         """Close every connection (after its output) and stop listening."""
-        if self._stopping:
+        if self.stopping:
             return
-        self._stopping = True
+        self.stopping = True
         for server in self._servers:
             server.close()
         if self.web is not None:
@@ -438,9 +356,7 @@ class Gateway:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
-        if self._nc is not None:
-            with contextlib.suppress(Exception):
-                await self._nc.close()
+        await self.uplink.close()
         self.stopped.set()
 
     def _transports(self) -> list[Any]:
