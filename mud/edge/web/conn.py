@@ -88,6 +88,17 @@ class WsTransport:
     def set_write_buffer_limits(self, *args: Any, **kw: Any) -> None:
         pass
 
+    def unsent(self) -> list[bytes | str]:
+        """The frames still queued, never handed to the socket (its sender stopped: the page
+        dropped); taken out of the queue."""
+        frames: list[bytes | str] = []
+        while not self.queue.empty():
+            frame = self.queue.get_nowait()
+            if frame is not None:
+                frames.append(frame)
+        self.queued = 0
+        return frames
+
     async def _send_all(self) -> None:
         try:
             while True:
@@ -301,7 +312,11 @@ class WebConn(Conn):
     def detach(self) -> None:
         """The page went away after login: keep playing (buffered) until it comes back."""
         peer = (self.address, self.port)
-        self.transport = Detached(peer, self.web.settings.resume_buffer_bytes)
+        box = Detached(peer, self.web.settings.resume_buffer_bytes)
+        if isinstance(self.transport, WsTransport):  # what never left for the dropped socket
+            for frame in self.transport.unsent():  # waits too
+                box.send(frame)
+        self.transport = box
         loop = asyncio.get_running_loop()
         self.expiry = loop.call_later(self.web.settings.resume_seconds, self._expire)
         log.info("%r detached; resumable for %.0f s", self, self.web.settings.resume_seconds)
