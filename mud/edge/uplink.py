@@ -38,6 +38,7 @@ class Uplink:
         self.nats_options = nats_options
         self._nc: Any = None  # the NATS client, when over NATS
         self._secret: bytes | None = None  # the link secret (mud.link.auth), set by open
+        self._unproven = 0  # links in a row lost before they were proven
 
     @property
     def nats(self) -> bool:
@@ -104,8 +105,14 @@ class Uplink:
                     self.gw.hello(link)  # (an unproven link holds the first one still)
         reason = await self._until_lost(link, lost)
         self.gw.engine_lost(reason)
-        if not link.proven:  # refused (another link secret?): don't knock at full speed
-            await asyncio.sleep(REFUSED_WAIT)
+        if link.proven:
+            self._unproven = 0
+            return
+        # Lost before it was proven: an engine dying as it took us (its socket's backlog is
+        # reset: the next try, at once, finds the next engine) or one that refused us
+        # (another link secret?): don't knock at full speed.
+        self._unproven += 1
+        await asyncio.sleep(RECONNECT_EVERY if self._unproven == 1 else REFUSED_WAIT)
 
     async def _until_lost(self, link: Link, lost: asyncio.Future[str]) -> str:
         """Why the link closed. One the engine took but never finished proving within
