@@ -171,8 +171,7 @@ async def test_a_dropped_page_resumes_after_an_engine_crash_and_a_reload(split: 
     await ws.send(b"connect Root secretpass\n")
     token = await page_sees(ws, b"Exits:")
     assert token
-    ws.transport.abort()
-    await asyncio.sleep(0.3)  # (the gateway sees the drop: the dreamer waits, detached)
+    await dropped(split, ws)  # (the dreamer waits, detached)
     back = split.log.count("re-attached")
     os.kill(engine_pids(split)[0], signal.SIGKILL)
     await until(lambda: len(engine_pids(split)) == 2 and split.log.count("re-attached") > back)
@@ -180,8 +179,7 @@ async def test_a_dropped_page_resumes_after_an_engine_crash_and_a_reload(split: 
     token = await token_of(ws)  # resumed: no login screen
     await ws.send(b"look\n")
     await page_sees(ws, b"Exits:")
-    ws.transport.abort()  # dropped again, and then the engine reloads
-    await asyncio.sleep(0.3)
+    await dropped(split, ws)  # dropped again, and then the engine reloads
     back = split.log.count("re-attached")
     split.proc.send_signal(signal.SIGHUP)
     await until(lambda: len(engine_pids(split)) == 3 and split.log.count("re-attached") > back)
@@ -190,6 +188,16 @@ async def test_a_dropped_page_resumes_after_an_engine_crash_and_a_reload(split: 
     await ws.send(b"look\n")
     await page_sees(ws, b"Exits:")
     await ws.close()
+
+
+async def dropped(sp: Any, ws: Any) -> None:
+    """The page's socket drops; back once the gateway has seen it go (the dreamer waits,
+    detached): what the dreamer is shown from then on is kept for the resume. What the gateway
+    wrote before it knew went into the dropped socket and is gone, as with a browser whose
+    network fails, so a test that wants it kept waits for this."""
+    before = sp.log.count("> detached; resumable")
+    ws.transport.abort()
+    await until(lambda: sp.log.count("> detached; resumable") > before)
 
 
 def engine_pids(sp: Any) -> list[int]:
@@ -389,7 +397,7 @@ async def wren_away_from(split: Any) -> tuple[Client, int, str]:
     await ws.send(b"create Wren secretpass\n")
     token = await page_sees(ws, b"Exits:")
     assert token is not None
-    ws.transport.abort()
+    await dropped(split, ws)
     return root, web, token
 
 
@@ -469,7 +477,7 @@ async def test_a_page_that_drops_again_before_the_engine_answers_keeps_what_it_m
     async with no_engine(split, root):
         ws = await page(web, "127.0.0.2", resume=token)  # only the gateway hears it
         token = await token_of(ws)
-        ws.transport.abort()  # ... and gone again before any engine answered
+        await dropped(split, ws)  # ... and gone again before any engine answered
     await root.expect("The dream steadies", timeout=15)
     ws = await page(web, "127.0.0.2", resume=token)
     assert b"lanterns are lit" in (await page_text_until(ws, b"lanterns are lit"))

@@ -263,3 +263,31 @@ async def test_after_a_crash_input_kept_by_one_gateway_finds_the_dreamers_of_ano
             await c.close()
     finally:
         await stop(sp)
+
+
+async def test_a_link_lost_before_the_gateway_listened_is_tried_again(tmp_path: Path) -> None:
+    """An engine dying (kill -9, the end of a reload) as it takes the gateway's connection:
+    the kernel resets the connection in its backlog, which the link may report before the
+    gateway has put its close handler on it. The gateway still sees the link as lost and
+    tries again at once (the next engine is coming); it used to wait forever for a close
+    already past, reaching no engine, with nothing logged. Only links lost unproven in a row
+    (a refusal: another link secret?) are tried again slowly."""
+    from mud.config import Settings
+    from mud.edge import uplink
+    from mud.edge.gateway import Gateway
+    from mud.link.auth import Guard
+    from mud.link.local import StreamLink
+
+    gw = Gateway(Settings(port=0, db=f"sqlite:///{tmp_path / 'x.db'}"), link_path="unused")
+
+    async def reset_at_once() -> StreamLink:
+        link = StreamLink("gw1", guard=Guard(b"k" * 32, "gateway"))  # (not proven yet)
+        link.close("connection lost: [Errno 104] Connection reset by peer")
+        return link
+
+    gw.uplink._connect = reset_at_once  # type: ignore[method-assign]
+    await asyncio.wait_for(gw.uplink._connect_once(), uplink.REFUSED_WAIT / 2)
+    assert gw.link is None and not gw.attached
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(gw.uplink._connect_once(), 5)  # the second in a row: slowly
+    assert asyncio.get_running_loop().time() - started >= uplink.REFUSED_WAIT

@@ -6,6 +6,7 @@
 - mtts.py      TTYPE/MTTS -> colour depth, UTF-8, screen reader
 - gmcp.py      GMCP encode/decode and Core.* state
 - mssp.py      the MSSP table as telnet bytes and as plain text
+- render.py    the engine's output items as telnet bytes (prompt marks, echo, GMCP)
 """
 
 from mud.edge.telnet.lines import LineReader

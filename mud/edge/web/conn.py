@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mud.edge.addresses import peer_address
 from mud.edge.bucket import TokenBucket
-from mud.edge.gateway import Conn
+from mud.edge.conn import Conn
 from mud.protocol import ClientCaps, ConnState, Echo, Event, Item, Oob, Prompt, Text
 
 if TYPE_CHECKING:
@@ -87,6 +87,17 @@ class WsTransport:
 
     def set_write_buffer_limits(self, *args: Any, **kw: Any) -> None:
         pass
+
+    def unsent(self) -> list[bytes | str]:
+        """The frames still queued, never handed to the socket (its sender stopped: the page
+        dropped); taken out of the queue."""
+        frames: list[bytes | str] = []
+        while not self.queue.empty():
+            frame = self.queue.get_nowait()
+            if frame is not None:
+                frames.append(frame)
+        self.queued = 0
+        return frames
 
     async def _send_all(self) -> None:
         try:
@@ -301,7 +312,11 @@ class WebConn(Conn):
     def detach(self) -> None:
         """The page went away after login: keep playing (buffered) until it comes back."""
         peer = (self.address, self.port)
-        self.transport = Detached(peer, self.web.settings.resume_buffer_bytes)
+        box = Detached(peer, self.web.settings.resume_buffer_bytes)
+        if isinstance(self.transport, WsTransport):  # what never left for the dropped socket
+            for frame in self.transport.unsent():  # waits too
+                box.send(frame)
+        self.transport = box
         loop = asyncio.get_running_loop()
         self.expiry = loop.call_later(self.web.settings.resume_seconds, self._expire)
         log.info("%r detached; resumable for %.0f s", self, self.web.settings.resume_seconds)
