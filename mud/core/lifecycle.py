@@ -145,9 +145,9 @@ class SessionLifecycle:
             log.info("%s taken over by a new connection from %s", player.name, session.address)
             old.set_base_mode(None)  # the dreamer stays; only the old connection goes
             old.player = None
-            if old.feed is not None:
-                old.feed.watchers.discard(old)
-            old.feed = None
+            if old.out.feed is not None:
+                old.out.feed.watchers.discard(old)
+            old.out.read_room(None)
             player.session = session
             if player.room is not None:
                 self.app.output.read_feed(session, player.room)
