@@ -19,9 +19,10 @@ client's render and out keys from the same object.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mud.core.feed import encoded_lines
 from mud.core.rendering import Rendering
@@ -169,6 +170,13 @@ class OutputBuffer(Rendering):
             self.catch_up()
             self._out.append(data)
             self.schedule_flush()
+
+    def oob(self, package: str, data: Any) -> None:
+        """Out-of-band data (GMCP), if the client enabled `package`: an item in order with
+        the text; the gateway frames it for its protocol."""
+        if self.caps.wants(package):
+            body = "" if data is None else json.dumps(data, separators=(",", ":"))
+            self.write_raw(Oob(package, body))
 
     # -- flushing ---------------------------------------------------------------------------
     def schedule_flush(self) -> None:

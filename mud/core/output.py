@@ -109,7 +109,7 @@ class OutputPump:
             if feed.watchers:
                 who = {"name": player.name, "fullname": player.name}
                 for w in feed.watchers:
-                    w.send_gmcp("Room.AddPlayer", who)
+                    w.out.oob("Room.AddPlayer", who)
             if out.wants_oob and out.caps.wants("Room.Players"):
                 feed.watchers.add(session)
 
@@ -123,14 +123,14 @@ class OutputPump:
             if feed is not None:
                 feed.watchers.discard(session)
                 for w in feed.watchers:
-                    w.send_gmcp("Room.RemovePlayer", {"name": player.name})
+                    w.out.oob("Room.RemovePlayer", {"name": player.name})
             out.read_room(None)
 
     def fanout(self, sessions: Iterable[Any], text: str) -> None:
         """Send one message to many: render and encode once per kind of client (colour,
         width, charset), not once per recipient."""
         # The hottest loop in the server (one pass per recipient of every say): it does
-        # Session.write_line_bytes's work inline, and most rooms hold one kind of client.
+        # OutputBuffer.write_line's work inline, and most rooms hold one kind of client.
         cache: dict[int, bytes] = {}
         key = -1
         data = b""

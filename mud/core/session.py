@@ -9,9 +9,7 @@ order.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -19,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mud.core import pager
 from mud.core.outbuf import OutputBuffer
-from mud.core.text import sanitize, strip_markup
+from mud.core.text import command_prompt, sanitize
 from mud.protocol import ClientCaps, Echo, Oob
 from world.moderation import normalise_address
 
@@ -31,9 +29,6 @@ if TYPE_CHECKING:
     from world.model import Player
 
 log = logging.getLogger("dreamwave.session")
-
-PROMPT = "> "
-PROMPT_TOKEN = re.compile(r"%(.)")
 
 
 class Session:
@@ -184,7 +179,6 @@ class Session:
 
     @property
     def screen_reader(self) -> bool:
-        """Plain output: no decoration, sentences for maps."""
         return self.out.screen_reader
 
     @property
@@ -201,17 +195,14 @@ class Session:
 
     @property
     def wants_oob(self) -> bool:
-        """The client enabled GMCP packages."""
         return self.out.wants_oob
 
     @property
     def render_key(self) -> tuple[bool, int, bool, bool]:
-        """The arguments of mud.core.text.render after the text."""
         return self.out.render_key
 
     @property
     def out_key(self) -> int:
-        """Equal for sessions whose rendered bytes for one message are equal."""
         return self.out.out_key
 
     def set_caps(self, caps: ClientCaps) -> None:
@@ -261,30 +252,10 @@ class Session:
         if self.closed:
             return
         if text is None:
-            self.out.prompt(self.prompt_text(), self.out.screen_reader)
+            text = command_prompt(self.player, self.app.world.dream_state)
+            self.out.prompt(text, self.out.screen_reader)
         else:
             self.out.prompt(text, False)
-
-    def prompt_text(self) -> str:
-        """The command prompt: the dreamer's `config prompt` with its tokens filled in
-        (%n name, %s awake/dreaming/in loop, %r room, %% a percent sign), or "> "."""
-        p = self.player
-        own = p.settings.get("prompt") if p is not None else None
-        if not own or p is None:
-            return PROMPT
-        state = self.app.world.dream_state(p) if "%s" in own else ""
-        room = strip_markup(p.room.name) if "%r" in own and p.room is not None else ""
-        values = {"n": p.name, "s": state, "r": room}
-
-        def fill(m: re.Match[str]) -> str:
-            code = m.group(1)
-            if code == "%":
-                return "%"
-            # the template was stored with its markup escaped; what fills it is escaped too
-            return values[code].replace("|", "||") if code in values else m.group(0)
-
-        out = PROMPT_TOKEN.sub(fill, own)
-        return out + " "
 
     def write_raw(self, data: bytes | Echo | Oob) -> None:
         """Text bytes that bypass rendering, or an item (echo, out-of-band), in order."""
@@ -298,48 +269,22 @@ class Session:
         """The client's cursor is at the start of a line (we ended a hidden password's)."""
         self.out.line_ended()
 
-    def catch_up(self) -> bool:
-        """Take in the room feed's lines not had yet (see OutputBuffer.catch_up)."""
-        return self.out.catch_up()
-
-    def flush(self) -> None:
-        self.out.flush()
-
-    def output_failed(self) -> None:
-        """Preparing this connection's output raised: drop it alone (see OutputBuffer)."""
-        self.out.output_failed()
-
-    # -- GMCP ---------------------------------------------------------------------------------
+    # -- GMCP (mud/core/gmcp_packages.py) ----------------------------------------------------
     def on_gmcp(self, package: str, data: Any) -> None:
-        """A GMCP message for the engine (the gateway answered Core.* itself and told us the
-        packages in the caps before this)."""
-        if package.lower().startswith("core.supports") and self.player is not None:
-            self.notify("login")  # the packages it just enabled, filled in
-        elif package.lower() == "comm.channel.list" and self.player is not None:
-            self.notify("channel_list")  # the client asks which channels there are
+        """A GMCP message for the engine (the gateway answered Core.* itself)."""
+        from mud.core import gmcp_packages
 
-    def send_gmcp(self, package: str, data: Any) -> None:
-        """Out-of-band data (GMCP), if the client enabled `package`: an item in order with
-        the text; the gateway frames it for its protocol."""
-        if self.out.caps.wants(package):
-            body = "" if data is None else json.dumps(data, separators=(",", ":"))
-            self.out.write_raw(Oob(package, body))
+        gmcp_packages.received(self, package, data)
 
     def notify(self, kind: str, data: dict[str, Any] | None = None) -> None:
         """Out-of-band news from the world (room changed, a channel line...) for GMCP."""
-        if not self.out.wants_oob or self.closed:
-            return
-        from mud.core import gmcp_packages
+        if self.out.wants_oob and not self.out.closed:
+            from mud.core import gmcp_packages
 
-        for package, payload in gmcp_packages.for_event(self, kind, data or {}):
-            self.send_gmcp(package, payload)
+            for package, payload in gmcp_packages.for_event(self, kind, data or {}):
+                self.out.oob(package, payload)
 
     # -- held until a commit: the unit of work's contract (mud/core/tx.py) --------------------
-    @property
-    def held(self) -> bool:
-        """Output waits for a commit (see hold)."""
-        return self.out.held_by is not None
-
     def hold(self, tx: CommandTx, own: bool) -> None:
         """Hold output and input until `tx`'s changes are durable (its one commit callback
         then calls `release`). `own`: this dreamer's own command (else another's told them)."""
@@ -444,7 +389,7 @@ class Session:
         if self.out.held_by is None:
             # The reply to what this player typed goes out now, not with the next output
             # pump (which, when busy, gathers other players' lines for a while).
-            self.flush()
+            self.out.flush()
 
     def _drain_queue(self) -> None:
         while self._queue and not self._busy and self.out.held_by is None and not self.closed:
@@ -476,7 +421,7 @@ class Session:
                     finally:
                         tx.end()
                 if not self.closed and self.out.held_by is None:
-                    self.flush()  # the reply to the line that started it, at once
+                    self.out.flush()  # the reply to the line that started it, at once
                 if not self.closed:
                     self._drain_queue()
 

@@ -56,7 +56,7 @@ class CommandTx:
     )  # fmt: skip
 
     # The unit under way (the engine runs one thing at a time on its loop): the output
-    # pump, the feeds and Session.write_line_bytes read it on every delivery.
+    # pump, the feeds and OutputBuffer.write_line read it on every delivery.
     current: ClassVar[CommandTx | None] = None
 
     def __init__(self, host: Transactions, actor: Session | None) -> None:
