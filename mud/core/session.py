@@ -1,10 +1,15 @@
-"""One connection: input limits, ordered command processing, and a bounded output queue.
+"""One connection: input limits, ordered command processing, and its output.
 
 Lines arrive from the gateway already split. Each is decoded, sanitised and handed to the
 current mode (login flow, editor, or the dispatcher: see commands/api.py Mode). While a
 command's changes are being committed, the session holds its output and queues further
 input, so a player is told "done" only once it is durable and their commands always run in
 order.
+
+A Session is identity, lifecycle, input and the mode stack. What it shows is its
+`OutputBuffer` (`self.out`, mud/core/outbuf.py), the one writer of its output state, which is
+also how its client is shown text (mud/core/rendering.py); the methods here that commands use
+(`CommandSession`: send, send_prompt, colour, screen_reader...) hand over to it.
 """
 
 from __future__ import annotations
