@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mud.core.feed import RoomFeed
     from mud.core.peer import Out, SessionPort
     from mud.core.session import Session
+    from world.model import Player
 
 # What a session's output is made of until its flush: text bytes, items (a prompt, echo,
 # out-of-band data), or a tuple of items a crowd shares (a room's lines and the prompt again)
@@ -293,12 +294,13 @@ class OutputBuffer(Rendering):
         feed = self.feed
         if feed is None or (self.feed_pos == feed.end and not self.feed_all):
             return False
-        self.read_feed(feed)
+        self.read_feed(feed, self.session.player)
         return True
 
-    def read_feed(self, feed: RoomFeed) -> None:
-        """Append every line of `feed` (this dreamer's room) not had yet: the visible ones,
-        or all of them if `feed_all`. (The feed drain: once per reader per output pump.)"""
+    def read_feed(self, feed: RoomFeed, player: Player | None) -> None:
+        """Append every line of `feed` (this dreamer's room; `player`: the dreamer) not had
+        yet: the visible ones, or all of them if `feed_all`. (The feed drain: once per
+        reader per output pump.)"""
         upto = feed.top if self.feed_all else feed.end
         start = self.feed_pos
         if start >= upto:  # (a newcomer starts past lines still held)
@@ -309,7 +311,6 @@ class OutputBuffer(Rendering):
         if self.closed or start >= stop:
             return
         lines = encoded_lines(feed.lines, feed.texts, self)
-        player = self.session.player
         if start == 0 and not self.wants_oob and player not in feed.excluded:
             key = self.out_key
             blob = feed.blobs.get(key)

@@ -205,7 +205,7 @@ class OutputPump:
                 o = player.session.out
                 if o.feed_pos < end:
                     try:
-                        o.read_feed(feed)
+                        o.read_feed(feed, player)
                         if o.held_by is None:
                             o.flush()
                             written += 1
