@@ -114,6 +114,16 @@ class Session:
         self.app.lifecycle.begin_login(self)
         self._drain_queue()
 
+    def reattached(self) -> None:
+        """It started under the engine before this one (kept by its gateway): decide how it
+        is shown text again, with no greeting."""
+        self.started = True
+        self.decide_capabilities()
+
+    def attach(self, player: Player | None) -> None:
+        """The dreamer this connection plays from now on (None: none, taken over)."""
+        self.player = player
+
     @property
     def closed(self) -> bool:
         """No more output: the connection closes or closed."""
