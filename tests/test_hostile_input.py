@@ -86,8 +86,8 @@ async def test_one_connections_output_failure_stays_its_own(server):
     bob = await login(server.port, "Bob", ttype="xterm")
     mallory = await login(server.port, "Mallory", ttype="xterm")
     session = server.world.find_online("Mallory").session
-    session.encoding = "base64"  # what `client charset base64` used to store
-    session._update_render_key()
+    session.out.encoding = "base64"  # what `client charset base64` used to store
+    session.out._update_render_key()
     await hears(bob, alice, "one")
     await hears(alice, bob, "two")
     await mallory.expect(r'Bob\S* says, "two')

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 class Listener(Protocol):
     """What the world needs from a connection: somewhere to send text."""
 
-    wants_oob: bool  # True if the client takes out-of-band data (GMCP)
+    @property
+    def wants_oob(self) -> bool: ...  # True if the client takes out-of-band data (GMCP)
 
     def send(self, text: str) -> None: ...
     def notify(self, kind: str, data: dict[str, Any] | None = None) -> None: ...

@@ -413,8 +413,8 @@ class App:
             pass
         await asyncio.sleep(BUSY_FLUSH_DELAY_MAX)  # one more output pump: room lines go out
         for session in list(self.sessions):
-            session.catch_up()
-            session.flush()
+            session.out.catch_up()
+            session.out.flush()
         saved = await store.close(max(0.0, deadline - time.monotonic()))
         await self._close_links(None)
         log.info("reload: handed over (%s)", "everything saved" if saved else "NOT all saved")

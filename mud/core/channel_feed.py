@@ -2,7 +2,7 @@
 
 Like a room's feed (mud/core/feed.py), a line on a channel is one append, whatever the audience;
 the work per listener happens when output goes out, and is then one list append of bytes
-shared by everyone with the same kind of client (`Session.out_key`). Per pump window a feed
+shared by everyone with the same kind of client (`OutputBuffer.out_key`). Per pump window a feed
 keeps each line's markup, who is left out of it (those ignoring the talker), and per kind of
 client the encoded lines plus all of them joined.
 
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 from mud.core.feed import encoded_lines
 
 if TYPE_CHECKING:
-    from mud.core.session import Session
+    from mud.core.outbuf import OutputBuffer
     from mud.core.world_port import Connected
     from world.channels import Channel
     from world.model import Player
@@ -59,10 +59,10 @@ class ChannelFeed:
         if self.texts:
             self.read[p] = len(self.texts)
 
-    def _encoded(self, s: Session) -> list[bytes]:
+    def _encoded(self, s: OutputBuffer) -> list[bytes]:
         return encoded_lines(self.lines, self.texts, s)
 
-    def drain(self, p: Player, s: Session) -> bool:
+    def drain(self, p: Player, s: OutputBuffer) -> bool:
         """Append to `s`'s output the lines `p` has not had yet; True if any were."""
         texts = self.texts
         start = self.read.get(p, 0)
@@ -85,11 +85,13 @@ class ChannelFeed:
         if s.wants_oob:
             name, talkers = self.channel.name, self.talkers
             for i in mine:
-                s.notify("channel", {"channel": name, "talker": talkers[i], "text": texts[i]})
+                s.session.notify(
+                    "channel", {"channel": name, "talker": talkers[i], "text": texts[i]}
+                )
         return True
 
     @staticmethod
-    def _write(s: Session, data: bytes) -> None:
+    def _write(s: OutputBuffer, data: bytes) -> None:
         s.catch_up()  # what the room saw first comes first
         if s.line_start():
             s.add_rendered(b"\r\n")
@@ -151,14 +153,15 @@ class ChannelPump:
                 s = p.session
                 if s is None:
                     continue
+                o = s.out
                 try:
-                    if not feed.drain(p, s):
+                    if not feed.drain(p, o):
                         continue
-                    if not s.held:
-                        s.flush()
+                    if o.held_by is None:
+                        o.flush()
                         written += 1
                 except Exception:  # one connection's trouble stays its own
-                    s.output_failed()
+                    o.output_failed()
             if len(feed.texts) == count:
                 feed.reset()
             else:  # a line came in meanwhile

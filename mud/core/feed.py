@@ -8,7 +8,7 @@ yet when their output goes out: at the next output pump, or earlier when somethi
 (their own command's reply, a tell) is written to them, so the order everyone sees is the
 order things happened.
 
-Per pump window, a feed keeps each line's markup and, per kind of client (`Session.out_key`:
+Per pump window, a feed keeps each line's markup and, per kind of client (`OutputBuffer.out_key`:
 colour, width, charset, screen reader), the encoded bytes of every line plus all of them
 joined: the dreamers who saw none of the window yet and are excluded from none of it (nearly all of
 them) get that one joined chunk. Only the actor of a line (excluded from it: they got "You
@@ -43,7 +43,7 @@ log = logging.getLogger("dreamwave.feed")
 MAX_HELD_LINES = 5000
 
 if TYPE_CHECKING:
-    from mud.core.session import Session
+    from mud.core.rendering import Rendering
     from world.model import Room
 
 
@@ -132,49 +132,21 @@ class RoomFeed:
         if moved and self.opened is not None:
             self.opened(self)
 
-    def _encoded(self, s: Session) -> list[bytes]:
-        return encoded_lines(self.lines, self.texts, s)
+    # The feed drain itself is the reader's (OutputBuffer.read_feed, the one writer of where
+    # a dreamer has read to); the feed keeps the window's caches it fills.
+    def new_blob(self, key: int, upto: int, lines: list[bytes]) -> list[Any]:
+        """The window's lines up to `upto` joined, for every reader of kind `key` who had
+        none of them (one bytes object they all share)."""
+        blob = self.blobs[key] = [upto, b"".join(lines), None, {}]
+        return blob
 
-    def drain(self, s: Session) -> None:
-        """Append to `s`'s output every line it has not had yet (it is in this room): the
-        visible ones, or all of them if `s.feed_all` (another's command tells it something
-        privately: its output is held as long as they are, see CommandTx.end)."""
-        upto = self.top if s.feed_all else self.end
-        if s.feed_pos >= upto:  # (a newcomer starts past lines still held)
-            return
-        start = s.feed_pos - self.base
-        s.feed_pos = upto
-        stop = upto - self.base
-        if s.closed or start >= stop:
-            return
-        lines = self._encoded(s)
-        add = s.add_rendered
-        if start == 0 and not s.wants_oob and s.player not in self.excluded:
-            key = s.out_key
-            blob = self.blobs.get(key)
-            if blob is None or blob[0] != upto:
-                blob = self.blobs[key] = [upto, b"".join(lines[:stop]), None, {}]
-            if s.line_start():  # (most of a crowd sits at its prompt: they share this one too)
-                if blob[2] is None:
-                    blob[2] = b"\r\n" + blob[1]
-                s.add_shared(blob[2], blob[3])  # (and the prompt shown again after it)
-            else:
-                add(blob[1])
-            return
-        player = s.player
-        excludes = self.excludes
-        mine = [i for i in range(start, stop) if excludes[i] is None or player not in excludes[i]]
-        if not mine:  # all of it left out (the actor's own line): the prompt stays as it is
-            return
-        if s.line_start():
-            add(b"\r\n")
-        channels = self.channels
-        oob = s.wants_oob
-        for i in mine:
-            add(lines[i])
-            channel = channels[i] if oob else None
-            if channel is not None:
-                s.notify("channel", {**channel, "text": self.texts[i]})
+    @staticmethod
+    def broken_blob(blob: list[Any]) -> bytes:
+        """A blob's bytes after a line break (for readers at their prompt), made once."""
+        joined: bytes = blob[1]
+        broken = b"\r\n" + joined
+        blob[2] = broken
+        return broken
 
     def reset(self) -> None:
         """Everyone in the room has caught up: start the next window empty (but for the
@@ -198,7 +170,7 @@ class RoomFeed:
         self.blobs.clear()
 
 
-def encoded_lines(cache: dict[int, list[bytes]], texts: list[str], s: Session) -> list[bytes]:
+def encoded_lines(cache: dict[int, list[bytes]], texts: list[str], s: Rendering) -> list[bytes]:
     """Every line of a feed's window as `s`'s kind of client gets it, encoded on first need
     and kept in `cache` (out_key -> lines) for everyone else of that kind."""
     key = s.out_key

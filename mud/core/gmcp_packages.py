@@ -119,3 +119,12 @@ def for_event(session: Session, kind: str, data: dict[str, Any]) -> Iterator[tup
         )
     elif kind == "channel_list":  # Comm.Channel.List: only when the client asks for it
         yield "Comm.Channel.List", session.app.world.channels.gmcp_list(p)
+
+
+def received(session: Session, package: str, data: Any) -> None:
+    """A GMCP message for the engine (the gateway answered Core.* itself and told us the
+    packages in the caps before this)."""
+    if package.lower().startswith("core.supports") and session.player is not None:
+        session.notify("login")  # the packages it just enabled, filled in
+    elif package.lower() == "comm.channel.list" and session.player is not None:
+        session.notify("channel_list")  # the client asks which channels there are

@@ -86,8 +86,7 @@ class SessionLifecycle:
             self.allow_resume(session)
         if not state.started:
             return False  # still negotiating: its "go" comes later
-        session.started = True
-        session.decide_capabilities()
+        session.reattached()
         if not state.greeted:  # it connected while no engine was there
             self.begin_login(session)
             return False
@@ -101,7 +100,7 @@ class SessionLifecycle:
             session.send(LOGIN_AGAIN if why == "reload" else LOGIN_AGAIN_CRASH)
             flow.prompt()
             return False
-        session.player = player
+        session.attach(player)
         self.app.world.enter_game(player, session, announce=False)
         dispatcher = Dispatcher(self.app, session, player)
         session.set_base_mode(dispatcher)
@@ -139,15 +138,15 @@ class SessionLifecycle:
             session.close(f"{player.name} is banned {ban.remaining(time.time())}{why}")
             return
         old = session_of(player)
-        session.player = player
+        session.attach(player)
         arriving = old is None or old is session
         if old is not None and not arriving:
             log.info("%s taken over by a new connection from %s", player.name, session.address)
             old.set_base_mode(None)  # the dreamer stays; only the old connection goes
-            old.player = None
-            if old.feed is not None:
-                old.feed.watchers.discard(old)
-            old.feed = None
+            old.attach(None)
+            if old.out.feed is not None:
+                old.out.feed.watchers.discard(old)
+            old.out.read_room(None)
             player.session = session
             if player.room is not None:
                 self.app.output.read_feed(session, player.room)

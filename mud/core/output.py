@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mud.core.channel_feed import ChannelPump
 from mud.core.feed import RoomFeed
+from mud.core.outbuf import OutputBuffer
 from mud.core.session import Session
 from mud.core.text import render
 from mud.core.tx import CommandTx
@@ -40,10 +41,10 @@ class OutputPump:
     def __init__(self, loop: asyncio.AbstractEventLoop, store: Store) -> None:
         self.loop = loop
         self.store = store
-        self._dirty: deque[Session] = deque()
+        self._dirty: deque[OutputBuffer] = deque()
         self._dirty_feeds: deque[RoomFeed] = deque()
         self.channel_pump = ChannelPump(self.wake_pump)
-        self._run_dirty: deque[Session] = deque()  # the pump run under way: still to write
+        self._run_dirty: deque[OutputBuffer] = deque()  # the pump run under way: still to write
         self._run_feeds: deque[RoomFeed] = deque()
         self._pump_scheduled = False
         self._pump_written = 0  # sockets written so far by the pump run under way
@@ -66,14 +67,14 @@ class OutputPump:
             me = actor.player if actor is not None else None
             if (
                 actor is not None
-                and actor.feed is feed
+                and actor.out.feed is feed
                 and me is not None
                 and (not exclude or me not in exclude)
             ):
                 # The actor's own copy (an emote) is part of its reply, which is held as a
                 # whole: it goes straight to them, before their prompt.
                 actor.send(text)
-                if channel is not None and actor.wants_oob:
+                if channel is not None and actor.out.wants_oob:
                     actor.notify("channel", {**channel, "text": text})
                 exclude = (*exclude, me) if exclude else (me,)
             if feed.post(text, exclude, channel):
@@ -96,40 +97,40 @@ class OutputPump:
         return feed
 
     def read_feed(self, session: Session, room: Room) -> None:
-        feed = room.feed or self._new_feed(room)
-        session.feed = feed
-        session.feed_pos = feed.top  # from now on: nothing said before they came
+        session.out.read_room(room.feed or self._new_feed(room))  # (from its top from now on)
 
     def room_joined(self, player: Player, room: Room) -> None:
         session = player.session
         if isinstance(session, Session):
             self.read_feed(session, room)
-            feed = session.feed
+            out = session.out
+            feed = out.feed
             assert feed is not None
             if feed.watchers:
                 who = {"name": player.name, "fullname": player.name}
                 for w in feed.watchers:
-                    w.send_gmcp("Room.AddPlayer", who)
-            if session.wants_oob and session.caps.wants("Room.Players"):
+                    w.out.oob("Room.AddPlayer", who)
+            if out.wants_oob and out.caps.wants("Room.Players"):
                 feed.watchers.add(session)
 
     def room_left(self, player: Player, room: Room) -> None:
         session = player.session
         if isinstance(session, Session):
-            if session.catch_up():  # all they saw before they went
-                session.flush_soon()
-            feed = session.feed
+            out = session.out
+            if out.catch_up():  # all they saw before they went
+                out.schedule_flush()
+            feed = out.feed
             if feed is not None:
                 feed.watchers.discard(session)
                 for w in feed.watchers:
-                    w.send_gmcp("Room.RemovePlayer", {"name": player.name})
-            session.feed = None
+                    w.out.oob("Room.RemovePlayer", {"name": player.name})
+            out.read_room(None)
 
     def fanout(self, sessions: Iterable[Any], text: str) -> None:
         """Send one message to many: render and encode once per kind of client (colour,
         width, charset), not once per recipient."""
         # The hottest loop in the server (one pass per recipient of every say): it does
-        # Session.write_line_bytes's work inline, and most rooms hold one kind of client.
+        # OutputBuffer.write_line's work inline, and most rooms hold one kind of client.
         cache: dict[int, bytes] = {}
         key = -1
         data = b""
@@ -140,31 +141,32 @@ class OutputPump:
             for s in sessions:
                 if s is not actor:
                     others.add(s)
-                    s.feed_all = True
+                    s.out.read_held(True)
         for s in sessions:
-            if s.out_key != key:
-                key = s.out_key
+            o = s.out
+            if o.out_key != key:
+                key = o.out_key
                 got = cache.get(key)
                 if got is None:
                     try:
-                        got = cache[key] = s.encode_line(render(text, *s.render_key))
+                        got = cache[key] = o.encode_line(render(text, *o.render_key))
                     except Exception:  # one connection's trouble stays its own
-                        s.output_failed()
+                        o.output_failed()
                         key = -1
                         continue
                 data = got
-            if s.closed:
+            if o.closed:
                 continue
             try:
-                s.catch_up()  # the room's earlier lines first
+                o.catch_up()  # the room's earlier lines first
             except Exception:
-                s.output_failed()
+                o.output_failed()
                 continue
-            s.add_line(data)
+            o.add_line(data)
 
     # -- output pump: one callback per loop iteration flushes every session with output ----
-    def want_flush(self, session: Session) -> None:
-        self._dirty.append(session)
+    def want_flush(self, out: OutputBuffer) -> None:
+        self._dirty.append(out)
         if not self._pump_scheduled:
             self._schedule_pump()
 
@@ -200,15 +202,15 @@ class OutputPump:
             # (a copy: a write can drop a client that stopped reading, who then leaves)
             players = cast("dict[int, Connected]", feed.room.players)
             for player in list(players.values()):
-                s = player.session
-                if s.feed_pos < end:
+                o = player.session.out
+                if o.feed_pos < end:
                     try:
-                        feed.drain(s)
-                        if not s.held:
-                            s.flush()
+                        o.read_feed(feed, player)
+                        if o.held_by is None:
+                            o.flush()
                             written += 1
                     except Exception:  # one connection's trouble stays its own
-                        s.output_failed()
+                        o.output_failed()
             if feed.end == end:
                 feed.reset()
             else:  # a line came in meanwhile (e.g. "X fades" for a dropped client)
@@ -216,11 +218,11 @@ class OutputPump:
         written = self.channel_pump.pump(written, PUMP_SLICE)
         dirty = self._run_dirty
         while dirty and written < PUMP_SLICE:
-            s = dirty.popleft()
+            o = dirty.popleft()
             try:
-                s.flush()
+                o.flush()
             except Exception:
-                s.output_failed()
+                o.output_failed()
             written += 1
         self._pump_written += written
         if feeds or dirty or self.channel_pump.running:

@@ -190,7 +190,7 @@ class GatewayPeer:
             case Go(sid, caps):
                 s = self.sessions.get(sid)
                 if s is not None:
-                    s.caps = caps
+                    s.out.caps_final(caps)
                     s.start()
             case Caps():
                 self._caps(m)

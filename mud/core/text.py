@@ -13,7 +13,10 @@ type these two (`escape_stray_pipes` doubles them).
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 # The markup codes and the plain-text helpers belong to the world (it writes markup too);
 # strip_markup, capitalise_first and list_words are used from here across mud/ as well.
@@ -24,6 +27,9 @@ from world.words import (  # noqa: F401
     list_words,
     strip_markup,
 )
+
+if TYPE_CHECKING:
+    from world.model import Player
 
 _COLOURS = {"x": 30, "r": 31, "g": 32, "y": 33, "b": 34, "m": 35, "c": 36, "w": 37}
 ANSI: dict[str, str] = {"n": "\x1b[0m", "h": "\x1b[1m", "u": "\x1b[4m"}
@@ -219,3 +225,27 @@ def transliterate(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return bare.encode("ascii", "replace").decode("ascii")
+
+
+PROMPT = "> "
+PROMPT_TOKEN = re.compile(r"%(.)")
+
+
+def command_prompt(p: Player | None, dream_state: Callable[[Player], str]) -> str:
+    """The command prompt: the dreamer's `config prompt` with its tokens filled in
+    (%n name, %s awake/dreaming/in loop, %r room, %% a percent sign), or "> "."""
+    own = p.settings.get("prompt") if p is not None else None
+    if not own or p is None:
+        return PROMPT
+    state = dream_state(p) if "%s" in own else ""
+    room = strip_markup(p.room.name) if "%r" in own and p.room is not None else ""
+    values = {"n": p.name, "s": state, "r": room}
+
+    def fill(m: re.Match[str]) -> str:
+        code = m.group(1)
+        if code == "%":
+            return "%"
+        # the template was stored with its markup escaped; what fills it is escaped too
+        return values[code].replace("|", "||") if code in values else m.group(0)
+
+    return PROMPT_TOKEN.sub(fill, own) + " "

@@ -26,7 +26,7 @@ lines at once; only a move outside a command gets a small unit of its own
 
 Release order relies on the Store calling `when_durable` callbacks in the order they were
 registered: units end in order, so the last unit holding a session is the last to release it
-(`Session.held_by`).
+(`OutputBuffer.held_by`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class CommandTx:
     )  # fmt: skip
 
     # The unit under way (the engine runs one thing at a time on its loop): the output
-    # pump, the feeds and Session.write_line_bytes read it on every delivery.
+    # pump, the feeds and OutputBuffer.write_line read it on every delivery.
     current: ClassVar[CommandTx | None] = None
 
     def __init__(self, host: Transactions, actor: Session | None) -> None:
@@ -82,7 +82,7 @@ class CommandTx:
         and it reads the room's held lines first (so the order stays the order of events)."""
         if session is not self.actor:
             self.others.add(session)
-            session.feed_all = True
+            session.out.read_held(True)
 
     def show_landings(self, actor: Player | None) -> None:
         """The command's body is done: whoever it moved (and didn't show the room itself)
@@ -117,12 +117,13 @@ class CommandTx:
         wait = base = max(seq, self.need)
         held: list[Session] = []
         for other in self.others:
-            other.feed_all = False
-            if other.closed:
+            out = other.out
+            out.read_held(False)
+            if out.closed:
                 continue
             need = base
-            room = other.feed
-            if room is not None and other.feed_pos > room.end:  # it read held room lines too
+            room = out.feed
+            if room is not None and out.feed_pos > room.end:  # it read held room lines too
                 need = max(need, room.last_seq())
             if need > committed:
                 held.append(other)
