@@ -145,9 +145,9 @@ class NpcDirector:
         for npc in room.npcs.values():
             self._wake(npc)
         for key in self.routes.get(room.key or "", ()):
-            npc = self.world.npcs_by_key.get(key)
-            if npc is not None:
-                self._wake_wander(npc)
+            wanderer = self.world.npcs_by_key.get(key)
+            if wanderer is not None:
+                self._wake_wander(wanderer)
         now = self.scheduler.loop.time()
         for i, npc in enumerate(list(room.npcs.values())):
             self._greet(npc, player, room, now, i)

@@ -314,20 +314,20 @@ class OutputBuffer(Rendering):
         if start == 0 and not self.wants_oob and player not in feed.excluded:
             key = self.out_key
             blob = feed.blobs.get(key)
-            if blob is None or blob[0] != upto:
+            if blob is None or blob.upto != upto:
                 blob = feed.new_blob(key, upto, lines[:stop])
             if self._at_prompt:  # (most of a crowd sits at its prompt: they share this too)
                 self._at_prompt = False
                 self._redraw = self.redraws
-                broken = blob[2]
+                broken = blob.broken
                 if broken is None:
                     broken = feed.broken_blob(blob)
-                self.add_shared(broken, blob[3])  # (and the prompt shown again after it)
+                self.add_shared(broken, blob.variants)  # (and the prompt shown again after it)
             else:
-                self._out.append(blob[1])
+                self._out.append(blob.joined)
             return
         excludes = feed.excludes
-        mine = [i for i in range(start, stop) if excludes[i] is None or player not in excludes[i]]
+        mine = [i for i in range(start, stop) if (ex := excludes[i]) is None or player not in ex]
         if not mine:  # all of it left out (the actor's own line): the prompt stays as it is
             return
         out = self._out
