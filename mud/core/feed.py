@@ -93,9 +93,7 @@ class RoomFeed:
         # and Room.RemovePlayer), so a move costs one message per watcher, not a list each
         self.watchers: set[Session] = set()
 
-    def post(
-        self, text: str, exclude: tuple[Player, ...] | None, channel: Speech | None
-    ) -> bool:
+    def post(self, text: str, exclude: tuple[Player, ...] | None, channel: Speech | None) -> bool:
         """Append a line, not visible yet: the next `gate` says when it is. False if it was
         dropped (too many held)."""
         if self.top - self.end >= MAX_HELD_LINES:

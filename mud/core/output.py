@@ -99,7 +99,9 @@ class OutputPump:
         return feed
 
     def read_feed(self, session: Session, room: Room) -> None:
-        session.out.read_room(cast("RoomFeed | None", room.feed) or self._new_feed(room))  # (from its top from now on)
+        session.out.read_room(
+            cast("RoomFeed | None", room.feed) or self._new_feed(room)
+        )  # (from its top from now on)
 
     def room_joined(self, player: Player, room: Room) -> None:
         session = player.session

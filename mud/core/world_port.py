@@ -47,9 +47,9 @@ class EngineObserver:
 
     def __init__(self, output: OutputPump, txs: Transactions) -> None:
         self.fanout: Callable[[Iterable[Listener], str], None] = output.fanout
-        self.room_cast: Callable[
-            [Room, str, tuple[Player, ...] | None, Speech | None], None
-        ] = output.room_cast
+        self.room_cast: Callable[[Room, str, tuple[Player, ...] | None, Speech | None], None] = (
+            output.room_cast
+        )
         self.room_joined: Callable[[Player, Room], None] = output.room_joined
         self.room_left: Callable[[Player, Room], None] = output.room_left
         self.landed: Callable[[Player, int], None] = txs.landed
