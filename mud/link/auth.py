@@ -168,7 +168,7 @@ class Guard:
         if not hmac.compare_digest(proof, self._mac("engine", self._g, e)):
             return ["refused"], "the engine could not prove the link secret (it has another one)"
         self._e = e
-        answer = ["proof", self._mac("gateway", self._g, e)]
+        answer: Control = ["proof", self._mac("gateway", self._g, e)]
         self._keys()
         return answer, "ready"
 
