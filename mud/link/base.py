@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import TypedDict
 
 from mud.link.auth import SEALED, Guard, control, read_control
 from mud.link.frames import DEFAULT_MAX_PAYLOAD, Codec, LinkProtocolError, Unpacker, pack
@@ -31,6 +32,21 @@ MAX_PENDING = 32 * 1024 * 1024  # bytes waiting for a peer before it is dropped
 
 FrameHandler = Callable[[list[Message]], None]
 CloseHandler = Callable[[str], None]
+
+
+class LinkTuning(TypedDict, total=False):
+    """A Link's optional settings, passed through by the transports' listeners and
+    connectors (mud/link/local.py, mud/link/nats.py): see Link."""
+
+    max_payload: int
+    heartbeat: float
+    timeout: float
+    max_pending: int
+    codec: Codec[Message]
+
+
+class LinkOptions(LinkTuning, total=False):
+    guard: Guard | None
 
 
 class Link:
