@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mud.core.feed import encoded_lines
 from mud.core.rendering import Rendering
@@ -172,7 +172,7 @@ class OutputBuffer(Rendering):
             self._out.append(data)
             self.schedule_flush()
 
-    def oob(self, package: str, data: Any) -> None:
+    def oob(self, package: str, data: object) -> None:
         """Out-of-band data (GMCP), if the client enabled `package`: an item in order with
         the text; the gateway frames it for its protocol."""
         if self.caps.wants(package):
