@@ -20,6 +20,7 @@ from world.world import World
 if TYPE_CHECKING:
     from mud.core.npc_runtime import NpcDirector
     from world.dreams import Loop
+    from world.scripting.schema import EventSpec
 
 log = logging.getLogger("dreamwave.events")
 
@@ -89,7 +90,7 @@ class EventService:
         )
         return list(problems)
 
-    def _swap(self, specs: Any, problems: list[str]) -> list[str]:
+    def _swap(self, specs: dict[str, EventSpec], problems: list[str]) -> list[str]:
         if not problems:
             self.runtime.replace_specs(specs)
             self.problems = []
