@@ -30,7 +30,7 @@ from world.model import ROLES, Player
 from world.yamlsrc import ContentError, load_yaml, validate
 
 if TYPE_CHECKING:
-    from world.ports import ChannelLog
+    from world.ports import ChannelLog, RowKey
     from world.world import World
 
 log = logging.getLogger("dreamwave.channels")
@@ -169,7 +169,7 @@ class Channels:
         self.by_name: dict[str, Channel] = {}
         self._next_line = 1
 
-    def _stage(self, table: str, key: Any, row: dict[str, Any] | None) -> int:
+    def _stage(self, table: str, key: RowKey, row: dict[str, Any] | None) -> int:
         return self.world.stage(table, key, row)
 
     # -- loading and seeding -----------------------------------------------------------------

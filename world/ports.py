@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from world.model import Player, Room
 
 
+# The World's seam to the Store: each changed row is staged, and the staging sequence that
+# makes it durable comes back. A row is a table's columns by name (plain values and JSON);
+# None deletes the row with that key.
+RowKey = int | str  # a row's primary key: an id, or a name (a channel, a meta key...)
+Stage = Callable[[str, RowKey, "dict[str, Any] | None"], int]
+
+
 class Speech(TypedDict):
     """What marks a line as speech (a say, an emote, a channel line): clients that take
     out-of-band data also get it as GMCP Comm.Channel.Text, with the line's text added."""

@@ -23,7 +23,7 @@ from world.mail import PostOffice
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 from world.moderation import Moderation
 from world.npcs import Npc, NpcRoster
-from world.ports import DirectDelivery, Speech, WorldObserver
+from world.ports import DirectDelivery, Speech, Stage, WorldObserver
 from world.socials import Social
 
 log = logging.getLogger("dreamwave.world")
@@ -47,7 +47,7 @@ class World:
 
     def __init__(
         self,
-        stage: Callable[[str, Any, dict[str, Any] | None], int],
+        stage: Stage,
         observer: WorldObserver | None = None,
     ) -> None:
         """`stage` takes each changed row for the Store's writer; `observer` is told what
