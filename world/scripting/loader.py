@@ -273,7 +273,7 @@ class _Checker:
             self.step(("steps", i), step, labels)
         return sorted(self.problems, key=_line_of)
 
-    def trigger(self, path: tuple[Any, ...], t: Any) -> None:
+    def trigger(self, path: tuple[Any, ...], t: S.Trigger) -> None:
         if isinstance(t, S.EnterTrigger | S.SayTrigger):
             self.room((*path, "room"), t.room)
         elif isinstance(t, S.StepTrigger):
@@ -287,7 +287,7 @@ class _Checker:
         elif isinstance(t, S.StabilityTrigger):
             self.npc((*path, "host"), t.host)
 
-    def step(self, path: tuple[Any, ...], s: Any, labels: dict[str, int]) -> None:
+    def step(self, path: tuple[Any, ...], s: S.Step, labels: dict[str, int]) -> None:
         for name in TEXT_FIELDS:
             value = getattr(s, name, None)
             if isinstance(value, str):
