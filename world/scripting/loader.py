@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from world.scripting import schema as S
 from world.yamlsrc import ContentError, Located, load_yaml
@@ -124,7 +125,7 @@ def _fields(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _message(err: Any, raw_loc: tuple[Any, ...]) -> str:
+def _message(err: ErrorDetails, raw_loc: tuple[Any, ...]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     what = "step" if raw_loc[:1] == ("steps",) else "trigger"
