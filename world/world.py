@@ -332,7 +332,7 @@ class World:
         """'awake', 'dreaming' or 'in loop'."""
         return self.dreams.state(p)
 
-    def dream_details(self, p: Player) -> dict[str, Any]:
+    def dream_details(self, p: Player) -> dict[str, object]:
         """Extra GMCP Dreamwave.Status fields: the dream and loop a dreamer is in."""
         return self.dreams.details(p)
 

@@ -225,7 +225,7 @@ class WebConn(Conn):
     def gmcp_answer(self, package: str) -> None:
         self._send(package)
 
-    def send_gmcp(self, package: str, data: Any) -> None:
+    def send_gmcp(self, package: str, data: object) -> None:  # (JSON we built)
         self._send(f"{package} {json.dumps(data)}")
 
     def _send(self, frame: bytes | str) -> None:
