@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from commands.api import NOTHING, SPEECH, CommandError, Ctx, command
 from commands.selfservice import away_message, presence_version, title_of
@@ -156,21 +155,33 @@ def cmd_who(ctx: Ctx) -> None:
     now = time.monotonic()
     second = int(now)
     stamp = (second, len(ctx.world.online), presence_version())
-    if _WHO_CACHE.get("second") != stamp:
-        _WHO_CACHE.clear()
-        _WHO_CACHE["second"] = stamp
+    if _WHO.stamp != stamp:
+        _WHO.stamp = stamp
+        _WHO.markup.clear()
+        _WHO.rendered.clear()
     one_column = ctx.session.screen_reader
-    markup = _WHO_CACHE.get(("markup", one_column))
+    markup = _WHO.markup.get(one_column)
     if markup is None:
-        markup = _WHO_CACHE[("markup", one_column)] = _who_markup(ctx, now, one_column)
+        markup = _WHO.markup[one_column] = _who_markup(ctx, now, one_column)
     key = (ctx.session.out_key, one_column)
-    rendered = _WHO_CACHE.get(key)
+    rendered = _WHO.rendered.get(key)
     if rendered is None:
-        rendered = _WHO_CACHE[key] = ctx.session.render(markup)
+        rendered = _WHO.rendered[key] = ctx.session.render(markup)
     ctx.session.write_rendered(rendered)
 
 
-_WHO_CACHE: dict[object, Any] = {}
+class _WhoCache:
+    """The list as it was this second (`stamp`: the second, how many are online, and the
+    version of everyone's titles and away messages): its markup for one column or a table,
+    and that rendered per kind of client (out_key) and layout."""
+
+    def __init__(self) -> None:
+        self.stamp: tuple[int, int, int] | None = None
+        self.markup: dict[bool, str] = {}
+        self.rendered: dict[tuple[int, bool], str] = {}
+
+
+_WHO = _WhoCache()
 WHO_NAME_WIDTH = 20  # a name (and title) is padded to this many columns in the table
 
 

@@ -14,6 +14,7 @@ from world.comms import ignores
 from world.socials import Social, fill
 
 if TYPE_CHECKING:
+    from world.ports import Speech
     from world.world import World
 
 CATEGORY = "Communication"
@@ -59,7 +60,7 @@ def do_social(ctx: Ctx) -> None:
     w = ctx.world
     who = ctx.args.strip()
     left_out = w.comms.ignoring_here(room, p)  # who ignores the actor sees nothing of it
-    channel = {"channel": "emote", "talker": p.name}
+    channel: Speech = {"channel": "emote", "talker": p.name}
     if not who:
         ctx.send(fill(social.alone))
         w.broadcast(room, fill(social.alone_room, p.name), (p, *left_out), channel)

@@ -18,8 +18,7 @@ that order, and `2.thread` picks the second (the numbered choice MUD players kno
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 from commands.api import CommandError
 from world.model import Exit, Item, Player, Room
@@ -110,7 +109,7 @@ def is_near(actor: Player, obj: Thing) -> bool:
 def _by_id(
     world: World, actor: Player, kind: str | None, nid: int, kinds: tuple[type, ...]
 ) -> list[Thing]:
-    tables: dict[type, dict[int, Any]] = {
+    tables: dict[type, Mapping[int, Thing]] = {
         Room: world.rooms, Exit: world.exits, Item: world.items, Player: world.players,
         Npc: world.npcs,
     }  # fmt: skip

@@ -30,6 +30,7 @@ from world.model import ROLES, Player
 from world.yamlsrc import ContentError, load_yaml, validate
 
 if TYPE_CHECKING:
+    from world.ports import ChannelLog, RowKey
     from world.world import World
 
 log = logging.getLogger("dreamwave.channels")
@@ -139,7 +140,8 @@ class Channel:
         self.history: deque[HistoryLine] = deque()
         # Connected dreamers who hear it (subscribed, not muted, allowed to read).
         self.listeners: dict[int, Player] = {}
-        self.feed: Any = None  # the engine's delivery window (mud.core.channel_feed.ChannelFeed)
+        # The engine's delivery window (mud.core.channel_feed.ChannelFeed), read back there.
+        self.feed: ChannelLog | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {
@@ -167,7 +169,7 @@ class Channels:
         self.by_name: dict[str, Channel] = {}
         self._next_line = 1
 
-    def _stage(self, table: str, key: Any, row: dict[str, Any] | None) -> int:
+    def _stage(self, table: str, key: RowKey, row: dict[str, Any] | None) -> int:
         return self.world.stage(table, key, row)
 
     # -- loading and seeding -----------------------------------------------------------------

@@ -165,12 +165,12 @@ class Dreamscape:
             return
         raise DreamError("That place is someone's private dream; only invited guests may enter.")
 
-    def details(self, p: Player) -> dict[str, Any]:
+    def details(self, p: Player) -> dict[str, object]:
         room = p.room
         dream = self.dream_of_room(room)
         loop = self.loop_of(p)
         world = self.world
-        out: dict[str, Any] = {"dream": None, "loop": None}
+        out: dict[str, object] = {"dream": None, "loop": None}
         if dream is not None and room is not None:  # (a dream's room is a room)
             owner = world.players.get(dream.owner_id)
             out["dream"] = {"owner": owner.name if owner else "?", "room": room.name}

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from world.moderation import HOUR, Quota, describe_wait, muted_message
+from world.ports import Stage
 
 if TYPE_CHECKING:
     from world.model import Player
@@ -50,7 +51,7 @@ class PostOffice:
 
     def __init__(
         self,
-        stage: Callable[[str, Any, dict[str, Any] | None], int],
+        stage: Stage,
         new_id: Callable[[str], int],
         saw_id: Callable[[str, int], None],
     ) -> None:

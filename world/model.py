@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # (a connection, as the world sees it; re-exported for older imports)
 from world.ports import Listener as Listener
+
+if TYPE_CHECKING:
+    from world.npcs import Npc
 
 ROLES = ("player", "builder", "admin")
 
@@ -54,8 +57,10 @@ class Room:
         self.items: list[Item] = []
         # Connected dreamers here, in arrival order (dict: O(1) removal).
         self.players: dict[int, Player] = {}
-        self.npcs: dict[int, Any] = {}  # world.npcs.Npc by id
-        self.feed: Any = None  # the engine's output log for this room (mud.core.feed.RoomFeed)
+        self.npcs: dict[int, Npc] = {}  # by id
+        # The engine's output log for this room (mud.core.feed.RoomFeed): the world only
+        # keeps it for the engine, which reads it back with a cast (mud/core/output.py).
+        self.feed: object | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {

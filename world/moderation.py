@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from world.model import Player
+from world.ports import Stage
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
@@ -205,9 +206,6 @@ def muted_message(p: Player) -> str | None:
         else describe_duration(left).replace("for ", "for another ", 1)
     )
     return f"You have been muted by the admins ({how_long}); nobody hears you."
-
-
-Stage = Callable[[str, Any, "dict[str, Any] | None"], int]
 
 
 class Moderation:

@@ -11,11 +11,32 @@ at once. A dreamer's connection is, to the world, only a `Listener`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from world.channels import Channel
     from world.model import Player, Room
+
+
+# The World's seam to the Store: each changed row is staged, and the staging sequence that
+# makes it durable comes back. A row is a table's columns by name (plain values and JSON);
+# None deletes the row with that key.
+RowKey = int | str  # a row's primary key: an id, or a name (a channel, a meta key...)
+Stage = Callable[[str, RowKey, "dict[str, Any] | None"], int]
+
+
+class Speech(TypedDict):
+    """What marks a line as speech (a say, an emote, a channel line): clients that take
+    out-of-band data also get it as GMCP Comm.Channel.Text, with the line's text added."""
+
+    channel: str  # "say", "emote", "weave", or the channel's name
+    talker: str  # who spoke
+
+
+class ChannelLog(Protocol):
+    """What the world needs of the engine's delivery window of a channel (Channel.feed)."""
+
+    def joined(self, p: Player) -> None: ...  # a listener came in: nothing said before
 
 
 class Listener(Protocol):
@@ -41,7 +62,7 @@ class WorldObserver(Protocol):
         room: Room,
         text: str,
         exclude: tuple[Player, ...] | None,
-        channel: dict[str, Any] | None,
+        channel: Speech | None,
     ) -> None:
         """Everyone connected in `room` but `exclude` sees `text`; `channel` marks speech,
         which clients also get out of band (GMCP Comm.Channel.Text)."""
@@ -84,7 +105,7 @@ class DirectDelivery:
         room: Room,
         text: str,
         exclude: tuple[Player, ...] | None,
-        channel: dict[str, Any] | None,
+        channel: Speech | None,
     ) -> None:
         # room.players holds only connected dreamers, so every one has a session.
         targets = [

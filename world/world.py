@@ -23,7 +23,7 @@ from world.mail import PostOffice
 from world.model import AuditEntry, Exit, Item, Listener, Player, Room, Zone
 from world.moderation import Moderation
 from world.npcs import Npc, NpcRoster
-from world.ports import DirectDelivery, WorldObserver
+from world.ports import DirectDelivery, Speech, Stage, WorldObserver
 from world.socials import Social
 
 log = logging.getLogger("dreamwave.world")
@@ -47,7 +47,7 @@ class World:
 
     def __init__(
         self,
-        stage: Callable[[str, Any, dict[str, Any] | None], int],
+        stage: Stage,
         observer: WorldObserver | None = None,
     ) -> None:
         """`stage` takes each changed row for the Store's writer; `observer` is told what
@@ -310,7 +310,7 @@ class World:
         if room is None:
             return
         name = f"|c{speaker.name}|n" if isinstance(speaker, Player) else f"|y{speaker.name}|n"
-        channel = {"channel": "say", "talker": speaker.name}
+        channel: Speech = {"channel": "say", "talker": speaker.name}
         exclude = speaker if isinstance(speaker, Player) else None
         self.broadcast(room, f'{name} says, "{text}|n"', exclude=exclude, channel=channel)
         if isinstance(speaker, Player) and speaker.settings.get("echo", True):
@@ -324,7 +324,7 @@ class World:
             return
         name = f"|c{actor.name}|n" if isinstance(actor, Player) else f"|y{actor.name}|n"
         sep = "" if text[:1] in (",", "'") else " "
-        channel = {"channel": "emote", "talker": actor.name}
+        channel: Speech = {"channel": "emote", "talker": actor.name}
         self.broadcast(room, f"{name}{sep}{text}|n", channel=channel)
 
     # -- dreaming (extended by dreams and loops) ---------------------------------------------
@@ -332,7 +332,7 @@ class World:
         """'awake', 'dreaming' or 'in loop'."""
         return self.dreams.state(p)
 
-    def dream_details(self, p: Player) -> dict[str, Any]:
+    def dream_details(self, p: Player) -> dict[str, object]:
         """Extra GMCP Dreamwave.Status fields: the dream and loop a dreamer is in."""
         return self.dreams.details(p)
 
@@ -369,7 +369,7 @@ class World:
         room: Room,
         text: str,
         exclude: Player | tuple[Player, ...] | None = None,
-        channel: dict[str, Any] | None = None,
+        channel: Speech | None = None,
     ) -> None:
         """Tell everyone in `room` (but `exclude`). `channel` marks a line of speech, which
         clients also get out of band (GMCP Comm.Channel.Text)."""

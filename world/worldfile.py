@@ -14,13 +14,22 @@ transaction.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from world.content import WorldSpec, generated_key, read_world_file, seed
+from world.content import (
+    ExitSpec,
+    ItemSpec,
+    RoomSpec,
+    WorldSpec,
+    generated_key,
+    read_world_file,
+    seed,
+)
 from world.model import Room
 from world.npcs import Npc
 from world.world import NEXUS_KEY, World
@@ -211,7 +220,7 @@ def _warnings(world: World, spec: WorldSpec, src: Located) -> list[str]:
 def _free_ids(world: World, spec: WorldSpec, src: Located) -> list[str]:
     """Give a new id to whatever in the file has the id of a dream, loop or carried thing
     that stays (only possible with a file from another server)."""
-    taken: list[tuple[str, Path_, Any, dict[int, Any]]] = []
+    taken: list[tuple[str, Path_, RoomSpec | ExitSpec | ItemSpec, Mapping[int, object]]] = []
     for i, room in enumerate(spec.rooms):
         taken.append(("room", ("rooms", i), room, world.rooms))
         for j, ex in enumerate(room.exits):

@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from commands.api import REGISTRY, Registry
 from mud.config import Settings, normalise_db_url
@@ -39,6 +39,17 @@ from world.socials import load_socials
 from world.world import World
 from world.yamlsrc import ContentError
 
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+
+    from mud.link.base import Link
+    from mud.link.local import LocalListener
+    from mud.link.nats import NatsHub
+    from mud.protocol import Attached
+    from mud.store.writer import Row
+
+T = TypeVar("T")
+
 log = logging.getLogger("dreamwave")
 
 FULL_GC_INTERVAL = 600.0  # seconds between full garbage collections (see _full_gc)
@@ -64,7 +75,7 @@ Observe = Callable[[Store], WorldObserver]
 
 def load_world(
     db_url: str, lock: bool = True, observe: Observe | None = None
-) -> tuple[Store, World, dict[str, Any]]:
+) -> tuple[Store, World, dict[str, list[Row]]]:
     """Open the database (as its one writer if `lock`), migrate it and load the world."""
     store = Store(normalise_db_url(db_url))
     if lock:
@@ -108,7 +119,7 @@ class App:
         self.settings = settings
         self.registry = registry or REGISTRY
         self.sessions: set[Session] = set()
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.tasks: set[asyncio.Task[object]] = set()
         self.throttle = FailureThrottle(
             settings.limits.login_failures,
             settings.limits.login_failure_window,
@@ -133,10 +144,10 @@ class App:
         self.ready = asyncio.Event()  # every expected gateway said hello
         self._ready = False
         self._t0 = 0.0
-        self._listeners: list[Any] = []
-        self._hellos: dict[GatewayPeer, list[Any]] = {}  # said hello, waiting (gateway_hello)
+        self._listeners: list[NatsHub | LocalListener] = []
+        self._hellos: dict[GatewayPeer, list[Attached]] = {}  # said hello, waiting (gateway_hello)
         self._hello_timer: asyncio.TimerHandle | None = None
-        self._nc: Any = None
+        self._nc: NatsClient | None = None
         self._reserved: set[str] | None = None
         self.loop: asyncio.AbstractEventLoop
         self.store: Store
@@ -168,7 +179,7 @@ class App:
             check_nats(link, secret)
             self._nc = await nats_connect(link.nats, "dreamwave-engine", **connect_options(link))
         await self._open(t0)
-        if link.nats:
+        if self._nc is not None:  # (link.nats)
             hub = NatsHub(self._nc, self._gateway_linked, prefix=link.nats_prefix, secret=secret)
             await hub.start()
             self._listeners.append(hub)
@@ -182,14 +193,14 @@ class App:
                  len(self.world.rooms), len(self.world.players), time.perf_counter() - t0,
                  self.expected_gateways)  # fmt: skip
 
-    def _gateway_linked(self, link: Any) -> None:
+    def _gateway_linked(self, link: Link) -> None:
         """A gateway proved the link secret (mud.link.auth). It says hello next: a gateway
         that was talking to an engine before this one proves it again, and its Link then
         asks it to (over NATS)."""
         peer = GatewayPeer(self, link)
         self.gateways.add(peer)
 
-    def gateway_hello(self, peer: GatewayPeer, attached: list[Any]) -> None:
+    def gateway_hello(self, peer: GatewayPeer, attached: list[Attached]) -> None:
         """A gateway said hello. A new engine waits (HELLO_WAIT at most) until every local
         gateway has, then puts all their connections back before welcoming any: a gateway
         sends the lines it kept once welcomed, and they must find everyone in place."""
@@ -500,7 +511,7 @@ class App:
         return plain(self.mssp_table())
 
     # -- helpers used across the engine ------------------------------------------------------
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task = self.loop.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from mud.core.feed import encoded_lines
 
@@ -40,11 +40,11 @@ class ChannelFeed:
         self.channel = channel
         self.texts: list[str] = []
         self.talkers: list[str] = []
-        self.excludes: list[frozenset[Any] | None] = []
-        self.excluded: set[Any] = set()  # every listener left out of some line this window
+        self.excludes: list[frozenset[Player] | None] = []
+        self.excluded: set[Player] = set()  # every listener left out of some line this window
         self.lines: dict[int, list[bytes]] = {}  # out_key -> encoded lines so far
         self.blobs: dict[int, tuple[int, bytes]] = {}  # out_key -> (count, lines joined)
-        self.read: dict[Any, int] = {}  # listener -> lines of this window already had
+        self.read: dict[Player, int] = {}  # listener -> lines of this window already had
         self.queued = False  # waiting in the pump's list
 
     def post(self, text: str, talker: str, exclude: frozenset[Player] | None) -> None:
@@ -117,12 +117,12 @@ class ChannelPump:
         self._run: deque[ChannelFeed] = deque()
 
     def cast(
-        self, channel: Channel, text: str, speaker: Player | None, exclude: frozenset[Any] | None
+        self, channel: Channel, text: str, speaker: Player | None, exclude: frozenset[Player] | None
     ) -> None:
         """World.channels' delivery: one append, read by every listener at the pump."""
         if not channel.listeners:
             return
-        feed = channel.feed
+        feed = cast("ChannelFeed | None", channel.feed)  # (the world only keeps it)
         if feed is None:
             feed = channel.feed = ChannelFeed(channel)
         feed.post(text, speaker.name if speaker is not None else "", exclude)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mud.core.scheduler import GameJob, Scheduler
 from world.scripting.loader import WorldFacts, event_paths, read_events, shipped_facts
@@ -20,6 +20,8 @@ from world.world import World
 if TYPE_CHECKING:
     from mud.core.npc_runtime import NpcDirector
     from world.dreams import Loop
+    from world.model import Player, Room
+    from world.scripting.schema import EventSpec
 
 log = logging.getLogger("dreamwave.events")
 
@@ -89,7 +91,7 @@ class EventService:
         )
         return list(problems)
 
-    def _swap(self, specs: Any, problems: list[str]) -> list[str]:
+    def _swap(self, specs: dict[str, EventSpec], problems: list[str]) -> list[str]:
         if not problems:
             self.runtime.replace_specs(specs)
             self.problems = []
@@ -102,11 +104,10 @@ class EventService:
             self.scheduler.cancel_game(job)
         self.jobs.clear()
 
-    def _on_enter(self, **data: Any) -> None:
+    def _on_enter(self, player: Player, room: Room, source: Room | None = None) -> None:
         # A beat later: the dreamer sees the room they walked into before what happens there.
-        room = data.get("room")
-        if room is not None and room.key in self.runtime.enter_rooms:
-            self.scheduler.after(0, lambda: self.runtime.on_enter(**data))
+        if room.key in self.runtime.enter_rooms:
+            self.scheduler.after(0, lambda: self.runtime.on_enter(player, room, source))
 
     def _on_stability(self, loop: Loop, old: int, new: int) -> None:
         # After the change has fully happened (a fall to 0 collapses the loop first).

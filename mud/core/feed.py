@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mud.core.text import render
 
@@ -44,7 +44,25 @@ MAX_HELD_LINES = 5000
 
 if TYPE_CHECKING:
     from mud.core.rendering import Rendering
-    from world.model import Room
+    from mud.core.session import Session
+    from mud.protocol import Item
+    from world.model import Player, Room
+    from world.ports import Speech
+
+
+class Blob:
+    """A window's lines up to `upto` joined, shared by every reader of one kind of client
+    who had none of them: `joined`; the same after a line break, made on first need
+    (`broken`); and, per prompt text, that with the prompt shown again after it
+    (`variants`, kept by OutputBuffer.add_shared)."""
+
+    __slots__ = ("broken", "joined", "upto", "variants")
+
+    def __init__(self, upto: int, joined: bytes) -> None:
+        self.upto = upto
+        self.joined = joined
+        self.broken: bytes | None = None
+        self.variants: dict[bytes, tuple[Item, ...]] = {}
 
 
 class RoomFeed:
@@ -63,22 +81,19 @@ class RoomFeed:
         self.dropped = 0  # lines not delivered since the held lines reached MAX_HELD_LINES
         self.opened = opened  # called when lines became visible (the output pump queues it)
         self.texts: list[str] = []
-        self.excludes: list[Any] = []  # per line: players who don't get it, or None
-        self.channels: list[dict[str, Any] | None] = []  # per line: GMCP channel data
-        self.excluded: set[Any] = set()  # every player excluded from some line this window
+        self.excludes: list[tuple[Player, ...] | None] = []  # per line: who doesn't get it
+        self.channels: list[Speech | None] = []  # per line: GMCP channel data
+        self.excluded: set[Player] = set()  # every player excluded from some line this window
         self.lines: dict[int, list[bytes]] = {}  # out_key -> encoded lines so far
-        # out_key -> [end, all lines joined, the same after a line break (or None), and that
-        # with each prompt shown again after it]: one bytes object for everyone of that kind
+        # out_key -> the lines joined (a Blob): one bytes object for everyone of that kind
         # (and prompt), which the Link then sends once (mud/core/peer.py)
-        self.blobs: dict[int, list[Any]] = {}
+        self.blobs: dict[int, Blob] = {}
         self.queued = False  # waiting in the App's list for the output pump
         # sessions here whose client takes Room GMCP: told who comes and goes (Room.AddPlayer
         # and Room.RemovePlayer), so a move costs one message per watcher, not a list each
-        self.watchers: set[Any] = set()
+        self.watchers: set[Session] = set()
 
-    def post(
-        self, text: str, exclude: tuple[Any, ...] | None, channel: dict[str, Any] | None
-    ) -> bool:
+    def post(self, text: str, exclude: tuple[Player, ...] | None, channel: Speech | None) -> bool:
         """Append a line, not visible yet: the next `gate` says when it is. False if it was
         dropped (too many held)."""
         if self.top - self.end >= MAX_HELD_LINES:
@@ -134,18 +149,16 @@ class RoomFeed:
 
     # The feed drain itself is the reader's (OutputBuffer.read_feed, the one writer of where
     # a dreamer has read to); the feed keeps the window's caches it fills.
-    def new_blob(self, key: int, upto: int, lines: list[bytes]) -> list[Any]:
+    def new_blob(self, key: int, upto: int, lines: list[bytes]) -> Blob:
         """The window's lines up to `upto` joined, for every reader of kind `key` who had
         none of them (one bytes object they all share)."""
-        blob = self.blobs[key] = [upto, b"".join(lines), None, {}]
+        blob = self.blobs[key] = Blob(upto, b"".join(lines))
         return blob
 
     @staticmethod
-    def broken_blob(blob: list[Any]) -> bytes:
+    def broken_blob(blob: Blob) -> bytes:
         """A blob's bytes after a line break (for readers at their prompt), made once."""
-        joined: bytes = blob[1]
-        broken = b"\r\n" + joined
-        blob[2] = broken
+        broken = blob.broken = b"\r\n" + blob.joined
         return broken
 
     def reset(self) -> None:

@@ -20,12 +20,16 @@ if TYPE_CHECKING:
     from world.clock import WorldClock
     from world.model import Player
 
+# What we send is JSON we build here (json.dumps'd at once: OutputBuffer.oob), never read
+# back: a payload is an `object`. (What a client sends is arbitrary JSON: `Any`.)
+Payload = dict[str, object]
 
-def char_name(p: Player) -> dict[str, Any]:
+
+def char_name(p: Player) -> Payload:
     return {"name": p.name, "fullname": p.name}
 
 
-def char_status(session: Session, p: Player) -> dict[str, Any]:
+def char_status(session: Session, p: Player) -> Payload:
     world = session.app.world
     room = p.room
     return {
@@ -37,7 +41,7 @@ def char_status(session: Session, p: Player) -> dict[str, Any]:
     }
 
 
-def room_info(session: Session, p: Player) -> dict[str, Any]:
+def room_info(session: Session, p: Player) -> Payload:
     world = session.app.world
     room = p.room
     if room is None:
@@ -52,21 +56,21 @@ def room_info(session: Session, p: Player) -> dict[str, Any]:
     }
 
 
-def room_players(p: Player) -> list[dict[str, Any]]:
+def room_players(p: Player) -> list[Payload]:
     """Who else is here: the dreamers, then the NPCs (marked)."""
     room = p.room
     if room is None:
         return []
-    here: list[dict[str, Any]] = [
+    here: list[Payload] = [
         {"name": o.name, "fullname": o.name} for o in room.players.values() if o is not p
     ]
     here += [{"name": n.name, "fullname": n.name, "npc": True} for n in room.npcs.values()]
     return here
 
 
-def dreamwave_status(session: Session, p: Player) -> dict[str, Any]:
+def dreamwave_status(session: Session, p: Player) -> Payload:
     world = session.app.world
-    status: dict[str, Any] = {"state": world.dream_state(p)}
+    status: Payload = {"state": world.dream_state(p)}
     # the account's own settings the client may mirror (the web page's toggles)
     status["screenreader"] = session.screen_reader
     status["brief"] = bool(p.settings.get("brief", False))
@@ -77,7 +81,7 @@ def dreamwave_status(session: Session, p: Player) -> dict[str, Any]:
     return status
 
 
-def clock_status(clock: WorldClock) -> dict[str, Any]:
+def clock_status(clock: WorldClock) -> Payload:
     """The clock now, and what a client needs to run it on by itself between updates: game
     seconds since day 1 began, game seconds per real second, and the hours phases begin."""
     return {
@@ -90,7 +94,7 @@ def clock_status(clock: WorldClock) -> dict[str, Any]:
     }
 
 
-def for_event(session: Session, kind: str, data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+def for_event(session: Session, kind: str, data: dict[str, Any]) -> Iterator[tuple[str, object]]:
     p = session.player
     if p is None:
         return

@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import random
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from mud.core.scheduler import Scheduler
 from world import npc_behaviour
@@ -132,11 +131,11 @@ class NpcDirector:
         return self.running and self.world.npcs.get(npc.id) is npc
 
     # -- hooks ------------------------------------------------------------------------------
-    def _on_enter(self, player: Player, room: Room, **_: Any) -> None:
+    def _on_enter(self, player: Player, room: Room, **_: object) -> None:
         if self.running:
             self._arrived(player, room)
 
-    def _on_login(self, player: Player, room: Room | None = None, **_: Any) -> None:
+    def _on_login(self, player: Player, room: Room | None = None, **_: object) -> None:
         room = room or player.room
         if self.running and room is not None:
             self._arrived(player, room)
@@ -145,14 +144,14 @@ class NpcDirector:
         for npc in room.npcs.values():
             self._wake(npc)
         for key in self.routes.get(room.key or "", ()):
-            npc = self.world.npcs_by_key.get(key)
-            if npc is not None:
-                self._wake_wander(npc)
+            wanderer = self.world.npcs_by_key.get(key)
+            if wanderer is not None:
+                self._wake_wander(wanderer)
         now = self.scheduler.loop.time()
         for i, npc in enumerate(list(room.npcs.values())):
             self._greet(npc, player, room, now, i)
 
-    def _on_npc_enter(self, npc: Npc, room: Room, greet: bool = True, **_: Any) -> None:
+    def _on_npc_enter(self, npc: Npc, room: Room, greet: bool = True, **_: object) -> None:
         if not self.running or not room.players:
             return
         self._wake(npc)
@@ -176,7 +175,7 @@ class NpcDirector:
 
         self._later(self.timings.greet_delay * (1 + GREET_STAGGER * order), greet)
 
-    def _on_say(self, speaker: object, room: Room, text: str, **_: Any) -> None:
+    def _on_say(self, speaker: object, room: Room, text: str, **_: object) -> None:
         # Only dreamers are listened to: NPCs answering NPCs could talk forever.
         if not self.running or not isinstance(speaker, Player):
             return

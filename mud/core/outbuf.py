@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mud.core.feed import encoded_lines
 from mud.core.rendering import Rendering
@@ -172,7 +172,7 @@ class OutputBuffer(Rendering):
             self._out.append(data)
             self.schedule_flush()
 
-    def oob(self, package: str, data: Any) -> None:
+    def oob(self, package: str, data: object) -> None:
         """Out-of-band data (GMCP), if the client enabled `package`: an item in order with
         the text; the gateway frames it for its protocol."""
         if self.caps.wants(package):
@@ -314,20 +314,20 @@ class OutputBuffer(Rendering):
         if start == 0 and not self.wants_oob and player not in feed.excluded:
             key = self.out_key
             blob = feed.blobs.get(key)
-            if blob is None or blob[0] != upto:
+            if blob is None or blob.upto != upto:
                 blob = feed.new_blob(key, upto, lines[:stop])
             if self._at_prompt:  # (most of a crowd sits at its prompt: they share this too)
                 self._at_prompt = False
                 self._redraw = self.redraws
-                broken = blob[2]
+                broken = blob.broken
                 if broken is None:
                     broken = feed.broken_blob(blob)
-                self.add_shared(broken, blob[3])  # (and the prompt shown again after it)
+                self.add_shared(broken, blob.variants)  # (and the prompt shown again after it)
             else:
-                self._out.append(blob[1])
+                self._out.append(blob.joined)
             return
         excludes = feed.excludes
-        mine = [i for i in range(start, stop) if excludes[i] is None or player not in excludes[i]]
+        mine = [i for i in range(start, stop) if (ex := excludes[i]) is None or player not in ex]
         if not mine:  # all of it left out (the actor's own line): the prompt stays as it is
             return
         out = self._out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from mud.core.channel_feed import ChannelPump
 from mud.core.feed import RoomFeed
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mud.core.world_port import Connected
     from mud.store import Store
     from world.model import Player, Room
+    from world.ports import Listener, Speech
 
 BUSY_PUMP_SESSIONS = 32  # sessions written by one output pump that count as "busy"
 # When busy, other players' lines gather for a while so each socket gets one write carrying
@@ -56,11 +57,12 @@ class OutputPump:
         room: Room,
         text: str,
         exclude: tuple[Player, ...] | None,
-        channel: dict[str, Any] | None,
+        channel: Speech | None,
     ) -> None:
         if not room.players:
             return
-        feed = room.feed or self._new_feed(room)
+        # (room.feed is this module's RoomFeed: the world only keeps it, world/model.py)
+        feed = cast("RoomFeed | None", room.feed) or self._new_feed(room)
         tx = CommandTx.current
         if tx is not None:  # gated on the command's commit when it is done (tx.end)
             actor = tx.actor
@@ -97,7 +99,9 @@ class OutputPump:
         return feed
 
     def read_feed(self, session: Session, room: Room) -> None:
-        session.out.read_room(room.feed or self._new_feed(room))  # (from its top from now on)
+        session.out.read_room(
+            cast("RoomFeed | None", room.feed) or self._new_feed(room)
+        )  # (from its top from now on)
 
     def room_joined(self, player: Player, room: Room) -> None:
         session = player.session
@@ -126,9 +130,11 @@ class OutputPump:
                     w.out.oob("Room.RemovePlayer", {"name": player.name})
             out.read_room(None)
 
-    def fanout(self, sessions: Iterable[Any], text: str) -> None:
+    def fanout(self, listeners: Iterable[Listener], text: str) -> None:
         """Send one message to many: render and encode once per kind of client (colour,
-        width, charset), not once per recipient."""
+        width, charset), not once per recipient. (Every listener the engine gives the world
+        is a Session, world_port.session_of.)"""
+        sessions = cast("Iterable[Session]", listeners)
         # The hottest loop in the server (one pass per recipient of every say): it does
         # OutputBuffer.write_line's work inline, and most rooms hold one kind of client.
         cache: dict[int, bytes] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mud.protocol import (
     VERSION,
@@ -153,7 +153,7 @@ class GatewayPeer:
             self._group = None
 
     # -- from the gateway -------------------------------------------------------------------
-    def on_frame(self, messages: list[Any]) -> None:
+    def on_frame(self, messages: list[Message]) -> None:
         for m in messages:
             try:
                 self._handle(m)

@@ -13,7 +13,7 @@ to a dreamer is one (SessionLifecycle.enter_game, World.enter_game).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from mud.core.output import OutputPump
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mud.core.tx import Transactions
     from world.channels import Channel
     from world.model import Player, Room
-    from world.ports import Listener
+    from world.ports import Listener, Speech
 
     class Connected(Player):
         """A dreamer as the engine sees one in a room or on a channel: connected, through a
@@ -47,9 +47,9 @@ class EngineObserver:
 
     def __init__(self, output: OutputPump, txs: Transactions) -> None:
         self.fanout: Callable[[Iterable[Listener], str], None] = output.fanout
-        self.room_cast: Callable[
-            [Room, str, tuple[Player, ...] | None, dict[str, Any] | None], None
-        ] = output.room_cast
+        self.room_cast: Callable[[Room, str, tuple[Player, ...] | None, Speech | None], None] = (
+            output.room_cast
+        )
         self.room_joined: Callable[[Player, Room], None] = output.room_joined
         self.room_left: Callable[[Player, Room], None] = output.room_left
         self.landed: Callable[[Player, int], None] = txs.landed

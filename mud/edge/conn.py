@@ -16,7 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mud.edge.addresses import peer_address
 from mud.edge.bucket import TokenBucket
@@ -30,6 +30,7 @@ from mud.protocol import (
     Caps,
     ClientCaps,
     ConnState,
+    Echo,
     Event,
     Gmcp,
     Go,
@@ -50,11 +51,38 @@ THROTTLED = "You're sending commands faster than the dream can follow; slow down
 EVICTED = "The login screen is full and you had not typed anything; connect again when ready."
 
 
+class Transport(Protocol):
+    """What a Conn writes to: asyncio's transport (or MCCP's in front of it, telnet/mccp.py),
+    or a browser's WebSocket (web/conn.py: WsTransport, or Detached while the page is away)."""
+
+    def write(self, data: bytes) -> None: ...
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...  # (asyncio's)
+    def get_write_buffer_size(self) -> int: ...
+    def is_closing(self) -> bool: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+# A browser's output frames: BINARY (bytes), TEXT (str), or an Echo its connection applies.
+WebFrame = bytes | str | Echo
+
+
+class Rendered:
+    """One Output message's outputs as each kind of connection sends them, made once for a
+    crowd (Gateway._output): telnet bytes by (output, prompt marker), page frames by output."""
+
+    __slots__ = ("telnet", "web")
+
+    def __init__(self) -> None:
+        self.telnet: dict[tuple[int, bytes], bytes] = {}
+        self.web: dict[int, list[WebFrame]] = {}
+
+
 class Conn:
     """One client connection: what the telnet layer talks to, and what the engine's Session
     stands for."""
 
-    def __init__(self, gw: Gateway, telnet: MudTelnet, transport: Any) -> None:
+    def __init__(self, gw: Gateway, telnet: MudTelnet, transport: Transport) -> None:
         self.gw = gw
         self.telnet = telnet
         self.transport = transport
@@ -245,7 +273,7 @@ class Conn:
         gw.mssp.answer(self)
 
     # -- from the engine ----------------------------------------------------------------------
-    def output(self, items: Sequence[Item], key: int, cache: dict[Any, Any]) -> None:
+    def output(self, items: Sequence[Item], key: int, cache: Rendered) -> None:
         """The engine's output items as telnet bytes: IAC doubled, the prompt marked as the
         client agreed (EOR, GA or nothing), echo and GMCP as telnet commands. `cache` holds
         the bytes of this Output message's outputs (`key`) per marker: a crowd's lines
@@ -253,11 +281,11 @@ class Conn:
         marker = self._marker
         if marker is None:
             marker = self._prompt_marker()
-        got = cache.get((key, marker))
+        got = cache.telnet.get((key, marker))
         if got is None:
             got, alike = telnet_bytes(items, marker, self.set_echo)
             if alike:
-                cache[key, marker] = got
+                cache.telnet[key, marker] = got
         self.write(got)
 
     def _prompt_marker(self) -> bytes:

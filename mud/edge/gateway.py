@@ -26,10 +26,19 @@ import contextlib
 import logging
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mud.config import Settings
-from mud.edge.conn import EVICTED, FLICKER, MAYBE_NOT_DONE, NOT_KEPT, THROTTLED, Conn
+from mud.edge.conn import (
+    EVICTED,
+    FLICKER,
+    MAYBE_NOT_DONE,
+    NOT_KEPT,
+    THROTTLED,
+    Conn,
+    Rendered,
+    Transport,
+)
 from mud.edge.gate import ConnectionGate
 from mud.edge.listeners import listen, listening_on, open_file_budget
 from mud.edge.mssp_cache import MsspCache
@@ -61,6 +70,9 @@ from mud.protocol import (
     Who,
 )
 from mud.supervisor.procs import ListenError
+
+if TYPE_CHECKING:
+    from mud.edge.web.server import WebListener
 
 __all__ = [  # (the notices are Conn's; named here too, for whoever reads them as the gateway's)
     "EVICTED", "FLICKER", "MAYBE_NOT_DONE", "NOT_KEPT", "STOPPING", "THROTTLED",
@@ -98,7 +110,7 @@ class Gateway:
         self.ever_attached = False
         # what the last hello said of each connection (see _catch_up)
         self._hello_said: dict[int, tuple[bool, tuple[ClientCaps, str]]] | None = None
-        self.engine_id: Any = None  # the engine that welcomed us last (its "engine" id)
+        self.engine_id: str | None = None  # the engine that welcomed us last (its "engine" id)
         self._outage = False  # lost an engine we were attached to, since its welcome
         self.mssp = MsspCache(self.conns)  # what crawlers get while the engine can't answer
         self.port = settings.port
@@ -108,13 +120,13 @@ class Gateway:
         self.uplink = Uplink(self, link_path, nats_url, nats_options or {})  # to the engine
         self._connector: asyncio.Task[None] | None = None
         self.stopping = False
-        self.web: Any = None  # the browser client's listener (mud/web), when on
+        self.web: WebListener | None = None  # the browser client's listener (mud/web), when on
 
     # -- what the telnet layer asks of its "app" ------------------------------------------
-    def new_session(self, telnet: MudTelnet, transport: Any) -> Conn:
+    def new_session(self, telnet: MudTelnet, transport: asyncio.Transport) -> Conn:
         return self.add_conn(Conn(self, telnet, transport), transport)
 
-    def add_conn(self, conn: Conn, transport: Any) -> Conn:
+    def add_conn(self, conn: Conn, transport: Transport) -> Conn:
         """Admit a new connection (telnet's, or the browser's: mud/web) and announce it."""
         refusal = self.gate.admit(conn)  # (the gate logs refusals, a flood once)
         if refusal is not None:
@@ -274,7 +286,7 @@ class Gateway:
     def _output(self, m: Output) -> None:
         conns = self.conns
         outs, which, dones = m.outs, m.which, m.dones
-        cache: dict[Any, Any] = {}  # each distinct output rendered once per kind of connection
+        cache = Rendered()  # each distinct output rendered once per kind of connection
         for i, sid in enumerate(m.sids):
             conn = conns.get(sid)
             if conn is not None:  # (write keeps a connection's trouble its own)
@@ -359,5 +371,5 @@ class Gateway:
         await self.uplink.close()
         self.stopped.set()
 
-    def _transports(self) -> list[Any]:
+    def _transports(self) -> list[Transport]:
         return [c.transport for c in self.conns.values()]

@@ -6,36 +6,39 @@ the engine sent, its PLAYERS moved by how many of our connections came and went 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mud.edge.telnet import mssp
 
 if TYPE_CHECKING:
     from mud.edge.conn import Conn
 
+Table = dict[str, str | list[str]]  # MSSP variables: one value, or several (mud.protocol.Mssp)
+
 
 class MsspCache:
     def __init__(self, conns: Mapping[int, Conn]) -> None:
         self.conns = conns  # (the gateway's, live)
-        self.table: dict[str, Any] = {}  # the last whole table the engine sent ...
+        self.table: Table = {}  # the last whole table the engine sent ...
         self._players = 0  # ... and how many of our connections played then
         self.owed: set[int] = set()  # sids that asked for MSSP and have no answer yet
 
     def _playing(self) -> int:
         return sum(1 for c in self.conns.values() if c.player and not c.closed)
 
-    def keep(self, table: dict[str, Any]) -> None:
+    def keep(self, table: Table) -> None:
         self.table = table
         self._players = self._playing()
 
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> Table | None:
         """The last whole table, its PLAYERS counted again here; None before the engine sent
         one."""
         if not self.table:
             return None
         now = self._playing()
+        said = self.table.get("PLAYERS", "0")
         try:
-            players = max(0, int(self.table.get("PLAYERS", 0)) - self._players + now)
+            players = max(0, int(said if isinstance(said, str) else "") - self._players + now)
         except ValueError:
             players = now
         return {**self.table, "PLAYERS": str(players)}
@@ -55,7 +58,7 @@ class MsspCache:
             else:
                 self.answer(conn)
 
-    def from_engine(self, table: dict[str, Any], sid: int) -> None:
+    def from_engine(self, table: Table, sid: int) -> None:
         """The engine's live table, the answer to `sid`'s question."""
         self.keep(table)
         conn = self.conns.get(sid)

@@ -15,6 +15,8 @@ from mud.link.auth import LinkRefused
 from mud.link.base import Link
 
 if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+
     from mud.edge.gateway import Gateway
 
 log = logging.getLogger("dreamwave.gateway")
@@ -36,7 +38,7 @@ class Uplink:
         self.link_path = link_path
         self.nats_url = nats_url
         self.nats_options = nats_options
-        self._nc: Any = None  # the NATS client, when over NATS
+        self._nc: NatsClient | None = None  # the NATS client, when over NATS
         self._secret: bytes | None = None  # the link secret (mud.link.auth), set by open
         self._unproven = 0  # links in a row lost before they were proven
 
@@ -132,6 +134,7 @@ class Uplink:
         if self.nats:
             from mud.link.nats import connect_nats_gateway
 
+            assert self._nc is not None  # (opened first: open)
             prefix = self.gw.settings.link.nats_prefix
             return await connect_nats_gateway(self._nc, self.gw.name, prefix, secret=self._secret)
         from mud.link.local import connect_local

@@ -43,13 +43,16 @@ CONTROL = frozenset({"knock", "challenge", "proof", "refused", "knock?"})
 _COUNTER = struct.Struct(">Q")
 
 Side = Literal["engine", "gateway"]
+# A handshake message as sent: its kind, then names and nonces. (One received is whatever
+# msgpack decoded from the peer, `list[Any]` until Guard.handle has checked its shape.)
+Control = list[str | bytes]
 
 
 class LinkRefused(Exception):
     """A link setting that would let others in: one sentence for the operator."""
 
 
-def control(message: list[Any]) -> bytes:
+def control(message: Control) -> bytes:
     """A handshake message as a clear payload (a batch of one)."""
     return msgspec.msgpack.encode([0, [message]])
 
@@ -118,13 +121,13 @@ class Guard:
         data = b"|".join([who.encode(), g, e, self.name.encode()])
         return hmac.new(self.secret, data, hashlib.sha256).digest()
 
-    def knock(self) -> list[Any]:
+    def knock(self) -> Control:
         """The gateway's first word (said again, the same, until answered)."""
         if not self._g:
             self._g = secrets.token_bytes(NONCE_BYTES)
         return ["knock", self.name, self._g]
 
-    def handle(self, m: list[Any]) -> tuple[list[Any] | None, str]:
+    def handle(self, m: list[Any]) -> tuple[Control | None, str]:
         """A handshake message in: (the answer to send or None, what happened: "" or
         "ready", or the reason it was refused)."""
         kind = m[0]
@@ -142,7 +145,7 @@ class Guard:
             return self.knock(), ""
         return None, ""
 
-    def _challenge(self, name: str, g: bytes) -> list[Any] | None:
+    def _challenge(self, name: str, g: bytes) -> Control | None:
         if self.name and name != self.name:  # a proof is for the subject it came on
             return None
         if g != self._g or not self._e:  # (the same knock again gets the same challenge)
@@ -159,13 +162,13 @@ class Guard:
         self._keys()
         return "ready"
 
-    def _answer(self, e: bytes, proof: bytes) -> tuple[list[Any] | None, str]:
+    def _answer(self, e: bytes, proof: bytes) -> tuple[Control | None, str]:
         if not self._g or self._e:
             return None, ""  # not knocking, or already answered this knock
         if not hmac.compare_digest(proof, self._mac("engine", self._g, e)):
             return ["refused"], "the engine could not prove the link secret (it has another one)"
         self._e = e
-        answer = ["proof", self._mac("gateway", self._g, e)]
+        answer: Control = ["proof", self._mac("gateway", self._g, e)]
         self._keys()
         return answer, "ready"
 

@@ -17,11 +17,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TypedDict
 
 from mud.link.auth import SEALED, Guard, control, read_control
 from mud.link.frames import DEFAULT_MAX_PAYLOAD, Codec, LinkProtocolError, Unpacker, pack
 from mud.protocol.codec import Refused, TypedCodec
+from mud.protocol.messages import Message
 
 log = logging.getLogger("dreamwave.link")
 
@@ -29,8 +30,23 @@ HEARTBEAT = 1.0  # seconds of quiet before a heartbeat goes out
 TIMEOUT = 5.0  # seconds of silence after which the peer is gone
 MAX_PENDING = 32 * 1024 * 1024  # bytes waiting for a peer before it is dropped
 
-FrameHandler = Callable[[list[Any]], None]
+FrameHandler = Callable[[list[Message]], None]
 CloseHandler = Callable[[str], None]
+
+
+class LinkTuning(TypedDict, total=False):
+    """A Link's optional settings, passed through by the transports' listeners and
+    connectors (mud/link/local.py, mud/link/nats.py): see Link."""
+
+    max_payload: int
+    heartbeat: float
+    timeout: float
+    max_pending: int
+    codec: Codec[Message]
+
+
+class LinkOptions(LinkTuning, total=False):
+    guard: Guard | None
 
 
 class Link:
@@ -45,11 +61,11 @@ class Link:
         timeout: float = TIMEOUT,
         max_pending: int = MAX_PENDING,
         guard: Guard | None = None,
-        codec: Codec | None = None,
+        codec: Codec[Message] | None = None,
     ) -> None:
         self.name = name
         # the messages' encoding: the typed link vocabulary (mud.protocol) unless told
-        self.codec: Codec = codec if codec is not None else TypedCodec()
+        self.codec: Codec[Message] = codec if codec is not None else TypedCodec()
         self.guard = guard
         self.on_ready: Callable[[], None] = lambda: None
         self._asked_knock = 0.0  # when we last said "knock?" (once a heartbeat at most)
@@ -62,7 +78,7 @@ class Link:
         self.on_close: CloseHandler = lambda _reason: None
         self.closed = False
         self.close_reason = ""
-        self._outbox: list[Any] = []
+        self._outbox: list[Message] = []
         self._flush_scheduled = False
         self.batches = 0  # batches sent so far (a message posted since belongs to the next)
         self._unpacker = Unpacker(codec=self.codec)
@@ -76,7 +92,7 @@ class Link:
         return self.guard is None or self.guard.ready
 
     # -- sending --------------------------------------------------------------------------
-    def post(self, message: Any) -> None:
+    def post(self, message: Message) -> None:
         """Queue `message`; it leaves with everything else posted this loop iteration."""
         if self.closed:
             return
@@ -135,7 +151,7 @@ class Link:
                 return
         self._deliver(messages)
 
-    def _deliver(self, messages: list[Any]) -> None:
+    def _deliver(self, messages: list[Message]) -> None:
         try:
             self.on_frame(messages)
         except Exception:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -29,16 +29,22 @@ class LinkProtocolError(Exception):
     """The peer sent something that is not a Dreamwave link payload."""
 
 
-class Codec(Protocol):
-    beat: Any  # the heartbeat message
-    who: Any  # "say hello" (handed to a gateway whose link was proven again)
+M = TypeVar("M")
 
-    def encode(self, message: Any) -> bytes: ...
-    def decode_batch(self, data: bytes | memoryview) -> list[Any]: ...
+
+class Codec(Protocol[M]):
+    """How messages of type `M` become bytes: one at a time, or a batch (a list) at once."""
+
+    beat: M  # the heartbeat message
+    who: M  # "say hello" (handed to a gateway whose link was proven again)
+
+    def encode(self, message: M | list[M]) -> bytes: ...
+    def decode_batch(self, data: bytes | memoryview) -> list[M]: ...
 
 
 class RawCodec:
-    """Plain msgpack values (lists, dicts, bytes...): a link that carries anything."""
+    """Plain msgpack values (lists, dicts, bytes...): a link that carries anything (so its
+    messages are `Any`: whatever msgpack decodes)."""
 
     def __init__(self) -> None:
         self.beat: Any = ["beat"]
@@ -69,7 +75,7 @@ def _batch(encoded: list[bytes]) -> bytes:
 
 
 def pack(
-    messages: Iterable[Any], max_payload: int = DEFAULT_MAX_PAYLOAD, codec: Codec | None = None
+    messages: Iterable[M], max_payload: int = DEFAULT_MAX_PAYLOAD, codec: Codec[M] | None = None
 ) -> Iterator[bytes]:
     """The payloads that carry `messages`, in order, each at most `max_payload` bytes.
 
@@ -109,16 +115,16 @@ def _fragments(whole: bytes, room: int) -> Iterator[bytes]:
         yield msgspec.msgpack.encode([FRAGMENT, index, count, chunk])
 
 
-class Unpacker:
+class Unpacker(Generic[M]):
     """Payloads in, batches of messages out (fragments put back together, in order)."""
 
-    def __init__(self, max_message: int = MAX_MESSAGE, codec: Codec | None = None) -> None:
+    def __init__(self, max_message: int = MAX_MESSAGE, codec: Codec[M] | None = None) -> None:
         self.max_message = max_message
-        self.codec: Codec = codec if codec is not None else RawCodec()
+        self.codec: Codec[M] = codec if codec is not None else RawCodec()
         self._parts: list[bytes] = []
         self._size = 0
 
-    def feed(self, payload: bytes) -> list[Any] | None:
+    def feed(self, payload: bytes) -> list[M] | None:
         """The batch `payload` completes, or None while a fragmented one is still arriving.
         (A codec may refuse a batch it can read but not take: its exception passes.)"""
         if payload[:2] == _BATCH_HEAD:

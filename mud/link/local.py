@@ -14,10 +14,10 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Unpack, cast
 
 from mud.link.auth import Guard, LinkRefused, folder_secret
-from mud.link.base import Link
+from mud.link.base import Link, LinkOptions, LinkTuning
 from mud.link.frames import LinkProtocolError, StreamFramer
 
 READ_HIGH_WATER = 4 * 1024 * 1024  # bytes the kernel may hold for us before reading pauses
@@ -31,7 +31,7 @@ WRITE_LOW_WATER = 1024 * 1024
 class StreamLink(Link, asyncio.Protocol):
     """A Link over one stream connection (either end of the Unix socket)."""
 
-    def __init__(self, name: str, **kw: Any) -> None:
+    def __init__(self, name: str, **kw: Unpack[LinkOptions]) -> None:
         Link.__init__(self, name, **kw)
         self._framer = StreamFramer(self.max_payload)
         self.transport: asyncio.Transport | None = None
@@ -86,7 +86,7 @@ class LocalListener:
         path: str | Path,
         on_link: Callable[[StreamLink], None],
         secret: bytes | None = None,
-        **kw: Any,
+        **kw: Unpack[LinkTuning],
     ) -> None:
         """`on_link` gets each gateway once it has proven `secret` (None: the folder's key)."""
         self.path = Path(path)
@@ -127,7 +127,7 @@ class LocalListener:
 
 
 async def connect_local(
-    path: str | Path, name: str = "engine", secret: bytes | None = None, **kw: Any
+    path: str | Path, name: str = "engine", secret: bytes | None = None, **kw: Unpack[LinkTuning]
 ) -> StreamLink:
     """A gateway's end: connect to the engine's socket file and start proving `secret`
     (None: the key file beside the socket). What is posted waits until that is done."""

@@ -18,12 +18,13 @@ import asyncio
 import functools
 import logging
 import re
+import types
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from mud.link.auth import Guard, LinkRefused
-from mud.link.base import Link
+from mud.link.base import Link, LinkOptions, LinkTuning
 
 if TYPE_CHECKING:  # (nats-py is an extra: imported at run time only when used)
     from nats.aio.client import Client as NatsClient
@@ -38,7 +39,7 @@ DEFAULT_PREFIX = "dreamwave"
 GATEWAY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def _nats() -> Any:
+def _nats() -> types.ModuleType:
     try:
         import nats
     except ImportError:  # pragma: no cover - depends on the extra being installed
@@ -131,7 +132,9 @@ async def nats_connect(url: str, name: str, **options: Any) -> NatsClient:
 class NatsLink(Link):
     """One gateway's conversation with the engine, over subjects of a shared connection."""
 
-    def __init__(self, nc: NatsClient, name: str, publish_to: str, **kw: Any) -> None:
+    def __init__(
+        self, nc: NatsClient, name: str, publish_to: str, **kw: Unpack[LinkOptions]
+    ) -> None:
         kw.setdefault("max_payload", min(nc.max_payload, 1024 * 1024) - 1024)
         super().__init__(name, **kw)
         self.nc = nc
@@ -183,7 +186,7 @@ class NatsHub:
         prefix: str = DEFAULT_PREFIX,
         *,
         secret: bytes | None,
-        **kw: Any,
+        **kw: Unpack[LinkTuning],
     ) -> None:
         """`on_link` gets each gateway once it has proven `secret` (None: at its first
         batch, unproven: only for testing the transport itself)."""
@@ -235,7 +238,12 @@ class NatsHub:
 
 
 async def connect_nats_gateway(
-    nc: NatsClient, gateway: str, prefix: str = DEFAULT_PREFIX, *, secret: bytes | None, **kw: Any
+    nc: NatsClient,
+    gateway: str,
+    prefix: str = DEFAULT_PREFIX,
+    *,
+    secret: bytes | None,
+    **kw: Unpack[LinkTuning],
 ) -> NatsLink:
     """A gateway's end: publish up, listen down, prove `secret` (knocking each heartbeat
     until an engine answers); what is posted waits until then."""

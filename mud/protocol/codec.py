@@ -7,8 +7,6 @@ nothing of a frame from a gateway or engine of another version is half applied.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from mud.protocol.messages import TAGS, VERSION, Beat, Message, Who
@@ -24,15 +22,15 @@ class Refused(Exception):
 class TypedCodec:
     """The link's codec: one `Message` encoded at a time, a batch decoded at once."""
 
-    beat: Any = Beat()  # a quiet link's heartbeat (never handed to its owner)
-    who: Any = Who()  # handed to a gateway whose link was proven again (mud/link/base.py)
+    beat: Message = Beat()  # a quiet link's heartbeat (never handed to its owner)
+    who: Message = Who()  # handed to a gateway whose link was proven again (mud/link/base.py)
 
     @staticmethod
-    def encode(message: Any) -> bytes:
+    def encode(message: Message | list[Message]) -> bytes:
         return _encoder.encode(message)
 
     @staticmethod
-    def decode_batch(data: bytes | memoryview) -> list[Any]:
+    def decode_batch(data: bytes | memoryview) -> list[Message]:
         try:
             return _decoder.decode(data)
         except msgspec.ValidationError as err:

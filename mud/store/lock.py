@@ -11,10 +11,10 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger("dreamwave.store")
 
@@ -29,7 +29,7 @@ class WriterLock:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._file: IO[str] | None = None
-        self._conn: Any = None
+        self._conn: Connection | None = None  # (PostgreSQL: holds the advisory lock)
 
     def acquire(self) -> None:
         dialect = self.engine.dialect.name

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, delete, event, insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 
 from mud.store.lock import WriterLock
 from mud.store.models import LOAD_RECENT, TABLES
@@ -39,11 +39,12 @@ def describe_error(err: BaseException) -> str:
     return " ".join(str(orig).split()) or type(orig).__name__
 
 
-def _where(url: Any) -> str:
+def _where(url: URL) -> str:
     return str(url.database) if url.get_backend_name() == "sqlite" else url.render_as_string()
 
 
-Row = dict[str, Any]
+Row = dict[str, Any]  # a table's columns by name (plain values; JSON columns as text)
+RowKey = int | str  # a row's primary key (an id, or a name)
 RETRY_DELAY_MAX = 2.0  # seconds between attempts when the database refuses a batch
 SQLITE_BUSY_TIMEOUT_MS = 5000
 COMMIT_GAP = 0.005  # seconds between the starts of two batches, at least
@@ -165,7 +166,7 @@ class Store:
         self.writer_lock = WriterLock(self.engine)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._pending: dict[tuple[str, Any], Row | None] = {}
+        self._pending: dict[tuple[str, RowKey], Row | None] = {}
         self.staged_seq = 0  # bumped on every stage() (loop thread)
         self.committed_seq = 0  # highest seq known durable (loop thread)
         self._waiters: deque[tuple[int, Callable[[], None]]] = deque()
@@ -248,7 +249,7 @@ class Store:
         self._thread = threading.Thread(target=self._run, name="dreamwave-writer", daemon=True)
         self._thread.start()
 
-    def stage(self, table: str, key: Any, row: Row | None) -> int:
+    def stage(self, table: str, key: RowKey, row: Row | None) -> int:
         """Record a full row (or None to delete it). Returns the staging sequence."""
         with self._lock:
             self._pending[(table, key)] = row
@@ -374,9 +375,9 @@ class Store:
             except RuntimeError:  # loop closed during shutdown
                 return
 
-    def _write(self, batch: dict[tuple[str, Any], Row | None]) -> None:
+    def _write(self, batch: dict[tuple[str, RowKey], Row | None]) -> None:
         upserts: dict[str, list[Row]] = {}
-        deletes: dict[str, list[Any]] = {}
+        deletes: dict[str, list[RowKey]] = {}
         for (table_name, key), row in batch.items():
             if row is None:
                 deletes.setdefault(table_name, []).append(key)

@@ -66,7 +66,9 @@ def _move(rt: EventRuntime, inst: Instance, s: S.Move) -> StepResult:
 def _announce(rt: EventRuntime, inst: Instance, s: S.Announce) -> StepResult:
     text = fill(rt, inst, s.text)
     world = rt.world
-    target: Any = "everyone" if s.everyone else ("zone", s.zone) if s.zone else None
+    target: str | tuple[str, str | int] | None = (
+        "everyone" if s.everyone else ("zone", s.zone) if s.zone else None
+    )
     if target is None and not s.actor:
         where = room(rt, inst, s.room)
         target = ("room", where.id) if where is not None else None
@@ -307,7 +309,9 @@ def _stop(rt: EventRuntime, inst: Instance, s: S.StopEvent) -> StepResult:
     return None
 
 
-HANDLERS: dict[type, Callable[[Any, Instance, Any], StepResult]] = {
+# (A handler takes its own kind of step: the table is keyed by that kind, so a step is
+# `Any` here and each handler's own annotation is the real one.)
+HANDLERS: dict[type, Callable[[EventRuntime, Instance, Any], StepResult]] = {
     S.Say: _say, S.Emote: _emote, S.Move: _move, S.Announce: _announce, S.Wait: _wait,
     S.SetFlag: _set, S.ClearFlag: _set, S.If: _if, S.Goto: _goto, S.End: _end,
     S.Prompt: answers.prompt, S.Goal: answers.goal, S.Sever: _sever, S.Restore: _restore,
@@ -317,7 +321,7 @@ HANDLERS: dict[type, Callable[[Any, Instance, Any], StepResult]] = {
 }  # fmt: skip
 
 
-def run_step(rt: EventRuntime, inst: Instance, step: Any) -> StepResult:
+def run_step(rt: EventRuntime, inst: Instance, step: S.Step) -> StepResult:
     return HANDLERS[type(step)](rt, inst, step)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from world.scripting import schema as S
 from world.yamlsrc import ContentError, Located, load_yaml
@@ -124,7 +125,7 @@ def _fields(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _message(err: Any, raw_loc: tuple[Any, ...]) -> str:
+def _message(err: ErrorDetails, raw_loc: tuple[Any, ...]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     what = "step" if raw_loc[:1] == ("steps",) else "trigger"
@@ -273,7 +274,7 @@ class _Checker:
             self.step(("steps", i), step, labels)
         return sorted(self.problems, key=_line_of)
 
-    def trigger(self, path: tuple[Any, ...], t: Any) -> None:
+    def trigger(self, path: tuple[Any, ...], t: S.Trigger) -> None:
         if isinstance(t, S.EnterTrigger | S.SayTrigger):
             self.room((*path, "room"), t.room)
         elif isinstance(t, S.StepTrigger):
@@ -287,7 +288,7 @@ class _Checker:
         elif isinstance(t, S.StabilityTrigger):
             self.npc((*path, "host"), t.host)
 
-    def step(self, path: tuple[Any, ...], s: Any, labels: dict[str, int]) -> None:
+    def step(self, path: tuple[Any, ...], s: S.Step, labels: dict[str, int]) -> None:
         for name in TEXT_FIELDS:
             value = getattr(s, name, None)
             if isinstance(value, str):

@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -135,7 +135,7 @@ class EventRuntime:
         self.min_real_cap = min_real_cap
         self.repeat_quiet = REPEAT_QUIET
         self.real_now: Callable[[], float] = time.monotonic
-        self._shown: dict[tuple[Any, ...], float] = {}
+        self._shown: dict[tuple[Hashable, ...], float] = {}
         self._queue: deque[Callable[[], object]] = deque()  # (what a job returns is dropped)
         self._busy = False
         self.persist = Persistence(self)  # flags, instances and restores, durable
@@ -183,7 +183,7 @@ class EventRuntime:
         cap = self.min_real_cap
         return seconds if cap is None else min(seconds, max(0.0, cap))
 
-    def fresh(self, *key: Any) -> bool:
+    def fresh(self, *key: Hashable) -> bool:
         """True (and remembered) unless this line went to this target within repeat_quiet
         real seconds: what the repeat limiter asks before an event shows a line."""
         now = self.real_now()
@@ -458,7 +458,7 @@ class EventRuntime:
             if any(isinstance(t, S.EnterTrigger) and t.room == room.key for t in spec.triggers):
                 self.start(name, actor=player, room=room, by=f"{player.name} entered")
 
-    def on_say(self, speaker: Any, room: Room, text: str) -> None:
+    def on_say(self, speaker: object, room: Room, text: str) -> None:
         if not self.listens_for_speech or not isinstance(speaker, Player):
             return  # NPC lines never set events off: no echo loops
         for name, spec in self.specs.items():

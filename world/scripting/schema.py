@@ -477,7 +477,7 @@ class EventSpec(_Strict):
         return ", ".join(describe_trigger(t) for t in self.triggers) or "manual"
 
 
-def describe_trigger(t: Any) -> str:
+def describe_trigger(t: Trigger) -> str:
     """A trigger in a few words, for @event list."""
     if isinstance(t, ScheduleTrigger):
         if t.phase is not None:

@@ -16,7 +16,7 @@ log = logging.getLogger("dreamwave.gmcp")
 MAX_INBOUND = 8 * 1024  # bytes; larger client messages are ignored
 
 
-def encode(package: str, data: Any = None) -> bytes:
+def encode(package: str, data: object = None) -> bytes:
     """IAC SB GMCP <package> [json] IAC SE, with IAC bytes doubled."""
     body = package if data is None else f"{package} {json.dumps(data, separators=(',', ':'))}"
     payload = body.encode("utf-8").replace(IAC, IAC + IAC)

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from mud.edge.addresses import peer_address
 from mud.edge.bucket import TokenBucket
-from mud.edge.conn import Conn
+from mud.edge.conn import Conn, Rendered, WebFrame
 from mud.protocol import ClientCaps, ConnState, Echo, Event, Item, Oob, Prompt, Text
 
 if TYPE_CHECKING:
+    from websockets.asyncio.server import ServerConnection
+
     from mud.edge.gateway import Gateway
     from mud.edge.web.server import WebListener
 
@@ -39,7 +41,7 @@ LOST_SOME = "\r\n(Some output was lost while you were away.)\r\n"
 class WsTransport:
     """One WebSocket as a transport: ordered sends, a size to check, close after the rest."""
 
-    def __init__(self, ws: Any, peer: tuple[str, int], binary: bool = True) -> None:
+    def __init__(self, ws: ServerConnection, peer: tuple[str, int], binary: bool = True) -> None:
         self.ws = ws
         self.peer = peer
         self.binary = binary  # write() as BINARY frames (telnet.mudstandards.org)
@@ -85,7 +87,7 @@ class WsTransport:
     def resume_reading(self) -> None:
         self.reading.set()
 
-    def set_write_buffer_limits(self, *args: Any, **kw: Any) -> None:
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         pass
 
     def unsent(self) -> list[bytes | str]:
@@ -132,6 +134,9 @@ class Detached:
             self.size -= len(self.frames.popleft())
             self.lost = True
 
+    def write(self, data: bytes) -> None:  # (a Transport's; WebConn sends frames instead)
+        self.send(bytes(data))
+
     def get_write_buffer_size(self) -> int:
         return 0
 
@@ -148,7 +153,11 @@ class WebConn(Conn):
     """A `gmcp.mudstandards.org` page: the same Conn (limits, throttle, queue while the
     engine is away) with frames instead of telnet."""
 
-    def __init__(self, gw: Gateway, web: WebListener, transport: Any, hello: dict[str, Any]):
+    transport: WsTransport | Detached  # (Detached: the page is away, see detach)
+
+    def __init__(
+        self, gw: Gateway, web: WebListener, transport: WsTransport, hello: dict[str, Any]
+    ) -> None:
         self.web = web  # (first: Conn.__init__ sets `player`, whose setter uses these)
         self.token: str | None = None
         self._player: str | None = None
@@ -216,7 +225,7 @@ class WebConn(Conn):
     def gmcp_answer(self, package: str) -> None:
         self._send(package)
 
-    def send_gmcp(self, package: str, data: Any) -> None:
+    def send_gmcp(self, package: str, data: object) -> None:  # (JSON we built)
         self._send(f"{package} {json.dumps(data)}")
 
     def _send(self, frame: bytes | str) -> None:
@@ -252,17 +261,17 @@ class WebConn(Conn):
         super().close(tell)
 
     # -- from the engine ----------------------------------------------------------------------
-    def output(self, items: Sequence[Item], key: int, cache: dict[Any, Any]) -> None:
+    def output(self, items: Sequence[Item], key: int, cache: Rendered) -> None:
         """The engine's items as frames: text and prompts (as they are: the page marks no
         prompt) in BINARY frames, out-of-band data in TEXT frames "Package {json}", echo as
         Dreamwave.Echo. A crowd's output is framed once (`cache`)."""
         if self.closed:
             return
-        frames = cache.get(("web", key))
+        frames = cache.web.get(key)
         if frames is None:
             frames, alike = page_frames(items)
             if alike:
-                cache["web", key] = frames
+                cache.web[key] = frames
         for frame in frames:
             if isinstance(frame, Echo):  # (this page's own state, told in order)
                 self.set_echo(frame.off)
@@ -350,11 +359,11 @@ class WebConn(Conn):
         log.info("%r resumed", self)
 
 
-def page_frames(items: Sequence[Item]) -> tuple[list[bytes | str | Echo], bool]:
+def page_frames(items: Sequence[Item]) -> tuple[list[WebFrame], bool]:
     """Output items as `gmcp.mudstandards.org` frames: neighbouring text and prompts joined
     in one BINARY frame (bytes), each Oob a TEXT frame (str), an Echo left in place for the
     connection to apply. And whether the frames are the same for every page (no Echo)."""
-    frames: list[bytes | str | Echo] = []
+    frames: list[WebFrame] = []
     text: list[bytes] = []
     alike = True
     for item in items:

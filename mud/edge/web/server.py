@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -103,7 +103,7 @@ class WebListener:
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
         self.settings = gw.settings.web
-        self.server: Any = None
+        self.server: Server | None = None
         self.port = gw.settings.web_port
         self.tokens: dict[str, WebConn] = {}  # single use; valid while its Conn waits
         self.scheme = "https" if self.settings.tls_cert else "http"
