@@ -343,21 +343,29 @@ class OutputBuffer(Rendering):
 
 
 def _items(pieces: list[Piece]) -> tuple[Item, ...]:
-    """A flush's pieces as output items: neighbouring text joined into one Text."""
+    """A flush's pieces as output items: neighbouring text joined into one Text. (Once per
+    connection written: most are a few text pieces, then the prompt.)"""
     items: list[Item] = []
     text: list[bytes] = []
     for piece in pieces:
         if isinstance(piece, bytes):
             text.append(piece)
-            continue
-        for item in piece if isinstance(piece, tuple) else (piece,):
-            if type(item) is Text:
-                text.append(item.data)
-                continue
+        elif isinstance(piece, tuple):
+            for item in piece:
+                if isinstance(item, Text):
+                    text.append(item.data)
+                    continue
+                if text:
+                    items.append(Text(text[0] if len(text) == 1 else b"".join(text)))
+                    text = []
+                items.append(item)
+        elif isinstance(piece, Text):
+            text.append(piece.data)
+        else:
             if text:
-                items.append(Text(b"".join(text)))
+                items.append(Text(text[0] if len(text) == 1 else b"".join(text)))
                 text = []
-            items.append(item)
+            items.append(piece)
     if text:
-        items.append(Text(b"".join(text)))
+        items.append(Text(text[0] if len(text) == 1 else b"".join(text)))
     return tuple(items)

@@ -144,6 +144,8 @@ class OutputPump:
         if tx is not None:  # held until the command's changes are durable (tx.told, inline)
             sessions = list(sessions)
             others, actor = tx.others, tx.actor
+            if others is None:
+                others = tx.others = set()
             for s in sessions:
                 if s is not actor:
                     others.add(s)

@@ -24,7 +24,6 @@ from mud.protocol import (
     Close,
     Connect,
     ConnState,
-    Echo,
     Event,
     GatewayInfo,
     Gmcp,
@@ -37,6 +36,7 @@ from mud.protocol import (
     Mssp,
     MsspAsk,
     Output,
+    Prompt,
     Reloading,
     ResumeOk,
     Text,
@@ -145,7 +145,11 @@ class GatewayPeer:
                 self._group_bytes += len(out)
             else:
                 group.outs.append(out)  # (a tuple of items)
-                self._group_bytes += sum(len(i.data) for i in out if not isinstance(i, Echo))
+                size = 0
+                for item in out:
+                    if isinstance(item, (Text, Prompt)):
+                        size += len(item.data)
+                self._group_bytes += size
         group.sids.append(sid)
         group.which.append(which)
         group.dones.append(done)

@@ -64,38 +64,49 @@ class CommandTx:
         self.actor = actor  # whose command this is (None: a move outside a command)
         self.before = host.store.staged_seq
         self.need = 0  # a sequence waited for besides the command's own staging (landings)
-        self.feeds: list[RoomFeed] = []  # room feeds it posted to (gated at the end)
-        self.others: set[Session] = set()  # other sessions it wrote to (held like its reply)
-        self.later: list[Callable[[], None]] = []  # channel lines: cast once durable
-        self.moved: dict[int, tuple[Player, int]] = {}  # player id -> (player, staging seq)
-        self.shown: dict[int, Room] = {}  # player id -> the room the command showed them
+        # Each made when first needed (most commands need none: a unit begins per line typed)
+        self.feeds: list[RoomFeed] | None = None  # room feeds it posted to (gated at the end)
+        self.others: set[Session] | None = None  # others it wrote to (held like its reply)
+        self.later: list[Callable[[], None]] | None = None  # channel lines: cast once durable
+        self.moved: dict[int, tuple[Player, int]] | None = None  # id -> (player, staging seq)
+        self.shown: dict[int, Room] | None = None  # player id -> the room the command showed
         self.outer: CommandTx | None = None
 
     # -- while the command runs ---------------------------------------------------------------
     def posted(self, feed: RoomFeed) -> None:
         """A line went into `feed`: it is gated when the command ends."""
-        if feed not in self.feeds:
-            self.feeds.append(feed)
+        feeds = self.feeds
+        if feeds is None:
+            self.feeds = [feed]
+        elif feed not in feeds:
+            feeds.append(feed)
 
     def told(self, session: Session) -> None:
         """Another's command wrote to `session` privately: held like the command's reply,
         and it reads the room's held lines first (so the order stays the order of events)."""
         if session is not self.actor:
-            self.others.add(session)
+            self.other(session)
             session.out.read_held(True)
+
+    def other(self, session: Session) -> None:
+        """Another session this command wrote to (held like its reply)."""
+        others = self.others
+        if others is None:
+            self.others = {session}
+        else:
+            others.add(session)
 
     def show_landings(self, actor: Player | None) -> None:
         """The command's body is done: whoever it moved (and didn't show the room itself)
         sees the room they landed in, after the command's messages; all but `actor` see
         their prompt too (the actor's handler prompts once the command is done)."""
-        if not self.moved:  # nearly every command: nobody was moved
-            self.shown.clear()
-            return
         moved, shown = self.moved, self.shown
-        self.moved, self.shown = {}, {}
+        self.moved = self.shown = None
+        if not moved:  # nearly every command: nobody was moved
+            return
         show = self.host.show_landing
         for pid, (p, _seq) in moved.items():
-            if p.room is not None and shown.get(pid) is not p.room:
+            if p.room is not None and (shown is None or shown.get(pid) is not p.room):
                 show(p, p is not actor)
 
     # -- the end: one wait for the commit -------------------------------------------------------
@@ -111,12 +122,12 @@ class CommandTx:
         staged = store.staged_seq != self.before
         seq = store.staged_seq if staged else 0
         committed = store.committed_seq
-        for feed in self.feeds:
+        for feed in self.feeds or ():
             feed.gate(seq, committed)  # (opens at once when there is nothing to wait for)
         actor = self.actor
         wait = base = max(seq, self.need)
         held: list[Session] = []
-        for other in self.others:
+        for other in self.others or ():
             out = other.out
             out.read_held(False)
             if out.closed:
@@ -140,9 +151,9 @@ class CommandTx:
         store.when_durable(wait, self._release)
 
     def _run_later(self) -> None:
-        for callback in self.later:
+        later, self.later = self.later, None
+        for callback in later or ():
             callback()
-        self.later = []
 
     def _release(self) -> None:
         """Everything the command changed is durable: channel lines, room lines, then the
@@ -150,10 +161,10 @@ class CommandTx:
         if self.later:
             self._run_later()
         committed = self.host.store.committed_seq
-        for feed in self.feeds:
+        for feed in self.feeds or ():
             feed.advance(committed)
         actor = self.actor
-        for other in self.others:
+        for other in self.others or ():
             if other is not actor:
                 other.release(self)
         if actor is not None:
@@ -196,6 +207,8 @@ class Transactions:
         """The command showed `p` the room itself (render_room): no landing shown again."""
         tx = CommandTx.current
         if tx is not None:
+            if tx.shown is None:
+                tx.shown = {}
             tx.shown[p.id] = room
 
     # -- the World's ports ------------------------------------------------------------------
@@ -212,6 +225,8 @@ class Transactions:
             finally:
                 tx.end()
             return
+        if tx.moved is None:
+            tx.moved = {}
         tx.moved[p.id] = (p, seq)
         if seq > tx.need:
             tx.need = seq
@@ -223,6 +238,8 @@ class Transactions:
         if tx is None:
             self.store.when_durable(seq, callback)
             return
+        if tx.later is None:
+            tx.later = []
         tx.later.append(callback)
         if seq > tx.need:
             tx.need = seq

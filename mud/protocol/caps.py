@@ -12,7 +12,7 @@ import msgspec
 COLOUR_NONE, COLOUR_16, COLOUR_256, COLOUR_TRUE = "none", "16", "256", "truecolor"
 
 
-class ClientCaps(msgspec.Struct, array_like=True):
+class ClientCaps(msgspec.Struct, array_like=True, gc=False):
     """One connection's client, as its edge knows it."""
 
     name: str = ""  # e.g. "TINTIN++", "MUDLET", "Dreamwave-web", or a plain terminal's name

@@ -59,8 +59,10 @@ from mud.protocol.caps import ClientCaps
 VERSION = 1  # said in Hello; an engine refuses a gateway that speaks another
 
 
-class Msg(msgspec.Struct, array_like=True):
-    """A link message (encoded as [tag, field, ...])."""
+class Msg(msgspec.Struct, array_like=True, gc=False):
+    """A link message (encoded as [tag, field, ...]). Not tracked by the garbage collector
+    (`gc=False`: a message holds bytes, numbers, strings and lists of those, never itself),
+    so the thousands made a second don't bring the young-generation collections sooner."""
 
 
 # -- output items ---------------------------------------------------------------------------
