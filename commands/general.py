@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Iterable
 
@@ -148,21 +149,40 @@ def _idle(seconds: float) -> str:
 def cmd_who(ctx: Ctx) -> None:
     """List the dreamers connected now, with titles and idle times.
 
-    Shows whether each is awake, dreaming (never where) or away (afk).
+    Shows whether each is awake, dreaming (never where) or away (afk). With more than a
+    hundred online it lists the first hundred by name and how many more there are; give the
+    first letters of a name to find someone among them.
+
+    Usage:
+      who               everyone online (the first hundred by name)
+      who <letters>     those whose names begin with them
     """
-    # With thousands online the list is long: build it at most once a second (idle times are
-    # shown to the second anyway) and render it once per kind of client.
     now = time.monotonic()
+    one_column = ctx.session.screen_reader
+    wanted = ctx.args.strip().lower()
+    if wanted:  # (a short list, made each time: no cache to keep)
+        online = [q for q in ctx.world.online.values() if q.key.startswith(wanted)]
+        if not online:
+            letters = wanted.replace("|", "||")
+            ctx.send(f"No dreamer online has a name beginning with '{letters}'.")
+            return
+        ctx.session.write_rendered(
+            ctx.session.render(_who_markup(ctx, now, online, one_column, wanted))
+        )
+        return
+    # With thousands online, build the list at most once a second (idle times are shown to
+    # the second anyway) and render it once per kind of client.
     second = int(now)
     stamp = (second, len(ctx.world.online), presence_version())
     if _WHO.stamp != stamp:
         _WHO.stamp = stamp
         _WHO.markup.clear()
         _WHO.rendered.clear()
-    one_column = ctx.session.screen_reader
     markup = _WHO.markup.get(one_column)
     if markup is None:
-        markup = _WHO.markup[one_column] = _who_markup(ctx, now, one_column)
+        everyone = list(ctx.world.online.values())
+        markup = _who_markup(ctx, now, everyone, one_column)
+        _WHO.markup[one_column] = markup
     key = (ctx.session.out_key, one_column)
     rendered = _WHO.rendered.get(key)
     if rendered is None:
@@ -185,9 +205,19 @@ _WHO = _WhoCache()
 WHO_NAME_WIDTH = 20  # a name (and title) is padded to this many columns in the table
 
 
-def _who_markup(ctx: Ctx, now: float, one_column: bool = False) -> str:
-    online = sorted(ctx.world.online.values(), key=lambda q: q.key)
-    lines = [f"|wDreamers in the Dreamwave ({len(online)}):|n"]
+WHO_MOST = 100  # dreamers listed by `who` at most (more: how many, and `who <letters>`)
+
+
+def _who_markup(
+    ctx: Ctx, now: float, found: list[Player], one_column: bool = False, prefix: str = ""
+) -> str:
+    """The list of `found` (everyone online, or those whose names begin with `prefix`): the
+    first WHO_MOST by name, then how many more there are."""
+    online = heapq.nsmallest(WHO_MOST, found, key=lambda q: q.key)
+    header = (
+        f"Dreamers whose names begin with '{prefix}'" if prefix else "Dreamers in the Dreamwave"
+    )
+    lines = [f"|w{header} ({len(found)}):|n"]
     for q in online:
         session = ctx.app.session_of(q)
         idle = _idle(now - session.last_input) if session is not None else "-"
@@ -212,6 +242,12 @@ def _who_markup(ctx: Ctx, now: float, one_column: bool = False) -> str:
         if away:
             line += f"  |x[{away.replace('|', '||')}]|n"
         lines.append(line)
+    more = len(found) - len(online)
+    if more > 0:
+        lines.append(
+            f"... and {more:,} more: type |wwho|n and the first letters of a name to find "
+            "one of them."
+        )
     return "\n".join(lines)
 
 

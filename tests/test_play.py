@@ -362,6 +362,26 @@ async def test_who_lists_everyone_online(server):
     await a.close()
 
 
+async def test_who_with_a_crowd_lists_the_first_by_name_and_finds_the_rest(server, monkeypatch):
+    import commands.general
+
+    monkeypatch.setattr(commands.general, "WHO_MOST", 2)  # (a hundred, with a real crowd)
+    a, b = await two_players(server)
+    c = await login(server.port, "Cyd")
+    a.send("who")
+    m = await a.expect(r"(?s)Dreamers in the Dreamwave \(3\):(.*?)> ")
+    assert m.group(1).split()[:8:4] == ["Ada", "Bob"]
+    said = " ".join(m.group(1).split())
+    assert "... and 1 more: type who and the first letters of a name to find one of them." in said
+    assert "Cyd" not in m.group(1)
+
+    out = await a.cmd("who cy", r"(?s)Dreamers whose names begin with 'cy' \(1\):(.*?)> ")
+    assert "Cyd" in out and "Bob" not in out and "more" not in out
+    await a.cmd("who zz", r"No dreamer online has a name beginning with 'zz'\.")
+    for p in (a, b, c):
+        await p.close()
+
+
 async def test_quit_says_goodbye_and_others_see_it(server):
     a, b = await two_players(server)
 
