@@ -109,3 +109,12 @@ def test_an_engine_refuses_a_hello_of_another_version_in_a_sentence(caplog):
     assert (
         f"speaks link protocol version {VERSION + 1}; this engine speaks {VERSION}" in caplog.text
     )
+
+
+@pytest.mark.parametrize("junk", [[1, 2], {"a": 1}, 7, [["in"], 3], [[]]])
+def test_a_batch_that_is_msgpack_but_no_messages_is_refused_in_a_sentence(junk):
+    """Whatever shape a peer's payload has, it is refused with a reason, never raised as
+    something the link doesn't expect."""
+    with pytest.raises(Refused) as refused:
+        TypedCodec.decode_batch(msgspec.msgpack.encode(junk))
+    assert str(refused.value)

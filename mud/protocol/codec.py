@@ -43,11 +43,13 @@ def _why(data: bytes | memoryview, err: Exception) -> str:
         loose = msgspec.msgpack.decode(data)
     except msgspec.DecodeError:
         return f"undecodable ({err})"
+    if not isinstance(loose, list):
+        return f"not a batch of messages ({type(loose).__name__})"
     tags = [m[0] if isinstance(m, list) and m else m for m in loose]
     unknown = sorted({repr(t)[:40] for t in tags if not isinstance(t, str) or t not in TAGS})
     if unknown:
         return f"unknown message type(s) {', '.join(unknown)}"
     for m in loose:
-        if m[0] == "hello" and len(m) > 1 and m[1] != VERSION:
+        if isinstance(m, list) and m[0] == "hello" and len(m) > 1 and m[1] != VERSION:
             return f"a hello of link protocol version {m[1]!r} (this side speaks {VERSION})"
     return f"a malformed message ({err})"
