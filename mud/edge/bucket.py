@@ -25,7 +25,6 @@ class TokenBucket:
     def __repr__(self) -> str:
         return f"<TokenBucket {self.tokens:.1f}/{self.burst:g} +{self.rate:g}/s>"
 
-    # (refill is written out in take and charge: they run for every line or chunk read)
     def refill(self, now: float) -> float:
         """Add what `now` brings (never past `burst`); the tokens now held."""
         if now > self.at:
@@ -36,27 +35,14 @@ class TokenBucket:
 
     def take(self, cost: float, now: float) -> bool:
         """Take `cost` tokens if they are there; False (and nothing taken) if not."""
-        tokens = self.tokens
-        if now > self.at:
-            tokens += (now - self.at) * self.rate
-            if tokens > self.burst:
-                tokens = self.burst
-            self.at = now
-        if tokens < cost:
-            self.tokens = tokens
+        if self.refill(now) < cost:
             return False
-        self.tokens = tokens - cost
+        self.tokens -= cost
         return True
 
     def charge(self, cost: float, now: float) -> bool:
         """Take `cost` tokens, overdrawing if need be; False if the bucket is now in debt."""
-        tokens = self.tokens
-        if now > self.at:
-            tokens += (now - self.at) * self.rate
-            if tokens > self.burst:
-                tokens = self.burst
-            self.at = now
-        self.tokens = tokens = tokens - cost
+        self.tokens = tokens = self.refill(now) - cost
         return tokens >= 0
 
     def wait(self) -> float:
